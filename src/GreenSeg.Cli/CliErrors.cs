@@ -1,0 +1,33 @@
+using GreenSeg.Common;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli;
+
+/// <summary>Turns exceptions into one clear line and an exit code; stack traces only for real bugs.</summary>
+public static class CliErrors
+{
+    public const int UsageError = 2;
+    public const int InputError = 3;
+    public const int InternalError = 70;
+
+    public static int Report(Exception ex)
+    {
+        switch (ex)
+        {
+            case CommandAppException app:
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(app.Message)}");
+                return UsageError;
+            case GreenSegException user:
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(user.Message)}");
+                return InputError;
+            case OperationCanceledException:
+                AnsiConsole.MarkupLine("[yellow]cancelled[/]");
+                return 130;
+            default:
+                AnsiConsole.MarkupLine($"[red]internal error:[/] {Markup.Escape(ex.GetType().Name)}: {Markup.Escape(ex.Message)}");
+                AnsiConsole.WriteLine(ex.StackTrace ?? "");
+                return InternalError;
+        }
+    }
+}

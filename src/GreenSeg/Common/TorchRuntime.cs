@@ -1,0 +1,28 @@
+using TorchSharp;
+
+namespace GreenSeg.Common;
+
+/// <summary>Process-wide TorchSharp settings: threads and device selection.</summary>
+public static class TorchRuntime
+{
+    /// <summary>Sets intra-op threads (0 = leave libtorch's default) and returns the count in force.</summary>
+    public static int ConfigureThreads(int threads)
+    {
+        if (threads > 0) torch.set_num_threads(threads);
+        return torch.get_num_threads();
+    }
+
+    /// <summary>Parses "cpu", "cuda" or "cuda:N"; CUDA only where TorchSharp's CUDA package is installed.</summary>
+    public static torch.Device ResolveDevice(string name)
+    {
+        string normalized = name.Trim().ToLowerInvariant();
+        if (normalized == "cpu") return torch.CPU;
+        if (normalized.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new GreenSegException($"device '{name}': CUDA is not available (this build has TorchSharp-cpu; install TorchSharp-cuda-linux and a CUDA driver)");
+            return torch.device(normalized);
+        }
+        throw new GreenSegException($"device '{name}': expected cpu, cuda or cuda:N");
+    }
+}
