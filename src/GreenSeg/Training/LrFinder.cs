@@ -84,6 +84,8 @@ public static class LrFinder
             RestoreWeights(model, weights);
             optimizerState.Position = 0;
             optimizer.load_state_dict(new BinaryReader(optimizerState));
+            // TorchSharp's zero_grad leaves tensor handles behind when no scope collects them.
+            using var scope = torch.NewDisposeScope();
             optimizer.zero_grad();
         }
     }
