@@ -60,6 +60,21 @@ public class LossTests
             .ShouldBe(Value(new BceLoss(), logits, target, [1, 1, 2, 3]), 1e-7);
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(2.0)]
+    public void FocalStaysFiniteForExtremeLogits(double gamma)
+    {
+        // sigmoid(±200) is exactly 0 or 1 in fp32: a log(sigmoid) formulation would give infinities here.
+        using var scope = torch.NewDisposeScope();
+        var logits = torch.tensor(new[] { 200f, -200f, 200f, -200f }).reshape(1, 1, 2, 2).requires_grad_();
+        var loss = new FocalLoss(0.25, gamma).Compute(logits, torch.tensor(new[] { 1f, 0f, 0f, 1f }).reshape(1, 1, 2, 2));
+        // Two confidently wrong pixels (BCE 200 each, focusing factor 1) dominate: (0.75·200 + 0.25·200)/4 = 50.
+        loss.ToDouble().ShouldBe(50, 1e-3);
+        loss.backward();
+        logits.grad!.data<float>().ToArray().ShouldAllBe(g => float.IsFinite(g));
+    }
+
     [Fact]
     public void FocalMatchesTheHandValue()
     {

@@ -20,10 +20,9 @@ public sealed class FocalLoss(double? alpha = FocalLoss.DefaultAlpha, double gam
 
     protected override Tensor ComputeFp32(Tensor logits, Tensor target)
     {
-        var crossEntropy = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction: nn.Reduction.None);
-        // p_t = exp(-BCE) holds for both classes and avoids computing log(sigmoid) twice.
-        var focusing = (1 - torch.exp(-crossEntropy)).pow(Gamma);
-        var loss = focusing * crossEntropy;
+        var loss = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction: nn.Reduction.None);
+        // p_t = exp(-BCE) holds for both classes and keeps the stable log-sum-exp form for extreme logits.
+        if (Gamma != 0) loss = (1 - torch.exp(-loss)).pow(Gamma) * loss;
         if (Alpha is double a) loss = loss * (a * target + (1 - a) * (1 - target));
         return loss.mean();
     }

@@ -115,7 +115,6 @@ public class MomentumState : OptimizerState, IDisposable
 
     protected static Tensor MoveTo(Tensor tensor, Device device)
     {
-        if (tensor.device == device) return tensor;
         var moved = tensor.to(device).DetachFromDisposeScope();
         tensor.Dispose();
         return moved;

@@ -35,8 +35,6 @@ public static class OptimizerFactory
     public static OptimizerHelper Create(string name, IEnumerable<Parameter> parameters, OptimizerSettings settings)
     {
         string normalized = name.Trim().ToLowerInvariant();
-        if (!Names.Contains(normalized))
-            throw new GreenSegException($"optimizer '{name}': unknown; expected one of {string.Join(", ", Names)}");
         Validate(normalized, settings);
         double lr = settings.LearningRate, wd = settings.WeightDecay;
         return normalized switch
@@ -45,7 +43,8 @@ public static class OptimizerFactory
             "adam" => torch.optim.Adam(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.999, settings.Eps, wd, settings.AmsGrad),
             "adamw" => torch.optim.AdamW(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.999, settings.Eps, wd, settings.AmsGrad),
             "novograd" => new Novograd(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.98, settings.Eps, wd, settings.GradAveraging, settings.AmsGrad),
-            _ => new Lion(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.99, wd),
+            "lion" => new Lion(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.99, wd),
+            _ => throw new GreenSegException($"optimizer '{name}': unknown; expected one of {string.Join(", ", Names)}"),
         };
     }
 
