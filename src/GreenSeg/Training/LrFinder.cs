@@ -72,22 +72,8 @@ public static class LrFinder
     {
         options ??= new LrFinderOptions();
         Validate(options);
-        var weights = SnapshotWeights(model);
-        using var optimizerState = new MemoryStream();
-        optimizer.save_state_dict(new BinaryWriter(optimizerState));
-        try
-        {
-            return Sweep(optimizer, batchLoss, options);
-        }
-        finally
-        {
-            RestoreWeights(model, weights);
-            optimizerState.Position = 0;
-            optimizer.load_state_dict(new BinaryReader(optimizerState));
-            // TorchSharp's zero_grad leaves tensor handles behind when no scope collects them.
-            using var scope = torch.NewDisposeScope();
-            optimizer.zero_grad();
-        }
+        using var snapshot = TrainingSnapshot.Take(model, optimizer);
+        return Sweep(optimizer, batchLoss, options);
     }
 
     private static LrFinderResult Sweep(OptimizerHelper optimizer, Func<Tensor> batchLoss, LrFinderOptions options)
@@ -164,20 +150,5 @@ public static class LrFinder
         if (!(options.SmoothingBeta >= 0 && options.SmoothingBeta < 1)) throw new GreenSegException($"LR finder: smoothing beta must lie in [0, 1), got {options.SmoothingBeta}");
         if (!(options.DivergenceFactor > 1)) throw new GreenSegException($"LR finder: divergence factor must be > 1, got {options.DivergenceFactor}");
         if (options.SkipStart < 0 || options.SkipEnd < 0) throw new GreenSegException("LR finder: skipped points must be >= 0");
-    }
-
-    private static Dictionary<string, Tensor> SnapshotWeights(nn.Module model)
-    {
-        using var scope = torch.NewDisposeScope();
-        return model.state_dict().ToDictionary(entry => entry.Key, entry => entry.Value.detach().clone().DetachFromDisposeScope());
-    }
-
-    private static void RestoreWeights(nn.Module model, Dictionary<string, Tensor> weights)
-    {
-        using (torch.no_grad())
-        {
-            foreach (var (name, tensor) in model.state_dict()) tensor.copy_(weights[name]);
-        }
-        foreach (var tensor in weights.Values) tensor.Dispose();
     }
 }
