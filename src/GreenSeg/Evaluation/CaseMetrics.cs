@@ -25,15 +25,17 @@ public sealed record CaseMetrics(
     public bool TruthEmpty => TruePositives + FalseNegatives == 0;
 }
 
-/// <summary>One reported metric: its key in CSV/JSON, its label on screen, and how to read it.</summary>
-public sealed record CaseMetric(string Key, string Label, Func<CaseMetrics, double?> Value)
+/// <summary>
+/// One reported metric: its key in CSV/JSON, its label and number format on screen, and how to read it.
+/// </summary>
+public sealed record CaseMetric(string Key, string Label, string DisplayFormat, Func<CaseMetrics, double?> Value)
 {
-    public static readonly CaseMetric Dice = new("dice", "Dice", m => m.Dice);
-    public static readonly CaseMetric Iou = new("iou", "IoU", m => m.Iou);
-    public static readonly CaseMetric Hd95Mm = new("hd95_mm", "HD95 mm", m => m.Hd95Mm);
-    public static readonly CaseMetric AssdMm = new("assd_mm", "ASSD mm", m => m.AssdMm);
-    public static readonly CaseMetric VolumeDifferenceMl = new("volume_difference_ml", "ΔV ml", m => m.VolumeDifferenceMl);
-    public static readonly CaseMetric VolumeDifferencePercent = new("volume_difference_percent", "ΔV %", m => m.VolumeDifferencePercent);
+    public static readonly CaseMetric Dice = new("dice", "Dice", "0.0000", m => m.Dice);
+    public static readonly CaseMetric Iou = new("iou", "IoU", "0.0000", m => m.Iou);
+    public static readonly CaseMetric Hd95Mm = new("hd95_mm", "HD95 mm", "0.00", m => m.Hd95Mm);
+    public static readonly CaseMetric AssdMm = new("assd_mm", "ASSD mm", "0.00", m => m.AssdMm);
+    public static readonly CaseMetric VolumeDifferenceMl = new("volume_difference_ml", "ΔV ml", "0.00", m => m.VolumeDifferenceMl);
+    public static readonly CaseMetric VolumeDifferencePercent = new("volume_difference_percent", "ΔV %", "0.0", m => m.VolumeDifferencePercent);
 
     /// <summary>The metrics summaries and reports show, in their order.</summary>
     public static IReadOnlyList<CaseMetric> All { get; } =

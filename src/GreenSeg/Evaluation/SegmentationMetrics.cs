@@ -15,7 +15,8 @@ namespace GreenSeg.Evaluation;
 /// - ASSD: the mean of the pooled distances, i.e. (Σ d(p, T) + Σ d(t, P)) / (|∂P| + |∂T|), the usual
 ///   definition and MONAI's symmetric average surface distance. (MedPy's assd averages the two
 ///   directional means instead; the two agree when both surfaces have as many voxels.)
-/// - Volumes in ml from voxel counts × voxel volume; difference = predicted − truth;
+/// - Volumes in ml from voxel counts × voxel volume (a 2D slice counts its slice thickness, pixdim[3]);
+///   difference = predicted − truth;
 ///   relative difference = 100·(predicted − truth)/truth %.
 /// - Empty masks: both empty → Dice 1, IoU 1, HD95 0, ASSD 0, relative volume difference 0 (a correct
 ///   "nothing here"). Exactly one empty → Dice 0, IoU 0, HD95 and ASSD undefined (null); the relative
@@ -25,6 +26,19 @@ namespace GreenSeg.Evaluation;
 public static class SegmentationMetrics
 {
     public const double HausdorffPercentile = 95;
+
+    /// <summary>The conventions above in short, written into evaluation summaries so a result can be reproduced.</summary>
+    public static IReadOnlyDictionary<string, string> Conventions { get; } = new OrderedDictionary<string, string>
+    {
+        ["overlap"] = "Dice = 2TP/(2TP+FP+FN), IoU = TP/(TP+FP+FN) in voxels; masks binarised as stored value > 0",
+        ["surface"] = "foreground voxels with a face neighbour (6-connected in 3D, 4-connected on a 2D slice) outside the mask or outside the image, as in MedPy/MONAI",
+        ["distances"] = "voxel centre to nearest voxel centre of the other surface, in mm with the truth file's voxel spacing, exact Euclidean distance transform",
+        ["hd95"] = "95th percentile (linear interpolation) of the pooled prediction-to-truth and truth-to-prediction surface distances, as MedPy's hd95",
+        ["assd"] = "mean of the pooled surface distances in both directions",
+        ["volume"] = "volume_difference = predicted - truth in ml (voxel count x voxel volume; a 2D slice counts its slice thickness); percent relative to the truth volume",
+        ["empty_masks"] = "both empty: Dice 1, IoU 1, HD95 0, ASSD 0, volume difference 0%; exactly one empty: Dice 0, IoU 0, HD95/ASSD undefined (null, excluded from the statistics and counted as excluded); volume percent undefined when the truth is empty",
+        ["statistics"] = "mean, median and sample standard deviation (n-1) over the cases where the metric is defined",
+    };
 
     public static CaseMetrics Compute(ReadOnlySpan<byte> prediction, ReadOnlySpan<byte> truth, VoxelGrid grid)
     {
