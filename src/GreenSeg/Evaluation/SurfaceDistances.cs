@@ -40,10 +40,11 @@ public sealed class SurfaceDistances
         if (Array.IndexOf(predictionSurface, true) < 0 || Array.IndexOf(truthSurface, true) < 0)
             throw new ArgumentException("surface distances are undefined when a mask is empty");
 
-        var box = VoxelBox.Enclosing(predictionSurface, truthSurface, grid);
-        VoxelGrid cropped = box.Grid;
-        bool[] croppedPrediction = box.Crop(predictionSurface);
-        bool[] croppedTruth = box.Crop(truthSurface);
+        // The masks' box is the surfaces' box: a mask's outermost voxels are surface voxels.
+        var box = VoxelBox.Enclosing(grid, prediction, truth)!.Value;
+        VoxelGrid cropped = box.GridIn(grid);
+        bool[] croppedPrediction = box.Crop<bool>(predictionSurface, grid);
+        bool[] croppedTruth = box.Crop<bool>(truthSurface, grid);
         double[] toTruth = DistanceTransform.SquaredEuclidean(croppedTruth, cropped);
         double[] toPrediction = DistanceTransform.SquaredEuclidean(croppedPrediction, cropped);
         return new SurfaceDistances(
@@ -57,39 +58,5 @@ public sealed class SurfaceDistances
         for (int i = 0; i < surface.Length; i++)
             if (surface[i]) distances.Add(Math.Sqrt(squaredDistances[i]));
         return [.. distances];
-    }
-
-    /// <summary>The smallest axis-aligned box holding every set voxel of two masks.</summary>
-    private readonly record struct VoxelBox(int MinX, int MinY, int MinZ, VoxelGrid Source, VoxelGrid Grid)
-    {
-        /// <summary>At least one voxel of a or b must be set.</summary>
-        public static VoxelBox Enclosing(bool[] a, bool[] b, VoxelGrid grid)
-        {
-            int minX = int.MaxValue, minY = int.MaxValue, minZ = int.MaxValue, maxX = -1, maxY = -1, maxZ = -1;
-            for (int z = 0; z < grid.SizeZ; z++)
-                for (int y = 0; y < grid.SizeY; y++)
-                {
-                    int row = grid.Index(0, y, z);
-                    for (int x = 0; x < grid.SizeX; x++)
-                    {
-                        if (!a[row + x] && !b[row + x]) continue;
-                        minX = Math.Min(minX, x); maxX = Math.Max(maxX, x);
-                        minY = Math.Min(minY, y); maxY = Math.Max(maxY, y);
-                        minZ = Math.Min(minZ, z); maxZ = Math.Max(maxZ, z);
-                    }
-                }
-            var cropped = new VoxelGrid(maxX - minX + 1, maxY - minY + 1, maxZ - minZ + 1,
-                grid.SpacingX, grid.SpacingY, grid.SpacingZ);
-            return new VoxelBox(minX, minY, minZ, grid, cropped);
-        }
-
-        public bool[] Crop(bool[] source)
-        {
-            var result = new bool[Grid.VoxelCount];
-            for (int z = 0; z < Grid.SizeZ; z++)
-                for (int y = 0; y < Grid.SizeY; y++)
-                    Array.Copy(source, Source.Index(MinX, MinY + y, MinZ + z), result, Grid.Index(0, y, z), Grid.SizeX);
-            return result;
-        }
     }
 }

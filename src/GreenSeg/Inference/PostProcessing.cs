@@ -75,25 +75,31 @@ public static class PostProcessing
     public static byte[] KeepLargestComponent(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full)
     {
         grid.RequireLength(mask.Length, nameof(mask));
+        var result = new byte[mask.Length];
+        if (VoxelBox.Enclosing(grid, mask) is not VoxelBox tight) return result;
+
+        // Work on the foreground's box with one voxel of background around it: the fill needs no bounds checks.
+        var box = tight.Grown(grid.SizeX > 1, grid.SizeY > 1, grid.SizeZ > 1);
+        VoxelGrid boxGrid = box.GridIn(grid);
+        byte[] boxMask = box.Crop(mask, grid);
         var flood = connectivity switch
         {
-            ComponentConnectivity.Faces => VoxelFlood.FaceConnected(grid),
-            ComponentConnectivity.Full => VoxelFlood.FullyConnected(grid),
+            ComponentConnectivity.Faces => VoxelFlood.FaceConnected(boxGrid),
+            ComponentConnectivity.Full => VoxelFlood.FullyConnected(boxGrid),
             _ => throw new ArgumentOutOfRangeException(nameof(connectivity), $"unknown connectivity {connectivity}"),
         };
-        var labels = new int[mask.Length];
+        var labels = new int[boxMask.Length];
         int nextLabel = 0, largestLabel = 0, largestSize = 0;
-        for (int i = 0; i < mask.Length; i++)
+        for (int i = 0; i < boxMask.Length; i++)
         {
-            if (mask[i] == 0 || labels[i] != 0) continue;
+            if (boxMask[i] == 0 || labels[i] != 0) continue;
             flood.Seed(i, labels, ++nextLabel);
-            int size = flood.Spread(mask, foreground: true, labels, nextLabel);
+            int size = flood.Spread(boxMask, foreground: true, labels, nextLabel);
             if (size > largestSize) (largestSize, largestLabel) = (size, nextLabel);
         }
-        var result = new byte[mask.Length];
-        if (largestLabel == 0) return result;
-        for (int i = 0; i < result.Length; i++)
-            if (labels[i] == largestLabel) result[i] = 1;
+        for (int i = 0; i < boxMask.Length; i++)
+            boxMask[i] = labels[i] == largestLabel ? (byte)1 : (byte)0;
+        box.Paste<byte>(boxMask, result, grid);
         return result;
     }
 
@@ -104,33 +110,43 @@ public static class PostProcessing
     public static byte[] FillHolesVolume(ReadOnlySpan<byte> mask, VoxelGrid grid) => FillHoles(mask, grid, acrossSlices: true);
 
     /// <summary>
-    /// Floods background from the border, then turns every unreached background voxel into foreground.
-    /// The border is the first and last voxel along each axis of extent above 1 that the fill moves along;
-    /// along an axis of extent 1 a voxel has no neighbours, so it cannot be enclosed along it.
+    /// Floods background from outside the image, then turns every unreached background voxel into
+    /// foreground. The fill moves along x and y (and z when <paramref name="acrossSlices"/>), and only
+    /// along axes of extent above 1: along an axis of extent 1 a voxel has no neighbours to be enclosed by.
     /// </summary>
     private static byte[] FillHoles(ReadOnlySpan<byte> mask, VoxelGrid grid, bool acrossSlices)
     {
         grid.RequireLength(mask.Length, nameof(mask));
-        bool borderX = grid.SizeX > 1, borderY = grid.SizeY > 1, borderZ = acrossSlices && grid.SizeZ > 1;
         byte[] result = Binarize(mask);
-        if (!borderX && !borderY && !borderZ) return result;
+        bool alongX = grid.SizeX > 1, alongY = grid.SizeY > 1, alongZ = acrossSlices && grid.SizeZ > 1;
+        if (!alongX && !alongY && !alongZ) return result;
+        if (VoxelBox.Enclosing(grid, mask) is not VoxelBox tight) return result;
 
+        // Background outside the foreground's box always reaches the border, so the fill runs on the box
+        // grown by a layer of "outside" voxels. That layer is labelled but never queued (its neighbours
+        // would lie past the array); the fill starts from the box's own border background.
+        var box = tight.Grown(alongX, alongY, alongZ);
+        VoxelGrid boxGrid = box.GridIn(grid);
+        byte[] boxMask = box.Crop<byte>(result, grid);
         const int Outside = 1;
-        var reached = new int[mask.Length];
-        var flood = VoxelFlood.FaceConnected(grid, acrossSlices);
-        for (int z = 0; z < grid.SizeZ; z++)
-            for (int y = 0; y < grid.SizeY; y++)
-                for (int x = 0; x < grid.SizeX; x++)
+        var reached = new int[boxMask.Length];
+        var flood = VoxelFlood.FaceConnected(boxGrid, acrossSlices);
+        bool AtDepth(int x, int y, int z, int depth) =>
+            (alongX && (x == depth || x == boxGrid.SizeX - 1 - depth))
+            || (alongY && (y == depth || y == boxGrid.SizeY - 1 - depth))
+            || (alongZ && (z == depth || z == boxGrid.SizeZ - 1 - depth));
+        for (int z = 0; z < boxGrid.SizeZ; z++)
+            for (int y = 0; y < boxGrid.SizeY; y++)
+                for (int x = 0; x < boxGrid.SizeX; x++)
                 {
-                    bool onBorder = (borderX && (x == 0 || x == grid.SizeX - 1))
-                        || (borderY && (y == 0 || y == grid.SizeY - 1))
-                        || (borderZ && (z == 0 || z == grid.SizeZ - 1));
-                    int i = grid.Index(x, y, z);
-                    if (onBorder && mask[i] == 0 && reached[i] == 0) flood.Seed(i, reached, Outside);
+                    int i = boxGrid.Index(x, y, z);
+                    if (AtDepth(x, y, z, 0)) reached[i] = Outside;
+                    else if (AtDepth(x, y, z, 1) && boxMask[i] == 0) flood.Seed(i, reached, Outside);
                 }
-        flood.Spread(mask, foreground: false, reached, Outside);
-        for (int i = 0; i < result.Length; i++)
-            if (reached[i] == 0) result[i] = 1;
+        flood.Spread(boxMask, foreground: false, reached, Outside);
+        for (int i = 0; i < boxMask.Length; i++)
+            if (reached[i] == 0) boxMask[i] = 1;
+        box.Paste<byte>(boxMask, result, grid);
         return result;
     }
 

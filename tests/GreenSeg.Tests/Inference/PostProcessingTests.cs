@@ -136,9 +136,15 @@ public class PostProcessingTests
 
         cases.Sample(c =>
         {
-            byte[] largest = PostProcessing.KeepLargestComponent(c.Mask, c.Grid);
-            largest.Zip(c.Mask).ShouldAllBe(p => p.First <= p.Second);                 // a subset
-            PostProcessing.KeepLargestComponent(largest, c.Grid).ShouldBe(largest);     // one component
+            foreach (var connectivity in (ComponentConnectivity[])[ComponentConnectivity.Faces, ComponentConnectivity.Full])
+            {
+                byte[] largest = PostProcessing.KeepLargestComponent(c.Mask, c.Grid, connectivity);
+                largest.Zip(c.Mask).ShouldAllBe(p => p.First <= p.Second);                             // a subset
+                PostProcessing.KeepLargestComponent(largest, c.Grid, connectivity).ShouldBe(largest);   // one component
+                byte[] rest = [.. c.Mask.Zip(largest, (m, l) => (byte)(m & ~l & 1))];
+                PostProcessing.KeepLargestComponent(rest, c.Grid, connectivity).Count(v => v == 1)
+                    .ShouldBeLessThanOrEqualTo(largest.Count(v => v == 1));                            // none larger
+            }
 
             byte[] perSlice = PostProcessing.FillHolesPerSlice(c.Mask, c.Grid);
             byte[] volume = PostProcessing.FillHolesVolume(c.Mask, c.Grid);
