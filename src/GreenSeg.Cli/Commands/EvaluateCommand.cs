@@ -17,7 +17,7 @@ public sealed class EvaluateSettings : CommandSettings
     public string? Truth { get; init; }
 
     [CommandOption("--out <DIR>")]
-    [Description("Where cases.csv and summary.json go (default: ./evaluation).")]
+    [Description("Where cases.csv and summary.json go.")]
     [DefaultValue("evaluation")]
     public string Out { get; init; } = "evaluation";
 
@@ -52,7 +52,7 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
 
     private static void PrintTable(EvaluationReport report)
     {
-        var table = new Table().AddColumn("case");
+        var table = new Table().AddColumn(new TableColumn("case").NoWrap());
         foreach (var metric in CaseMetric.All) table.AddColumn(new TableColumn(metric.Label).RightAligned());
         foreach (var result in report.Cases.Where(c => c.Succeeded))
             table.AddRow([Markup.Escape(result.Name), .. CaseMetric.All.Select(m => Format(m, m.Value(result.Metrics!)))]);
@@ -61,7 +61,7 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
             table.AddEmptyRow();
             table.AddRow(["[bold]mean ± sd[/]", .. CaseMetric.All.Select(m => MeanAndDeviation(m, report.Summary[m]))]);
             table.AddRow(["[bold]median[/]", .. CaseMetric.All.Select(m => Format(m, report.Summary[m].Median))]);
-            table.AddRow(["[bold]n (excluded)[/]", .. CaseMetric.All.Select(m => $"{report.Summary[m].N} ({report.Summary[m].Excluded})")]);
+            table.AddRow(["[bold]n (excl.)[/]", .. CaseMetric.All.Select(m => $"{report.Summary[m].N} ({report.Summary[m].Excluded})")]);
         }
         AnsiConsole.Write(table);
     }
