@@ -8,7 +8,10 @@ public enum ComponentConnectivity
     /// <summary>Shared face: 6 neighbours in 3D, 4 on a slice.</summary>
     Faces = 6,
 
-    /// <summary>Shared face, edge or corner: 26 neighbours in 3D, 8 on a slice.</summary>
+    /// <summary>
+    /// Shared face, edge or corner: 26 neighbours in 3D, 8 on a slice (scikit-image's default). The
+    /// default here: across thick slices a thin part of the brain may touch the next slice only by an edge.
+    /// </summary>
     Full = 26,
 }
 
@@ -19,11 +22,12 @@ public enum HoleFilling
 
     /// <summary>
     /// Slice by slice (z): background not 4-connected to the slice's edge becomes foreground. Suits stacks
-    /// of thick 2D slices, where a cavity is closed in-plane but open at the ends of the stack.
+    /// of thick 2D slices, where a cavity is closed in-plane but open at the ends of the stack. Fills
+    /// everything <see cref="Volume"/> fills (a cavity closed in 3D is closed in each of its slices) and more.
     /// </summary>
     PerSlice,
 
-    /// <summary>In 3D: background not 6-connected to the volume's faces becomes foreground.</summary>
+    /// <summary>In 3D: background not 6-connected to the volume's faces becomes foreground (scipy's binary_fill_holes).</summary>
     Volume,
 }
 
