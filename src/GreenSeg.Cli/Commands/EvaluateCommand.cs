@@ -35,8 +35,8 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
         var report = Evaluator.EvaluateFolders(settings.Prediction!, settings.Truth!, cancellationToken: cancellationToken);
         var (casesPath, summaryPath) = EvaluationReportFiles.Write(report, settings.Out);
 
-        if (ConsoleOutput.Plain) PrintPlain(report);
-        else PrintTable(report);
+        if (Terminal.IsInteractive) PrintTable(report);
+        else PrintPlain(report);
         foreach (string file in report.UnmatchedPredictions)
             AnsiConsole.MarkupLineInterpolated($"[yellow]unmatched prediction:[/] {file}");
         foreach (string file in report.UnmatchedTruths)

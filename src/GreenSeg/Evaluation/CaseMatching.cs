@@ -1,4 +1,6 @@
 using GreenSeg.Common;
+using GreenSeg.Data;
+using GreenSeg.Imaging;
 
 namespace GreenSeg.Evaluation;
 
@@ -7,8 +9,9 @@ public sealed record CasePair(string Name, string PredictionPath, string TruthPa
 
 /// <summary>
 /// Pairs prediction and truth NIfTI files by case name. The case name of a file is its name without
-/// .nii.gz or .nii, and then without ONE trailing label suffix from <see cref="KnownSuffixes"/>
-/// (compared ignoring case; the longest that fits is removed). So T2W_vol0005_maskpred.nii.gz,
+/// .nii.gz or .nii, and then without ONE trailing suffix from <see cref="KnownSuffixes"/> (the dataset's
+/// mask suffixes, <see cref="StackNaming.MaskSuffixes"/>, plus prediction ones; case-sensitive, the
+/// longest that fits is removed, never leaving an empty name). So T2W_vol0005_maskpred.nii.gz,
 /// T2W_vol0005_mask.nii.gz and T2W_vol0005.nii.gz are all case "T2W_vol0005". Case names are then
 /// compared exactly. Only the folder's own files (not subfolders) ending in .nii or .nii.gz are used.
 /// </summary>
@@ -18,25 +21,16 @@ public sealed record CaseMatching(
     IReadOnlyList<string> UnmatchedTruths)
 {
     public static IReadOnlyList<string> KnownSuffixes { get; } =
-        [.. new[] { "_maskpred", "_prediction", "_pred", "_mask", "_seg", "_label", "_gt" }.OrderByDescending(s => s.Length)];
-
-    public static bool IsNifti(string fileName) =>
-        fileName.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".nii", StringComparison.OrdinalIgnoreCase);
+        [.. StackNaming.MaskSuffixes.Concat(["_pred", "_prediction", "_gt"]).Distinct().OrderByDescending(s => s.Length)];
 
     /// <summary>The case name of a NIfTI file name (see the type's summary for the rule).</summary>
     public static string CaseName(string fileName)
     {
-        string name = Path.GetFileName(fileName);
-        foreach (string extension in (string[])[".nii.gz", ".nii"])
-            if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
-            {
-                name = name[..^extension.Length];
-                break;
-            }
+        string stem = NiftiFiles.Stem(fileName);
         foreach (string suffix in KnownSuffixes)
-            if (name.Length > suffix.Length && name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
-                return name[..^suffix.Length];
-        return name;
+            if (stem.Length > suffix.Length && stem.EndsWith(suffix, StringComparison.Ordinal))
+                return stem[..^suffix.Length];
+        return stem;
     }
 
     /// <summary>Matches the NIfTI files of two folders; unmatched files are listed by file name.</summary>
@@ -74,6 +68,6 @@ public sealed record CaseMatching(
     {
         if (!Directory.Exists(folder))
             throw new GreenSegException($"{side} folder {folder} does not exist");
-        return Directory.EnumerateFiles(folder).Where(path => IsNifti(Path.GetFileName(path))).Order(StringComparer.Ordinal);
+        return NiftiFiles.InFolder(folder);
     }
 }

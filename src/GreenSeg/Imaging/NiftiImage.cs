@@ -21,7 +21,7 @@ public sealed class NiftiImage
     public double SpacingX => SpacingOf(1);
     public double SpacingY => SpacingOf(2);
     public double SpacingZ => SpacingOf(3);
-    public int VoxelCount => Raw.Length;
+    public int VoxelCount => SizeX * SizeY * SizeZ;
     public int SliceLength => SizeX * SizeY;
 
     internal NiftiImage(NiftiHeader header, double[] raw, long sizeX, long sizeY, long sizeZ, string? sourcePath)
@@ -35,6 +35,9 @@ public sealed class NiftiImage
     }
 
     public static NiftiImage Read(string path) => NiftiReader.Read(path);
+
+    /// <summary>Header and sizes only (<see cref="Raw"/> is empty): for listing and planning without decoding voxels.</summary>
+    public static NiftiImage ReadHeader(string path) => NiftiReader.ReadHeader(path);
 
     public void Write(string path) => NiftiWriter.Write(this, path);
 

@@ -16,11 +16,16 @@ internal static class NiftiReader
     private const long MaxDeflateRatio = 1100;
     private const long MaxExtensionBytes = 64L << 20;
 
-    public static NiftiImage Read(string path)
+    public static NiftiImage Read(string path) => Guarded(path, () => ReadCore(path, headerOnly: false));
+
+    /// <summary>The validated header and sizes, without decoding voxels (the file is still checked to hold them).</summary>
+    public static NiftiImage ReadHeader(string path) => Guarded(path, () => ReadCore(path, headerOnly: true));
+
+    private static NiftiImage Guarded(string path, Func<NiftiImage> read)
     {
         try
         {
-            return ReadCore(path);
+            return read();
         }
         catch (InvalidInputException) { throw; }
         catch (EndOfStreamException) { throw new InvalidInputException(path, "file is truncated (it ends before the header or voxel data is complete)"); }
@@ -31,7 +36,7 @@ internal static class NiftiReader
         catch (IOException e) { throw new InvalidInputException(path, $"read error ({e.Message})", e); }
     }
 
-    private static NiftiImage ReadCore(string path)
+    private static NiftiImage ReadCore(string path, bool headerOnly)
     {
         if (Directory.Exists(path)) throw new InvalidInputException(path, "is a folder, not a NIfTI file");
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -69,6 +74,7 @@ internal static class NiftiReader
         if (gap >= NiftiLayout.ExtensionFlagSize && between[0] != 0)
             header.Extensions = between[NiftiLayout.ExtensionFlagSize..];
 
+        if (headerOnly) return new NiftiImage(header, [], sizeX, sizeY, sizeZ, path);
         var data = new byte[dataBytes];
         stream.ReadExactly(data);
         var raw = new double[voxels];

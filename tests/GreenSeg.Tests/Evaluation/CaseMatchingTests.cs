@@ -11,7 +11,8 @@ public class CaseMatchingTests
     [InlineData("T2W_vol0005.nii.gz", "T2W_vol0005")]
     [InlineData("/data/run/T2W_vol0005_pred.nii", "T2W_vol0005")]
     [InlineData("DWI_vol0000_slice17_seg.nii.gz", "DWI_vol0000_slice17")]
-    [InlineData("brain_MASK.NII.GZ", "brain")]
+    [InlineData("brain_label.NII.GZ", "brain")]
+    [InlineData("brain_MASK.nii.gz", "brain_MASK")]          // suffixes are case-sensitive, as in StackNaming
     [InlineData("brain_seg_mask.nii.gz", "brain_seg")]   // only one suffix is removed
     [InlineData("brainmask.nii.gz", "brainmask")]        // a suffix needs its underscore
     [InlineData("_mask.nii.gz", "_mask")]                // never an empty name
