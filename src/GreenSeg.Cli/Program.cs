@@ -17,5 +17,6 @@ app.Configure(config =>
         data.SetDescription("Generate and inspect datasets.");
         data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
     });
+    config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
 });
 return app.Run(args);
