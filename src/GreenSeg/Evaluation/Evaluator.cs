@@ -46,8 +46,8 @@ public static class Evaluator
     /// <summary>The truth's geometry with both masks; the shapes must agree.</summary>
     public static CaseMetrics Evaluate(NiftiImage prediction, NiftiImage truth)
     {
-        VoxelGrid grid = truth.Grid();
-        if (!grid.SameShape(prediction.Grid()))
+        VoxelGrid grid = truth.Grid;
+        if (!grid.SameShape(prediction.Grid))
             throw new InvalidInputException(prediction.SourcePath ?? "prediction",
                 $"shape {Shape(prediction)} differs from the truth{(truth.SourcePath is null ? "" : $" {truth.SourcePath}")} ({Shape(truth)})");
         return SegmentationMetrics.Compute(prediction.BinaryMask(), truth.BinaryMask(), grid);
@@ -88,7 +88,7 @@ public static class Evaluator
         {
             var truth = NiftiImage.Read(pair.TruthPath);
             var prediction = NiftiImage.Read(pair.PredictionPath);
-            return new CaseResult(pair, truth.Grid(), Evaluate(prediction, truth), null);
+            return new CaseResult(pair, truth.Grid, Evaluate(prediction, truth), null);
         }
         catch (GreenSegException e)
         {
