@@ -27,7 +27,9 @@ public sealed class EnergyMonitor : IDisposable
     private readonly ICpuTimeReader? _cpuTime;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, Snapshot> _open = new(StringComparer.Ordinal);
-    private readonly ManualResetEventSlim _stop = new(false);
+    // No spinning before blocking: the sampler sleeps for its whole period, and spinning there would
+    // be most of its CPU cost.
+    private readonly ManualResetEventSlim _stop = new(false, spinCount: 0);
     private readonly Thread? _sampler;
     private readonly TimeSpan _interval;
     private readonly List<string> _samplerErrors = [];
@@ -108,13 +110,17 @@ public sealed class EnergyMonitor : IDisposable
         lock (_gate) return Measure(name);
     }
 
-    /// <summary>Reads every source now: what the background sampler does each period.</summary>
+    /// <summary>
+    /// Reads the sources that need periodic reads (counter wrap, power integration): what the
+    /// background sampler does each period. Sources exact at any read are left alone.
+    /// </summary>
     public void Poll()
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            foreach (var source in _sources) source.ReadJoules();
+            foreach (var source in _sources)
+                if (source.PollInterval is not null) source.ReadJoules();
             _polls++;
         }
     }
@@ -164,6 +170,7 @@ public sealed class EnergyMonitor : IDisposable
     private void SampleLoop()
     {
         double? threadStart = LinuxNative.CurrentThreadCpuSeconds();
+        lock (_gate) _samplerUsesThreadClock = threadStart is not null;
         var busy = new Stopwatch();
         while (!_stop.Wait(_interval))
         {

@@ -7,7 +7,40 @@ namespace GreenSeg.Energy;
 /// </summary>
 public static class SystemFiles
 {
-    public static readonly Func<string, string> DefaultReader = File.ReadAllText;
+    public static readonly Func<string, string> DefaultReader = ReadText;
+
+    /// <summary>
+    /// Reads a whole file with one handle and no stream or decoder set-up: kernel files are small and
+    /// read on every sample, so File.ReadAllText's overhead would be most of the sampler's cost.
+    /// Sizes are not trusted (sysfs reports 4096 for everything), so it reads until end of file.
+    /// </summary>
+    public static string ReadText(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            int length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    byte[] larger = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                int read = RandomAccess.Read(handle, buffer.AsSpan(length), length);
+                if (read == 0) break;
+                length += read;
+            }
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, length);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>Reads a file, or explains in a few words why it cannot be read.</summary>
     public static bool TryRead(Func<string, string> reader, string path, out string text, out string problem)
