@@ -9,6 +9,7 @@ public sealed record OverheadCase(
     double MedianWallSeconds,
     double MedianProcessCpuSeconds,
     double WallOverheadPercent,
+    double CpuOverheadPercent,
     double SamplerPollsPerRun,
     double SamplerCpuSecondsPerRun,
     double SamplerCpuPercentOfWall,
@@ -52,12 +53,14 @@ public static class EnergyOverheadBenchmark
         }
 
         double baseline = Median(runs[0].Select(x => x.Wall));
+        double baselineCpu = Median(runs[0].Select(x => x.Cpu));
         var cases = intervals.Select((interval, c) =>
         {
             double wall = Median(runs[c].Select(x => x.Wall));
+            double cpu = Median(runs[c].Select(x => x.Cpu));
             double samplerCpu = runs[c].Average(x => x.SamplerCpu);
             return new OverheadCase(interval.Name, c == 0 ? null : interval.Interval ?? DefaultInterval(options, paths), wall,
-                Median(runs[c].Select(x => x.Cpu)), 100.0 * (wall / baseline - 1), runs[c].Average(x => x.Polls), samplerCpu,
+                cpu, 100.0 * (wall / baseline - 1), 100.0 * (cpu / baselineCpu - 1), runs[c].Average(x => x.Polls), samplerCpu,
                 100.0 * samplerCpu / wall, runs[c].All(x => x.ThreadClock));
         }).ToList();
         return new OverheadReport(iterations, repeats, cases, TimeWindowPairs(options, paths));
