@@ -33,11 +33,7 @@ public static class EnergyOriginExtensions
 }
 
 /// <summary>Energy of one component over a window, with how it was obtained and from which source.</summary>
-public sealed record ComponentEnergy(EnergyComponent Component, double Joules, EnergyOrigin Origin, string Source)
-{
-    /// <summary>"estimated (cpu-time model)"-style text for tables.</summary>
-    public string Provenance => Origin == EnergyOrigin.None ? $"none ({Source})" : $"{Origin.Label()} ({Source})";
-}
+public sealed record ComponentEnergy(EnergyComponent Component, double Joules, EnergyOrigin Origin, string Source);
 
 /// <summary>Unit conversions used everywhere (one place, so J/kWh factors cannot drift apart).</summary>
 public static class EnergyUnits
