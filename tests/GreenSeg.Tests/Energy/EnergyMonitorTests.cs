@@ -133,6 +133,17 @@ public sealed class EnergyMonitorTests
     }
 
     [Fact]
+    public void A_source_failing_in_the_sampler_is_recorded_and_sampling_goes_on()
+    {
+        var failing = new CountingSource(TimeSpan.FromMilliseconds(5)) { FailWith = new IOException("counter vanished") };
+        using var monitor = new EnergyMonitor([failing], Poland);
+        failing.ThirdRead.Wait(TimeSpan.FromSeconds(30)).ShouldBeTrue();
+
+        monitor.SamplerErrors.ShouldContain("IOException: counter vanished");
+        monitor.Sampler.Running.ShouldBeTrue();
+    }
+
+    [Fact]
     public void No_sampler_thread_when_no_source_needs_one()
     {
         using var monitor = new EnergyMonitor([new CountingSource(null)], Poland);
@@ -164,12 +175,13 @@ public sealed class EnergyMonitorTests
         public EnergyOrigin Origin => EnergyOrigin.Measured;
         public string Name => "counting";
         public TimeSpan? PollInterval => pollInterval;
+        public Exception? FailWith { get; init; }
 
         public double ReadJoules()
         {
             int reads = Interlocked.Increment(ref _reads);
             if (reads >= 3) ThirdRead.Set();
-            return reads;
+            return FailWith is null ? reads : throw FailWith;
         }
 
         public void Dispose() => Disposed = true;
