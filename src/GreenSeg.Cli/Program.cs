@@ -18,5 +18,15 @@ app.Configure(config =>
         data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
     });
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
+    config.AddBranch("energy", energy =>
+    {
+        energy.SetDescription("Energy and carbon accounting.");
+        energy.AddCommand<EnergyProbeCommand>("probe").WithDescription("Show what this machine lets us measure, what is estimated, and why.");
+    });
+    config.AddBranch("bench", bench =>
+    {
+        bench.SetDescription("Benchmarks that print a table.");
+        bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
+    });
 });
 return app.Run(args);
