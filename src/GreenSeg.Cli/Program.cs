@@ -8,5 +8,11 @@ app.Configure(config =>
     config.SetApplicationName("greenseg");
     config.SetExceptionHandler((ex, _) => CliErrors.Report(ex));
     config.AddCommand<InfoCommand>("info").WithDescription("Show the runtime: TorchSharp, threads, CPU, devices.");
+    config.AddBranch("models", models =>
+    {
+        models.SetDescription("The model zoo: architectures, sizes and compute.");
+        models.AddCommand<ModelsListCommand>("list").WithDescription("List every model: parameters, GMACs, reference.");
+        models.AddCommand<ModelsShowCommand>("show").WithDescription("Show the layer table of one model.");
+    });
 });
 return app.Run(args);
