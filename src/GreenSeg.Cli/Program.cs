@@ -14,5 +14,10 @@ app.Configure(config =>
         models.AddCommand<ModelsListCommand>("list").WithDescription("List every model: parameters, GMACs, reference.");
         models.AddCommand<ModelsShowCommand>("show").WithDescription("Show the layer table of one model.");
     });
+    config.AddBranch("bench", bench =>
+    {
+        bench.SetDescription("Speed benchmarks on this machine.");
+        bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
+    });
 });
 return app.Run(args);

@@ -32,9 +32,19 @@ public static class ComputeMode
 
     public static void Apply(nn.Module module, Precision precision, bool channelsLast)
     {
+        SetPrecision(module, precision);
+        SetLayout(module, channelsLast);
+    }
+
+    public static void SetPrecision(nn.Module module, Precision precision)
+    {
         foreach (var convolution in module.modules().Prepend(module).OfType<ComputeConvolution>())
             convolution.Precision = precision;
+    }
 
+    /// <summary>Converts every 4D parameter to channels-last (or back to contiguous NCHW) in place.</summary>
+    public static void SetLayout(nn.Module module, bool channelsLast)
+    {
         using var noGrad = no_grad();
         foreach (var parameter in module.parameters())
         {
@@ -43,6 +53,10 @@ public static class ComputeMode
             parameter.set_(converted);
         }
     }
+
+    /// <summary>True when some 4D parameter is stored channels-last (not contiguous NCHW).</summary>
+    public static bool UsesChannelsLast(nn.Module module) =>
+        module.parameters().Any(p => p.dim() == 4 && !p.is_contiguous());
 
     /// <summary>NHWC strides for an NCHW-shaped 4D tensor; convolutions keep this layout.</summary>
     public static Tensor ToChannelsLast(Tensor tensor)

@@ -42,7 +42,7 @@ public static class ModelProfiler
             var remover = leaf.register_forward_hook((m, input, output) =>
             {
                 long macs = m is ComputeConvolution conv ? conv.MultiplyAccumulates(input.shape, output.shape) : 0;
-                layers.Add(new LayerProfile(layerName, m.GetName(), output.shape, parameters, macs));
+                layers.Add(new LayerProfile(layerName, m.GetType().Name, output.shape, parameters, macs));
                 return output;
             });
             removers.Add(remover.remove);
