@@ -18,6 +18,12 @@ app.Configure(config =>
         data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
     });
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
+    config.AddBranch("models", models =>
+    {
+        models.SetDescription("The model zoo: architectures, sizes and compute.");
+        models.AddCommand<ModelsListCommand>("list").WithDescription("List every model: parameters, GMACs, reference.");
+        models.AddCommand<ModelsShowCommand>("show").WithDescription("Show the layer table of one model.");
+    });
     config.AddBranch("energy", energy =>
     {
         energy.SetDescription("Energy and carbon accounting.");
@@ -27,6 +33,7 @@ app.Configure(config =>
     {
         bench.SetDescription("Benchmarks that print a table.");
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
+        bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
     });
 });
 return app.Run(args);
