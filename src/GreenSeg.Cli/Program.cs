@@ -1,6 +1,10 @@
 using GreenSeg.Cli;
 using GreenSeg.Cli.Commands;
+using Spectre.Console;
 using Spectre.Console.Cli;
+
+// Redirected output (logs, CI) has no terminal width: give tables room instead of Spectre's 80 columns.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
 
 var app = new CommandApp();
 app.Configure(config =>
@@ -8,5 +12,10 @@ app.Configure(config =>
     config.SetApplicationName("greenseg");
     config.SetExceptionHandler((ex, _) => CliErrors.Report(ex));
     config.AddCommand<InfoCommand>("info").WithDescription("Show the runtime: TorchSharp, threads, CPU, devices.");
+    config.AddBranch("data", data =>
+    {
+        data.SetDescription("Generate and inspect datasets.");
+        data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
+    });
 });
 return app.Run(args);
