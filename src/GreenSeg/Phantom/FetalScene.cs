@@ -84,7 +84,7 @@ internal sealed class FetalScene
 
         _csf = (float)random.Uniform(2.0, 5.0);
         _skull = (float)random.Uniform(1.3, 2.2);
-        _scalp = (float)random.Uniform(2.5, 4.5);
+        _scalp = (float)random.Uniform(1.5, 3.0);
         float layers = _skull + _scalp;
         _headReach = cranialRadii.X + layers + 12f; // includes the eyes
         float limitX = Math.Max(0f, _fovX / 2 - cranium.HalfExtent(Vector3.UnitX) - layers - 8f);
@@ -117,9 +117,9 @@ internal sealed class FetalScene
         _wall = (float)random.Uniform(5, 10);
         float headOuter = cranialRadii.X + layers;
         var uterusRadii = new Vector3(
-            headOuter + _wall + (float)random.Uniform(10, 40),
-            headOuter + _wall + (float)random.Uniform(10, 40),
-            headOuter + _wall + (float)random.Uniform(10, 40));
+            headOuter + _wall + (float)random.Uniform(5, 30),
+            headOuter + _wall + (float)random.Uniform(5, 30),
+            headOuter + _wall + (float)random.Uniform(5, 30));
         Frame uterusFrame = Frame.FromAngles(random.Uniform(0, 2 * Math.PI), random.Uniform(-0.2, 0.2), random.Uniform(-0.2, 0.2));
         Vector3 room = uterusRadii - new Vector3(_wall + headOuter + 5f);
         var headOffset = new Vector3(room.X * (float)random.Uniform(-0.8, 0.8), room.Y * (float)random.Uniform(-0.8, 0.8), room.Z * (float)random.Uniform(-0.8, 0.8));
@@ -130,10 +130,10 @@ internal sealed class FetalScene
 
         // Fetal trunk below the head, and a few limbs near it.
         Vector3 neck = headFrame.ToWorld(Vector3.Normalize(new Vector3((float)random.Uniform(-0.6, 0.6), (float)random.Uniform(-0.6, 0.6), -1f)));
-        var trunkRadii = new Vector3(a * (float)random.Uniform(1.4, 1.8), cranialRadii.Y * (float)random.Uniform(0.9, 1.15), cranialRadii.Y * (float)random.Uniform(0.8, 1.0));
+        var trunkRadii = new Vector3(a * (float)random.Uniform(1.6, 2.0), cranialRadii.Y * (float)random.Uniform(1.0, 1.25), cranialRadii.Y * (float)random.Uniform(0.9, 1.1));
         _trunk = new Ellipsoid(headCenter + neck * (cranialRadii.Z * 0.85f + trunkRadii.X * 0.95f), trunkRadii,
             Frame.AlongDirection(neck, random.Uniform(0, 2 * Math.PI)));
-        _limbs = new Ellipsoid[random.NextInt(2, 4)];
+        _limbs = new Ellipsoid[random.NextInt(2, 5)];
         for (int i = 0; i < _limbs.Length; i++)
         {
             Vector3 center = _trunk.Center + RandomUnit(random) * trunkRadii.X * (float)random.Uniform(0.5, 1.1);
@@ -171,7 +171,7 @@ internal sealed class FetalScene
         var max = -min;
         _shape = new FractalNoise(random, min, max, 60f, 2);
         _bowel = new FractalNoise(random, min, max, 26f, 2);
-        _texture = new FractalNoise(random, min, max, 8f, 2);
+        _texture = new FractalNoise(random, min, max, 5f, 2);
         _bias = new FractalNoise(random, min, max, 160f, 2);
         _placentaTexture = new LatticeNoise(random, min, max, 6f);
         var headBox = new Vector3(_headReach);
@@ -226,7 +226,7 @@ internal sealed class FetalScene
         float tube = MathF.Abs(_bowel.Sample(p)) - 0.25f;
         float content = _bowel.Sample(p + new Vector3(71f, -23f, 13f));
         v = Shapes.Blend(v, _c.Fat * (1f + 0.1f * texture), Shapes.Coverage(0.5f - content, 0.05f));
-        float lumen = Shapes.Blend(_c.BowelFluid, _c.BowelDark, Shapes.Coverage(-content, 0.08f));
+        float lumen = Shapes.Blend(_c.BowelFluid, _c.BowelDark, Shapes.Coverage(-0.25f - content, 0.08f));
         v = Shapes.Blend(v, _c.Maternal, Shapes.Coverage(tube, 0.03f));
         v = Shapes.Blend(v, lumen, Shapes.Coverage(tube + 0.08f, 0.03f));
         var flat = new Vector2(p.X, p.Y);

@@ -1,4 +1,5 @@
 using GreenSeg.Common;
+using GreenSeg.Imaging;
 
 namespace GreenSeg.Phantom;
 
@@ -60,7 +61,7 @@ public sealed class PhantomGenerator
         {
             Spec = spec, Width = width, Height = height, Depth = depth,
             SpacingX = scene.Spacing, SpacingY = scene.Spacing, SpacingZ = scene.Thickness,
-            Image = image, Mask = mask,
+            Image = image, Mask = mask, ImageType = profile.StoredType,
         };
     }
 
@@ -71,12 +72,13 @@ public sealed class PhantomGenerator
     private static void AddRicianNoiseAndQuantise(Span<float> signal, SequenceProfile profile, float scale, DeterministicRandom random)
     {
         float sigma = profile.NoiseSigma;
+        float maxStored = (float)profile.StoredType.Range().Max;
         for (int i = 0; i < signal.Length; i++)
         {
             float real = signal[i] + sigma * (float)random.NextGaussian();
             float imaginary = sigma * (float)random.NextGaussian();
             float magnitude = MathF.Sqrt(real * real + imaginary * imaginary);
-            signal[i] = MathF.Min(MathF.Round(magnitude * scale), profile.MaxStoredValue);
+            signal[i] = MathF.Min(MathF.Round(magnitude * scale), maxStored);
         }
     }
 }

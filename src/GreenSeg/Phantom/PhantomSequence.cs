@@ -1,3 +1,5 @@
+using GreenSeg.Imaging;
+
 namespace GreenSeg.Phantom;
 
 /// <summary>The MRI sequences of the E2MIP fetal data; the name is the file prefix.</summary>
@@ -58,8 +60,8 @@ internal sealed record SequenceProfile
     /// <summary>Stored value of amniotic fluid, drawn per stack (scanners scale differently).</summary>
     public required double MinScale { get; init; }
     public required double MaxScale { get; init; }
-    /// <summary>Largest value the stored integer type holds.</summary>
-    public required float MaxStoredValue { get; init; }
+    /// <summary>How the images are stored, as in the real data (masks are always uint8).</summary>
+    public required NiftiDataType StoredType { get; init; }
     public required TissueContrast Contrast { get; init; }
 
     public static SequenceProfile For(PhantomSequence sequence) => sequence switch
@@ -75,12 +77,12 @@ internal sealed record SequenceProfile
     {
         Sequence = PhantomSequence.T2W, Width = 256, Height = 256, MinSpacing = 0.9, MaxSpacing = 1.1,
         SliceThicknesses = [2.5, 3.0, 3.0, 3.5], MinSlices = 20, MaxSlices = 40,
-        NoiseSigma = 0.025f, BlurSigmaPixels = 0f, BiasStrength = 0.25f, MinScale = 600, MaxScale = 2000, MaxStoredValue = ushort.MaxValue,
+        NoiseSigma = 0.025f, BlurSigmaPixels = 0f, BiasStrength = 0.25f, MinScale = 600, MaxScale = 2000, StoredType = NiftiDataType.UInt16,
         Contrast = new TissueContrast
         {
-            Fat = 0.72f, Muscle = 0.2f, Maternal = 0.36f, MaternalTexture = 0.1f, BowelDark = 0.07f, BowelFluid = 0.75f,
+            Fat = 0.75f, Muscle = 0.18f, Maternal = 0.28f, MaternalTexture = 0.12f, BowelDark = 0.07f, BowelFluid = 0.75f,
             Bone = 0.28f, SpinalFluid = 0.9f, UterineWall = 0.45f, Placenta = 0.55f, AmnioticFluid = 1f,
-            FetalBody = 0.42f, FetalLung = 0.62f, FetalLiver = 0.28f, Scalp = 0.5f, Skull = 0.1f, Csf = 0.95f,
+            FetalBody = 0.42f, FetalLung = 0.62f, FetalLiver = 0.28f, Scalp = 0.3f, Skull = 0.1f, Csf = 0.95f,
             Cortex = 0.28f, WhiteMatter = 0.55f, WhiteMatterTexture = 0.06f, Subplate = 0.72f, DeepGrey = 0.44f, GerminalMatrix = 0.34f,
             Ventricle = 0.97f, Eye = 0.9f,
         },
@@ -91,12 +93,12 @@ internal sealed record SequenceProfile
     {
         Sequence = PhantomSequence.DWI, Width = 128, Height = 128, MinSpacing = 2.0, MaxSpacing = 2.35,
         SliceThicknesses = [3.0], MinSlices = 20, MaxSlices = 40,
-        NoiseSigma = 0.09f, BlurSigmaPixels = 0.7f, BiasStrength = 0.3f, MinScale = 200, MaxScale = 1200, MaxStoredValue = int.MaxValue,
+        NoiseSigma = 0.09f, BlurSigmaPixels = 0.7f, BiasStrength = 0.3f, MinScale = 200, MaxScale = 1200, StoredType = NiftiDataType.Int32,
         Contrast = new TissueContrast
         {
             Fat = 0.12f, Muscle = 0.12f, Maternal = 0.22f, MaternalTexture = 0.08f, BowelDark = 0.05f, BowelFluid = 0.5f,
             Bone = 0.15f, SpinalFluid = 0.55f, UterineWall = 0.3f, Placenta = 0.5f, AmnioticFluid = 0.8f,
-            FetalBody = 0.35f, FetalLung = 0.5f, FetalLiver = 0.25f, Scalp = 0.35f, Skull = 0.25f, Csf = 0.72f,
+            FetalBody = 0.35f, FetalLung = 0.5f, FetalLiver = 0.25f, Scalp = 0.3f, Skull = 0.25f, Csf = 0.72f,
             Cortex = 0.55f, WhiteMatter = 0.6f, WhiteMatterTexture = 0.03f, Subplate = 0.62f, DeepGrey = 0.55f, GerminalMatrix = 0.55f,
             Ventricle = 0.7f, Eye = 0.65f,
         },
@@ -107,12 +109,12 @@ internal sealed record SequenceProfile
     {
         Sequence = PhantomSequence.FMRI, Width = 100, Height = 100, MinSpacing = 3.0, MaxSpacing = 3.0,
         SliceThicknesses = [3.0], MinSlices = 20, MaxSlices = 40,
-        NoiseSigma = 0.035f, BlurSigmaPixels = 1.0f, BiasStrength = 0.3f, MinScale = 400, MaxScale = 1200, MaxStoredValue = short.MaxValue,
+        NoiseSigma = 0.035f, BlurSigmaPixels = 1.0f, BiasStrength = 0.3f, MinScale = 400, MaxScale = 1200, StoredType = NiftiDataType.Int16,
         Contrast = new TissueContrast
         {
             Fat = 0.2f, Muscle = 0.2f, Maternal = 0.35f, MaternalTexture = 0.1f, BowelDark = 0.05f, BowelFluid = 0.7f,
             Bone = 0.2f, SpinalFluid = 0.8f, UterineWall = 0.45f, Placenta = 0.6f, AmnioticFluid = 1f,
-            FetalBody = 0.45f, FetalLung = 0.6f, FetalLiver = 0.2f, Scalp = 0.45f, Skull = 0.2f, Csf = 0.9f,
+            FetalBody = 0.45f, FetalLung = 0.6f, FetalLiver = 0.2f, Scalp = 0.35f, Skull = 0.2f, Csf = 0.9f,
             Cortex = 0.6f, WhiteMatter = 0.68f, WhiteMatterTexture = 0.03f, Subplate = 0.7f, DeepGrey = 0.6f, GerminalMatrix = 0.6f,
             Ventricle = 0.9f, Eye = 0.85f,
         },

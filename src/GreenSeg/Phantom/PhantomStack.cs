@@ -1,3 +1,5 @@
+using GreenSeg.Imaging;
+
 namespace GreenSeg.Phantom;
 
 /// <summary>Which stack to make: its sequence, volume number and whether it is a test stack.</summary>
@@ -22,6 +24,8 @@ public sealed class PhantomStack
     public required double SpacingZ { get; init; }
     public required float[] Image { get; init; }
     public required byte[] Mask { get; init; }
+    /// <summary>The NIfTI type the image is written as (uint16 T2W, int32 DWI, int16 FMRI, like the real data).</summary>
+    public required NiftiDataType ImageType { get; init; }
 
     public int SliceLength => Width * Height;
 
