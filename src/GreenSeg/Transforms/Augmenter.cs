@@ -145,13 +145,14 @@ public sealed class Augmenter
     private static void BiasField(double[] c, Span<float> image, int width, int height)
     {
         float min = Min(image);
+        float c0 = (float)c[0], c1 = (float)c[1], c2 = (float)c[2], c3 = (float)c[3], c4 = (float)c[4];
         for (int y = 0; y < height; y++)
         {
-            double ny = height > 1 ? 2.0 * y / (height - 1) - 1 : 0;
+            float ny = height > 1 ? 2f * y / (height - 1) - 1f : 0f;
             for (int x = 0; x < width; x++)
             {
-                double nx = width > 1 ? 2.0 * x / (width - 1) - 1 : 0;
-                float field = (float)Math.Exp(c[0] * nx + c[1] * ny + c[2] * nx * nx + c[3] * nx * ny + c[4] * ny * ny);
+                float nx = width > 1 ? 2f * x / (width - 1) - 1f : 0f;
+                float field = MathF.Exp(c0 * nx + c1 * ny + c2 * nx * nx + c3 * nx * ny + c4 * ny * ny);
                 int i = x + width * y;
                 image[i] = min + (image[i] - min) * field;
             }
@@ -165,8 +166,9 @@ public sealed class Augmenter
         float min = Min(image), max = Max(image);
         float range = max - min;
         if (range <= 0f) return;
+        float exponent = (float)gamma;
         for (int i = 0; i < image.Length; i++)
-            image[i] = min + range * (float)Math.Pow((image[i] - min) / range, gamma);
+            image[i] = min + range * MathF.Pow((image[i] - min) / range, exponent);
         (double newMean, double newStd) = MeanStd(image);
         float scale = newStd > 1e-12 ? (float)(std / newStd) : 1f;
         for (int i = 0; i < image.Length; i++) image[i] = (float)((image[i] - newMean) * scale + mean);

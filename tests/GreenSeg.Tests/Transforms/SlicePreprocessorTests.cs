@@ -131,6 +131,25 @@ public class SlicePreprocessorTests
         }, iter: 300);
     }
 
+    [Fact]
+    public void At_any_spacing_the_content_is_centred_and_a_full_mask_that_fits_comes_back_full()
+    {
+        var preprocessor = new SlicePreprocessor(new PreprocessingOptions { TargetWidth = 64, TargetHeight = 48 });
+        Gen.Select(Gen.Int[1, 90], Gen.Int[1, 90], Gen.Double[0.3, 3.0], Gen.Double[0.3, 3.0]).Sample((width, height, spacingX, spacingY) =>
+        {
+            PreprocessingRecord record = preprocessor.Plan(width, height, spacingX, spacingY);
+            Math.Abs(record.ResampledWidth - width * spacingX).ShouldBeLessThanOrEqualTo(0.5 + 1e-9);
+            Math.Abs(record.ResampledHeight - height * spacingY).ShouldBeLessThanOrEqualTo(0.5 + 1e-9);
+            Math.Abs(2 * record.OffsetX + record.ResampledWidth - 64).ShouldBeLessThanOrEqualTo(1);
+            Math.Abs(2 * record.OffsetY + record.ResampledHeight - 48).ShouldBeLessThanOrEqualTo(1);
+
+            byte[] full = Enumerable.Repeat((byte)1, width * height).ToArray();
+            byte[] back = SlicePreprocessor.InverseLabels(preprocessor.Mask(full, record), record);
+            back.Length.ShouldBe(width * height);
+            if (record.ResampledWidth <= 64 && record.ResampledHeight <= 48) back.ShouldAllBe(b => b == 1);
+        }, iter: 300);
+    }
+
     [Theory]
     [InlineData(128, 128, 2.2, 2.2)]
     [InlineData(100, 100, 3.0, 3.0)]
