@@ -15,6 +15,7 @@ app.Configure(config =>
     config.AddBranch("data", data =>
     {
         data.SetDescription("Generate and inspect datasets.");
+        data.AddCommand<DataPhantomCommand>("phantom").WithDescription("Write the synthetic fetal-MRI phantom (T2W, DWI, FMRI stacks with exact brain masks) in the E2MIP layout.");
         data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
     });
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
