@@ -27,8 +27,8 @@ public sealed record EpochMetrics
     [Name("cpu_j")] public double CpuJoules { get; init; }
     [Name("ram_j")] public double RamJoules { get; init; }
     [Name("gpu_j")] public double GpuJoules { get; init; }
-    [Name("energy_source")] public string EnergySource { get; init; } = "";
-    [Name("co2_g")] public double Co2Grams { get; init; }
+    [Name("energy_origin")] public string EnergyOrigin { get; init; } = "";
+    [Name("co2eq_g")] public double Co2Grams { get; init; }
     [Name("cumulative_energy_kj")] public double CumulativeEnergyKj { get; init; }
     [Name("best")] public bool IsBest { get; init; }
 }

@@ -66,8 +66,9 @@ public sealed record TrainingOptions
     public int GreenStopWindow { get; init; } = 3;
 
     // Energy accounting
-    public double? CpuTdpWatts { get; init; }
-    public string Country { get; init; } = "POL";
+    public double? CpuTdp { get; init; }
+    /// <summary>ISO 3166 alpha-3 code of the grid (the study's: POL); null means the world average.</summary>
+    public string? Country { get; init; }
     public double? CarbonIntensity { get; init; }
     public double Pue { get; init; } = 1.0;
 
@@ -88,11 +89,20 @@ public sealed record TrainingOptions
         LrPolicy = "fixed",
     };
 
-    public bool LearningRateIsAuto => LearningRate.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
-    public bool BatchSizeIsAuto => BatchSize.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
+    public Energy.EnergyOptions ToEnergyOptions(TorchSharp.torch.Device device) => new()
+    {
+        CpuTdpWatts = CpuTdp,
+        Country = Country,
+        CarbonIntensity = CarbonIntensity,
+        Pue = Pue,
+        GpuIndices = device.type == TorchSharp.DeviceType.CUDA ? [Math.Max(0, (int)device.index)] : [],
+    };
 
-    public double FixedLearningRate => ParsePositive(LearningRate, "learning-rate");
-    public int FixedBatchSize => (int)ParsePositive(BatchSize, "batch-size");
+    [YamlIgnore] public bool LearningRateIsAuto => LearningRate.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
+    [YamlIgnore] public bool BatchSizeIsAuto => BatchSize.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
+
+    [YamlIgnore] public double FixedLearningRate => ParsePositive(LearningRate, "learning-rate");
+    [YamlIgnore] public int FixedBatchSize => (int)ParsePositive(BatchSize, "batch-size");
 
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
     public TrainingOptions Validate()
