@@ -18,5 +18,23 @@ app.Configure(config =>
         data.AddCommand<DataPhantomCommand>("phantom").WithDescription("Write the synthetic fetal-MRI phantom (T2W, DWI, FMRI stacks with exact brain masks) in the E2MIP layout.");
         data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
     });
+    config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
+    config.AddBranch("models", models =>
+    {
+        models.SetDescription("The model zoo: architectures, sizes and compute.");
+        models.AddCommand<ModelsListCommand>("list").WithDescription("List every model: parameters, GMACs, reference.");
+        models.AddCommand<ModelsShowCommand>("show").WithDescription("Show the layer table of one model.");
+    });
+    config.AddBranch("energy", energy =>
+    {
+        energy.SetDescription("Energy and carbon accounting.");
+        energy.AddCommand<EnergyProbeCommand>("probe").WithDescription("Show what this machine lets us measure, what is estimated, and why.");
+    });
+    config.AddBranch("bench", bench =>
+    {
+        bench.SetDescription("Benchmarks that print a table.");
+        bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
+        bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
+    });
 });
 return app.Run(args);

@@ -22,6 +22,8 @@ public sealed class NiftiImage
     public double SpacingY => SpacingOf(2);
     public double SpacingZ => SpacingOf(3);
     public int VoxelCount => SizeX * SizeY * SizeZ;
+    /// <summary>Sizes and voxel spacing (mm) as one value, for the voxel algorithms.</summary>
+    public VoxelGrid Grid => new(SizeX, SizeY, SizeZ, SpacingX, SpacingY, SpacingZ);
     public int SliceLength => SizeX * SizeY;
 
     internal NiftiImage(NiftiHeader header, double[] raw, long sizeX, long sizeY, long sizeZ, string? sourcePath)

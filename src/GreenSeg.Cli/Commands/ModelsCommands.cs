@@ -1,0 +1,78 @@
+using System.ComponentModel;
+using System.Globalization;
+using GreenSeg.Models;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli.Commands;
+
+public sealed class ModelsListSettings : CommandSettings
+{
+    [CommandOption("--size <PIXELS>")]
+    [Description("Square input side for the GMAC column (default 256).")]
+    [DefaultValue(256)]
+    public int Size { get; init; } = 256;
+}
+
+/// <summary>greenseg models list: every architecture with its size and cost.</summary>
+public sealed class ModelsListCommand : Command<ModelsListSettings>
+{
+    public override int Execute(CommandContext context, ModelsListSettings settings, CancellationToken cancellationToken)
+    {
+        var rows = new List<string[]>();
+        foreach (var info in ModelRegistry.Models)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var model = ModelRegistry.Create(info.Name);
+            var profile = ModelProfiler.Profile(model, settings.Size, settings.Size);
+            rows.Add([info.Name, Format.Millions(profile.Parameters), profile.GigaMacs.ToString("F2", CultureInfo.InvariantCulture),
+                model.TotalStride.ToString(CultureInfo.InvariantCulture), info.Reference]);
+        }
+        ConsoleTable.Write(["model", "parameters", $"GMACs @{settings.Size}x{settings.Size}", "stride", "reference"], rows, 1, 2, 3);
+        return 0;
+    }
+}
+
+public sealed class ModelsShowSettings : CommandSettings
+{
+    [CommandArgument(0, "<NAME>")]
+    [Description("Model name (see `greenseg models list`).")]
+    public string Name { get; init; } = "";
+
+    [CommandOption("--size <PIXELS>")]
+    [Description("Square input side (default 256).")]
+    [DefaultValue(256)]
+    public int Size { get; init; } = 256;
+
+    [CommandOption("--base-features <N>")]
+    [Description("Width of the first stage (default: the model's own).")]
+    public int? BaseFeatures { get; init; }
+}
+
+/// <summary>greenseg models show NAME: the layer table of one architecture.</summary>
+public sealed class ModelsShowCommand : Command<ModelsShowSettings>
+{
+    public override int Execute(CommandContext context, ModelsShowSettings settings, CancellationToken cancellationToken)
+    {
+        var info = ModelRegistry.Describe(settings.Name);
+        using var model = ModelRegistry.Create(info.Name, new ModelOptions { BaseFeatures = settings.BaseFeatures });
+        var profile = ModelProfiler.Profile(model, settings.Size, settings.Size);
+        ConsoleTable.Line($"{info.Name}: {info.Description} ({info.Reference})");
+        ConsoleTable.Write(["layer", "type", "output", "params", "MMACs"],
+            profile.Layers.Select(l => new[]
+            {
+                l.Name, l.Type, string.Join("x", l.OutputShape.Skip(1)),
+                l.Parameters.ToString("N0", CultureInfo.InvariantCulture),
+                (l.MultiplyAccumulates / 1e6).ToString("F1", CultureInfo.InvariantCulture),
+            }), 3, 4);
+        ConsoleTable.Line(string.Create(CultureInfo.InvariantCulture,
+            $"input 1x{model.InChannels}x{settings.Size}x{settings.Size}, width {model.BaseFeatures}, total stride {model.TotalStride}: " +
+            $"{profile.Parameters:N0} parameters, {profile.GigaMacs:F2} GMACs, " +
+            $"training activations >= {profile.TrainingActivationBytes / 1048576.0:F1} MiB per image (largest layer output {profile.LargestActivationBytes / 1048576.0:F1} MiB)"));
+        return 0;
+    }
+}
+
+internal static class Format
+{
+    public static string Millions(long count) => (count / 1e6).ToString("F3", CultureInfo.InvariantCulture) + " M";
+}

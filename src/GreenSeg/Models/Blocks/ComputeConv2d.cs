@@ -1,0 +1,35 @@
+using static TorchSharp.torch;
+
+namespace GreenSeg.Models.Blocks;
+
+/// <summary>2D convolution with switchable compute precision. Padding defaults to "same" for stride 1.</summary>
+public sealed class ComputeConv2d : ComputeConvolution
+{
+    public long[] Stride { get; }
+    public long[] Padding { get; }
+    public long[] Dilation { get; }
+
+    public ComputeConv2d(long inChannels, long outChannels, int kernelSize, int stride = 1, int? padding = null,
+        int dilation = 1, long groups = 1, bool bias = true)
+        : this(inChannels, outChannels, (kernelSize, kernelSize), stride, padding is null ? null : (padding.Value, padding.Value),
+            dilation, groups, bias)
+    {
+    }
+
+    public ComputeConv2d(long inChannels, long outChannels, (int Height, int Width) kernelSize, int stride = 1,
+        (int Height, int Width)? padding = null, int dilation = 1, long groups = 1, bool bias = true)
+        : base(nameof(ComputeConv2d), inChannels, outChannels, [kernelSize.Height, kernelSize.Width], groups, bias,
+            [outChannels, inChannels / groups, kernelSize.Height, kernelSize.Width])
+    {
+        Stride = [stride, stride];
+        Dilation = [dilation, dilation];
+        var pad = padding ?? ((kernelSize.Height - 1) / 2 * dilation, (kernelSize.Width - 1) / 2 * dilation);
+        Padding = [pad.Height, pad.Width];
+    }
+
+    protected override Tensor Convolve(Tensor input, Tensor weight, Tensor? bias) =>
+        nn.functional.conv2d(input, weight, bias, Stride, Padding, Dilation, Groups);
+
+    public override long MultiplyAccumulates(long[] inputShape, long[] outputShape) =>
+        Product(outputShape, 1) * (InChannels / Groups) * KernelSize[0] * KernelSize[1];
+}

@@ -1,0 +1,69 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Models.Blocks;
+
+/// <summary>
+/// The one convolution every model uses, so the training engine can switch the compute precision
+/// (<see cref="ComputeMode"/>) of a built model without rebuilding it. Parameters stay float32.
+/// </summary>
+public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
+{
+    // Field names are the state-dict keys ("weight", "bias"), as in torch.nn.Conv2d.
+    protected readonly Parameter weight;
+    protected readonly Parameter? bias;
+
+    public long InChannels { get; }
+    public long OutChannels { get; }
+    public long Groups { get; }
+    public long[] KernelSize { get; }
+
+    /// <summary>Set by <see cref="ComputeMode.Apply"/>; not saved with the weights.</summary>
+    public Precision Precision { get; set; } = Precision.Fp32;
+
+    public Parameter Weight => weight;
+    public Parameter? Bias => bias;
+
+    protected ComputeConvolution(string name, long inChannels, long outChannels, long[] kernelSize, long groups,
+        bool hasBias, long[] weightShape) : base(name)
+    {
+        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"{name}: channels {inChannels}->{outChannels} must be positive and divisible by groups {groups}");
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Groups = groups;
+        KernelSize = kernelSize;
+        weight = new Parameter(empty(weightShape));
+        bias = hasBias ? new Parameter(empty(outChannels)) : null;
+        ResetParameters();
+        RegisterComponents();
+    }
+
+    /// <summary>PyTorch's default convolution initialisation (Kaiming uniform, a = sqrt 5).</summary>
+    private void ResetParameters()
+    {
+        using var noGrad = no_grad();
+        nn.init.kaiming_uniform_(weight, Math.Sqrt(5));
+        if (bias is null) return;
+        var (fanIn, _) = nn.init.CalculateFanInAndFanOut(weight);
+        double bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
+        nn.init.uniform_(bias, -bound, bound);
+    }
+
+    public sealed override Tensor forward(Tensor input)
+    {
+        if (Precision == Precision.Fp32) return Convolve(input, weight, bias);
+        // Casts are differentiable: gradients arrive at the float32 parameters in float32.
+        var output = Convolve(input.to(ScalarType.BFloat16), weight.to(ScalarType.BFloat16), bias?.to(ScalarType.BFloat16));
+        return output.to(ScalarType.Float32);
+    }
+
+    protected abstract Tensor Convolve(Tensor input, Tensor weight, Tensor? bias);
+
+    /// <summary>Multiply-accumulates of one forward call, per batch element.</summary>
+    public abstract long MultiplyAccumulates(long[] inputShape, long[] outputShape);
+
+    protected static long Product(long[] shape, int from) =>
+        shape.Skip(from).Aggregate(1L, (a, b) => a * b);
+}

@@ -1,0 +1,52 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Models.Blocks;
+
+/// <summary>Convolution, optional BatchNorm, optional activation. The convolution has a bias only without BatchNorm.</summary>
+public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
+{
+    private readonly ComputeConv2d conv;
+    private readonly BatchNorm2d? bn;
+    private readonly nn.Module<Tensor, Tensor>? act;
+
+    public ConvNormAct(long inChannels, long outChannels, int kernelSize = 3, int stride = 1, int dilation = 1,
+        long groups = 1, Activation activation = Activation.ReLU, bool batchNorm = true)
+        : this(inChannels, outChannels, (kernelSize, kernelSize), stride, dilation, groups, activation, batchNorm)
+    {
+    }
+
+    public ConvNormAct(long inChannels, long outChannels, (int Height, int Width) kernelSize, int stride = 1,
+        int dilation = 1, long groups = 1, Activation activation = Activation.ReLU, bool batchNorm = true)
+        : base(nameof(ConvNormAct))
+    {
+        conv = new ComputeConv2d(inChannels, outChannels, kernelSize, stride, dilation: dilation, groups: groups, bias: !batchNorm);
+        bn = batchNorm ? nn.BatchNorm2d(outChannels) : null;
+        act = Activations.Create(activation);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var x = conv.call(input);
+        if (bn is not null) x = bn.call(x);
+        return act.Apply(x);
+    }
+}
+
+/// <summary>Two 3x3 ConvNormAct (ReLU): the U-Net stage.</summary>
+public sealed class DoubleConv : nn.Module<Tensor, Tensor>
+{
+    private readonly ConvNormAct conv1;
+    private readonly ConvNormAct conv2;
+
+    public DoubleConv(long inChannels, long outChannels) : base(nameof(DoubleConv))
+    {
+        conv1 = new ConvNormAct(inChannels, outChannels);
+        conv2 = new ConvNormAct(outChannels, outChannels);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) => conv2.call(conv1.call(input));
+}

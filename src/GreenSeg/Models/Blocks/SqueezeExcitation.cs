@@ -1,0 +1,24 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Models.Blocks;
+
+/// <summary>Squeeze-and-excitation (Hu et al. 2018): global pool, 1x1 reduce + activation, 1x1 expand + gate, rescale.</summary>
+public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
+{
+    private readonly AdaptiveAvgPool2d pool;
+    private readonly ConvNormAct reduce;
+    private readonly ConvNormAct expand;
+
+    public SqueezeExcitation(long channels, long squeezeChannels, Activation activation, Activation gate)
+        : base(nameof(SqueezeExcitation))
+    {
+        pool = nn.AdaptiveAvgPool2d(1);
+        reduce = new ConvNormAct(channels, squeezeChannels, 1, activation: activation, batchNorm: false);
+        expand = new ConvNormAct(squeezeChannels, channels, 1, activation: gate, batchNorm: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) => input * expand.call(reduce.call(pool.call(input)));
+}

@@ -1,0 +1,30 @@
+using GreenSeg.Common;
+
+namespace GreenSeg.Models;
+
+/// <summary>What every model in the zoo accepts. Width is per model: null means the model's default.</summary>
+public sealed record ModelOptions
+{
+    /// <summary>Input channels (1 for a single MRI contrast).</summary>
+    public int InChannels { get; init; } = 1;
+
+    /// <summary>Output logits per pixel (1 for a binary brain mask).</summary>
+    public int OutChannels { get; init; } = 1;
+
+    /// <summary>
+    /// Width of the first stage (e.g. 64 for unet); every other stage scales with it.
+    /// Null: the model's default (<see cref="ModelInfo.DefaultBaseFeatures"/>).
+    /// </summary>
+    public int? BaseFeatures { get; init; }
+
+    public static ModelOptions Default { get; } = new();
+
+    internal int ResolveBaseFeatures(string model, int defaultWidth)
+    {
+        if (InChannels <= 0) throw new GreenSegException($"model '{model}': InChannels must be positive, got {InChannels}");
+        if (OutChannels <= 0) throw new GreenSegException($"model '{model}': OutChannels must be positive, got {OutChannels}");
+        int width = BaseFeatures ?? defaultWidth;
+        if (width < 4) throw new GreenSegException($"model '{model}': BaseFeatures must be at least 4, got {width}");
+        return width;
+    }
+}

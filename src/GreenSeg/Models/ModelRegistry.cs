@@ -1,0 +1,47 @@
+using GreenSeg.Common;
+using GreenSeg.Models.Architectures;
+
+namespace GreenSeg.Models;
+
+/// <summary>One architecture of the zoo: its name, what it is, where it comes from, and how to build it.</summary>
+public sealed record ModelInfo(string Name, string Description, string Reference, int DefaultBaseFeatures,
+    Func<ModelOptions, SegmentationModel> Factory);
+
+/// <summary>The architectures users can train and compare by name.</summary>
+public static class ModelRegistry
+{
+    private static readonly ModelInfo[] All =
+    [
+        new("unet", "Classic U-Net, 4 down / 4 up, 2x(3x3 conv+BN+ReLU), transposed-conv up (the study's baseline)",
+            "Ronneberger et al., MICCAI 2015", 64, o => new UNet(o)),
+        new("attention-unet", "U-Net with additive attention gates on the skips",
+            "Oktay et al., MIDL 2018", 64, o => new AttentionUNet(o)),
+        new("squeeze-unet", "U-Net of SqueezeNet fire modules, stride-2 fire down, transposed fire up",
+            "Beheshti & Johnsson, CVPRW 2020", 64, o => new SqueezeUNet(o)),
+        new("att-squeeze-unet", "Fire-module encoder, attention-gated decoder, as used in the study",
+            "Pennisi et al., J. Digit. Imaging 2022", 64, o => new AttSqueezeUNet(o)),
+        new("mobilenetv3-lraspp", "MobileNetV3-Small backbone (dilated tail) with the Lite R-ASPP head",
+            "Howard et al., ICCV 2019", 16, o => new MobileNetV3Lraspp(o)),
+        new("micronet", "Tiny fire-module encoder-decoder with additive skips",
+            "GreenSeg (after Iandola et al., SqueezeNet 2016)", 16, o => new MicroNet(o)),
+        new("efficientnet-b0-unet", "EfficientNet-B0 encoder (MBConv, SE, SiLU) with a U-Net decoder",
+            "Tan & Le, ICML 2019", 32, o => new EfficientNetB0UNet(o)),
+        new("enet", "ENet: early downsampling, dilated/asymmetric bottlenecks, max-unpooling decoder",
+            "Paszke et al., arXiv:1606.02147 2016", 16, o => new ENet(o)),
+        new("linknet", "LinkNet: ResNet-18 encoder added into a light decoder",
+            "Chaurasia & Culurciello, VCIP 2017", 64, o => new LinkNet(o)),
+    ];
+
+    public static IReadOnlyList<ModelInfo> Models => All;
+
+    public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
+
+    /// <summary>The entry for a name (case-insensitive); a <see cref="GreenSegException"/> listing the valid names otherwise.</summary>
+    public static ModelInfo Describe(string name) =>
+        All.FirstOrDefault(m => string.Equals(m.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new GreenSegException($"unknown model '{name}'; valid models: {string.Join(", ", Names)}");
+
+    /// <summary>Builds a freshly initialised model (initialisation draws from torch's global generator).</summary>
+    public static SegmentationModel Create(string name, ModelOptions? options = null) =>
+        Describe(name).Factory(options ?? ModelOptions.Default);
+}

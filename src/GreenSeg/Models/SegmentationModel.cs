@@ -1,0 +1,58 @@
+using GreenSeg.Common;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Models;
+
+/// <summary>
+/// A model of the zoo: N x InChannels x H x W images in, N x OutChannels x H x W logits out.
+/// H and W must be divisible by <see cref="TotalStride"/>; anything else is refused with a clear message.
+/// </summary>
+public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
+{
+    /// <summary>The registry name (e.g. "unet").</summary>
+    public string ModelName { get; }
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public int BaseFeatures { get; }
+
+    /// <summary>Downsampling factor of the deepest feature map: input sides must be multiples of it.</summary>
+    public int TotalStride { get; }
+
+    protected SegmentationModel(string modelName, ModelOptions options, int defaultBaseFeatures, int totalStride)
+        : base(modelName)
+    {
+        ModelName = modelName;
+        BaseFeatures = options.ResolveBaseFeatures(modelName, defaultBaseFeatures);
+        InChannels = options.InChannels;
+        OutChannels = options.OutChannels;
+        TotalStride = totalStride;
+    }
+
+    public sealed override Tensor forward(Tensor input)
+    {
+        CheckInputShape(input.shape);
+        return Segment(input);
+    }
+
+    /// <summary>The network itself; the input shape has been checked.</summary>
+    protected abstract Tensor Segment(Tensor input);
+
+    /// <summary>Throws a <see cref="GreenSegException"/> naming the problem when the shape cannot be segmented.</summary>
+    public void CheckInputShape(long[] shape)
+    {
+        if (shape.Length != 4)
+            throw new GreenSegException($"model '{ModelName}' expects a batch N x {InChannels} x H x W, got shape [{string.Join(", ", shape)}]");
+        if (shape[1] != InChannels)
+            throw new GreenSegException($"model '{ModelName}' expects {InChannels} input channel(s), got {shape[1]}");
+        long height = shape[2], width = shape[3];
+        if (height % TotalStride != 0 || width % TotalStride != 0 || height == 0 || width == 0)
+            throw new GreenSegException(
+                $"model '{ModelName}' needs input height and width divisible by {TotalStride}, got {height}x{width} " +
+                $"(nearest valid: {NearestValid(height)}x{NearestValid(width)}; pad or crop the slices)");
+    }
+
+    private long NearestValid(long side) => Math.Max(TotalStride, (side + TotalStride / 2) / TotalStride * TotalStride);
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}

@@ -1,0 +1,61 @@
+using GreenSeg.Models;
+using GreenSeg.Models.Blocks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Tests.Models;
+
+public class ComputeConvolutionTests
+{
+    [Theory]
+    [InlineData(3, 1, 1, 16)]
+    [InlineData(5, 1, 1, 16)]
+    [InlineData(3, 1, 2, 16)]
+    [InlineData(3, 2, 1, 8)]
+    [InlineData(1, 2, 1, 8)]
+    public void DefaultPaddingKeepsOrHalvesTheSize(int kernel, int stride, int dilation, int expectedSide)
+    {
+        using var conv = new ComputeConv2d(2, 4, kernel, stride, dilation: dilation);
+        using var output = conv.call(randn(1, 2, 16, 16));
+        output.shape.ShouldBe([1, 4, expectedSide, expectedSide]);
+    }
+
+    [Fact]
+    public void MatchesTorchConvolutionWithTheSameWeights()
+    {
+        using var scope = NewDisposeScope();
+        var conv = new ComputeConv2d(3, 5, 3);
+        var reference = nn.Conv2d(3, 5, 3, padding: 1);
+        reference.load_state_dict(conv.state_dict());
+        var input = randn(2, 3, 9, 9);
+        conv.call(input).allclose(reference.call(input), rtol: 1e-5, atol: 1e-6).ShouldBeTrue();
+        conv.state_dict().Keys.ShouldBe(["weight", "bias"], ignoreOrder: true);
+        new ComputeConv2d(3, 5, 3, bias: false).state_dict().Keys.ShouldBe(["weight"]);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void DoublingTransposedConvolutionDoublesTheSize(int kernel)
+    {
+        using var up = ComputeConvTranspose2d.Doubling(4, 2, kernel);
+        using var output = up.call(randn(1, 4, 7, 5));
+        output.shape.ShouldBe([1, 2, 14, 10]);
+    }
+
+    [Fact]
+    public void Bf16ModeComputesInBf16AndReturnsFloat32()
+    {
+        using var scope = NewDisposeScope();
+        var conv = new ComputeConv2d(4, 4, 3);
+        var input = randn(1, 4, 8, 8);
+        var fp32 = conv.call(input);
+        conv.Precision = Precision.Bf16Mixed;
+        var bf16 = conv.call(input);
+        bf16.dtype.ShouldBe(ScalarType.Float32);
+        var expected = nn.functional.conv2d(input.to(ScalarType.BFloat16), conv.Weight.to(ScalarType.BFloat16),
+            conv.Bias!.to(ScalarType.BFloat16), [1, 1], [1, 1], [1, 1]).to(ScalarType.Float32);
+        ModelTestData.BitIdentical(bf16, expected).ShouldBeTrue();
+        ModelTestData.BitIdentical(bf16, fp32).ShouldBeFalse();
+    }
+}

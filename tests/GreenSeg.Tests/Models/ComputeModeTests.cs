@@ -1,0 +1,148 @@
+using GreenSeg.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Tests.Models;
+
+public class ComputeModeTests
+{
+    // Relative L2 error of bf16-compute logits against fp32 logits (eval mode, 64x64, trained BN statistics).
+    // bf16 keeps 8 mantissa bits (0.4% per rounding); errors measured 0.2-1% over the zoo.
+    private const double Bf16Tolerance = 0.03;
+    // ENet's max-unpooling puts values where fp32/bf16 argmax ties fall, so a few near-ties move whole
+    // values (measured ~9%); still far from the ~100% a wrong cast or layout would give.
+    private const double Bf16ToleranceWithUnpooling = 0.15;
+    // Channels-last changes only the summation order: float32 round-off.
+    private const double ChannelsLastTolerance = 1e-4;
+
+    [Theory]
+    [MemberData(nameof(ModelTestData.AllModels), MemberType = typeof(ModelTestData))]
+    public void Bf16ComputeAndChannelsLastStayCloseToFp32(string name)
+    {
+        manual_seed(4);
+        using var model = ModelRegistry.Create(name);
+        ModelTestData.UpdateBatchNormStatistics(model);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = randn(2, 1, 64, 64);
+        var reference = model.call(input);
+
+        ComputeMode.Apply(model, Precision.Fp32, channelsLast: true);
+        var channelsLast = model.call(ComputeMode.ToChannelsLast(input));
+        ModelTestData.RelativeError(channelsLast, reference).ShouldBeLessThan(ChannelsLastTolerance);
+
+        ComputeMode.Apply(model, Precision.Bf16Mixed, channelsLast: true);
+        var fast = model.call(ComputeMode.ToChannelsLast(input));
+        fast.dtype.ShouldBe(ScalarType.Float32);
+        double error = ModelTestData.RelativeError(fast, reference);
+        error.ShouldBeGreaterThan(0, "bf16 compute must actually round");
+        error.ShouldBeLessThan(name == "enet" ? Bf16ToleranceWithUnpooling : Bf16Tolerance);
+
+        ComputeMode.Apply(model, ComputeSettings.Reference);
+        var back = model.call(input);
+        ModelTestData.RelativeError(back, reference).ShouldBeLessThan(ChannelsLastTolerance);
+    }
+
+    [Fact]
+    public void ChannelsLastConvertsEveryConvolutionWeightInPlaceAndBack()
+    {
+        using var model = ModelRegistry.Create("mobilenetv3-lraspp");
+        var before = model.parameters().ToList();
+        ComputeMode.Apply(model, ComputeSettings.Fast);
+        var after = model.parameters().ToList();
+        after.Count.ShouldBe(before.Count);
+        for (int i = 0; i < after.Count; i++) after[i].Handle.ShouldBe(before[i].Handle);
+        foreach (var p in after.Where(p => p.dim() == 4))
+        {
+            ComputeMode.IsChannelsLast(p).ShouldBeTrue();
+            p.dtype.ShouldBe(ScalarType.Float32);
+        }
+        model.modules().OfType<GreenSeg.Models.Blocks.ComputeConvolution>().ShouldAllBe(c => c.Precision == Precision.Bf16Mixed);
+
+        ComputeMode.Apply(model, ComputeSettings.Reference);
+        model.parameters().ShouldAllBe(p => p.is_contiguous());
+        model.modules().OfType<GreenSeg.Models.Blocks.ComputeConvolution>().ShouldAllBe(c => c.Precision == Precision.Fp32);
+    }
+
+    [Fact]
+    public void ChannelsLastOutputKeepsTheLayout()
+    {
+        using var model = ModelRegistry.Create("unet", new ModelOptions { BaseFeatures = 8 });
+        ComputeMode.Apply(model, ComputeSettings.Fast);
+        using var scope = NewDisposeScope();
+        var output = model.call(ComputeMode.ToChannelsLast(randn(2, 1, 32, 32)));
+        ComputeMode.IsChannelsLast(output).ShouldBeTrue();
+    }
+
+    [Theory]
+    [InlineData("micronet")]
+    [InlineData("att-squeeze-unet")]
+    [InlineData("enet")]
+    public void Bf16TrainModeGivesFloat32GradientsToEveryFloat32Weight(string name)
+    {
+        manual_seed(5);
+        using var model = ModelRegistry.Create(name);
+        model.train();
+        ComputeMode.Apply(model, ComputeSettings.Fast);
+        using var scope = NewDisposeScope();
+        var logits = model.call(ComputeMode.ToChannelsLast(randn(2, 1, 64, 64)));
+        nn.functional.binary_cross_entropy_with_logits(logits, (rand(2, 1, 64, 64) > 0.5).to(ScalarType.Float32)).backward();
+        foreach (var (parameterName, p) in model.named_parameters())
+        {
+            p.dtype.ShouldBe(ScalarType.Float32, parameterName);
+            p.grad.ShouldNotBeNull(parameterName);
+            p.grad!.dtype.ShouldBe(ScalarType.Float32, parameterName);
+            isfinite(p.grad).all().item<bool>().ShouldBeTrue(parameterName);
+            p.grad.abs().sum().item<float>().ShouldBeGreaterThan(0, parameterName);
+        }
+    }
+
+    [Theory]
+    [InlineData("micronet")]
+    [InlineData("att-squeeze-unet")]
+    public void Bf16GradientsPointWhereFp32GradientsPoint(string name)
+    {
+        // BatchNorm on running statistics (eval): with batch statistics, a random network's large
+        // activation means make BN amplify any rounding difference layer after layer, for bf16 as for
+        // any other perturbation, so the direct comparison is made without them.
+        manual_seed(5);
+        using var model = ModelRegistry.Create(name);
+        ModelTestData.UpdateBatchNormStatistics(model, 128);
+        using var scope = NewDisposeScope();
+        var input = randn(4, 1, 128, 128);
+        var target = (rand(4, 1, 128, 128) > 0.5).to(ScalarType.Float32);
+
+        Tensor GradientVector(ComputeSettings settings)
+        {
+            ComputeMode.Apply(model, settings);
+            model.zero_grad();
+            var logits = model.call(settings.PrepareInput(input));
+            nn.functional.binary_cross_entropy_with_logits(logits, target).backward();
+            return cat(model.parameters().Select(p => p.grad!.flatten()).ToArray());
+        }
+
+        var reference = GradientVector(ComputeSettings.Reference);
+        var fast = GradientVector(ComputeSettings.Fast);
+        nn.functional.cosine_similarity(reference, fast, 0).item<float>().ShouldBeGreaterThan(0.99f);
+        ModelTestData.RelativeError(fast, reference).ShouldBeLessThan(0.05);
+    }
+
+    [Fact]
+    public void AnOptimizerBuiltBeforeTheSwitchKeepsUpdatingTheWeights()
+    {
+        manual_seed(6);
+        using var model = ModelRegistry.Create("micronet");
+        using var optimizer = optim.Adam(model.parameters(), 1e-2);
+        ComputeMode.Apply(model, ComputeSettings.Fast);
+        var weight = model.parameters().First(p => p.dim() == 4);
+        using var before = weight.detach().clone();
+        using (var scope = NewDisposeScope())
+        {
+            var logits = model.call(ComputeMode.ToChannelsLast(randn(2, 1, 32, 32)));
+            logits.mean().backward();
+            optimizer.step();
+        }
+        ModelTestData.BitIdentical(weight, before).ShouldBeFalse();
+        ComputeMode.IsChannelsLast(weight).ShouldBeTrue();
+    }
+}
