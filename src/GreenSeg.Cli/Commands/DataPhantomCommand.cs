@@ -14,12 +14,12 @@ public sealed class DataPhantomSettings : CommandSettings
     public string Output { get; init; } = "";
 
     [CommandOption("--stacks <N>")]
-    [Description("Training stacks, spread over T2W, DWI and FMRI in turn. Default 6.")]
+    [Description("Training stacks, spread over T2W, DWI and FMRI in turn.")]
     [DefaultValue(6)]
     public int Stacks { get; init; } = 6;
 
     [CommandOption("--test-stacks <M>")]
-    [Description("Test stacks (whole volumes with ground truth), spread the same way. Default 3.")]
+    [Description("Test stacks (whole volumes with ground truth), spread the same way.")]
     [DefaultValue(3)]
     public int TestStacks { get; init; } = 3;
 

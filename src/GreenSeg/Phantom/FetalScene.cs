@@ -192,10 +192,16 @@ internal sealed class FetalScene
     /// <summary>Noise-free relative signal at p; <paramref name="brain"/> is the exact brain mask there.</summary>
     public float Evaluate(Vector3 p, out bool brain)
     {
-        brain = false;
+        float shape = _shape.Sample(p); // irregular outlines and layer thicknesses
+        // The head is painted over whatever surrounds it, so the mask is always the whole cranium.
+        return Head(p, Surroundings(p, shape), shape, out brain);
+    }
+
+    /// <summary>Everything but the fetal head: air, the mother's body, the uterus and its content, the fetal trunk and limbs.</summary>
+    private float Surroundings(Vector3 p, float shape)
+    {
         var flat = new Vector2(p.X, p.Y) - _bodyCenter;
         float bx = Vector2.Dot(flat, _bodyAxisX), by = Vector2.Dot(flat, _bodyAxisY);
-        float shape = _shape.Sample(p); // irregular outlines and layer thicknesses
         float dBody = Shapes.EllipseDistance(bx, by, _bodyRx, _bodyRy) + 10f * shape;
         if (dBody >= _edge) return 0f; // air outside the mother
         float texture = _texture.Sample(p);
@@ -215,7 +221,7 @@ internal sealed class FetalScene
         v = Shapes.Blend(v, FetalBody(p, texture), Shapes.Coverage(_trunk.Distance(p), _edge) * cavity);
         foreach (Ellipsoid limb in _limbs)
             v = Shapes.Blend(v, _c.FetalBody * (1f + 0.2f * texture), Shapes.Coverage(limb.Distance(p), _edge) * cavity);
-        return Head(p, v, shape, out brain);
+        return v;
     }
 
     private float MaternalInterior(Vector3 p, float texture)

@@ -5,21 +5,33 @@ namespace GreenSeg.Phantom;
 
 /// <summary>
 /// Smooth 3D value noise in about [-1, 1]: random values on a lattice covering a box, interpolated
-/// with a smoothstep. Several lattices summed give texture at several scales. Points outside the box
+/// with a smoothstep. The lattice is turned by a random rotation so that its axis-aligned artefacts
+/// (straight ridges along the cell edges) do not line up with the image axes. Points outside the box
 /// are clamped to it. Read-only after construction, so safe to sample from many threads.
 /// </summary>
 internal sealed class LatticeNoise
 {
     private readonly float[] _values;
     private readonly int _nx, _ny, _nz;
+    private readonly Frame _rotation;
     private readonly Vector3 _origin;
     private readonly float _inverseCell;
 
     public LatticeNoise(DeterministicRandom random, Vector3 min, Vector3 max, float cellSize)
     {
         _inverseCell = 1f / cellSize;
-        _origin = min;
-        Vector3 cells = (max - min) * _inverseCell;
+        _rotation = Frame.FromAngles(random.Uniform(0, 2 * Math.PI), random.Uniform(0, 2 * Math.PI), random.Uniform(0, 2 * Math.PI));
+        // The lattice covers the rotated box's bounding box.
+        Vector3 low = new(float.PositiveInfinity), high = new(float.NegativeInfinity);
+        for (int corner = 0; corner < 8; corner++)
+        {
+            var point = new Vector3((corner & 1) == 0 ? min.X : max.X, (corner & 2) == 0 ? min.Y : max.Y, (corner & 4) == 0 ? min.Z : max.Z);
+            Vector3 turned = _rotation.ToLocal(point);
+            low = Vector3.Min(low, turned);
+            high = Vector3.Max(high, turned);
+        }
+        _origin = low;
+        Vector3 cells = (high - low) * _inverseCell;
         _nx = (int)MathF.Ceiling(cells.X) + 2;
         _ny = (int)MathF.Ceiling(cells.Y) + 2;
         _nz = (int)MathF.Ceiling(cells.Z) + 2;
@@ -29,7 +41,7 @@ internal sealed class LatticeNoise
 
     public float Sample(Vector3 p)
     {
-        Vector3 c = (p - _origin) * _inverseCell;
+        Vector3 c = (_rotation.ToLocal(p) - _origin) * _inverseCell;
         Cell(c.X, _nx, out int x0, out float tx);
         Cell(c.Y, _ny, out int y0, out float ty);
         Cell(c.Z, _nz, out int z0, out float tz);
