@@ -138,8 +138,9 @@ public class SlicePreprocessorTests
         Gen.Select(Gen.Int[1, 90], Gen.Int[1, 90], Gen.Double[0.3, 3.0], Gen.Double[0.3, 3.0]).Sample((width, height, spacingX, spacingY) =>
         {
             PreprocessingRecord record = preprocessor.Plan(width, height, spacingX, spacingY);
-            Math.Abs(record.ResampledWidth - width * spacingX).ShouldBeLessThanOrEqualTo(0.5 + 1e-9);
-            Math.Abs(record.ResampledHeight - height * spacingY).ShouldBeLessThanOrEqualTo(0.5 + 1e-9);
+            // The field of view is kept to within half a pixel, but a side never shrinks below one pixel.
+            Math.Abs(record.ResampledWidth - Math.Max(1, width * spacingX)).ShouldBeLessThanOrEqualTo(0.5 + 1e-9);
+            Math.Abs(record.ResampledHeight - Math.Max(1, height * spacingY)).ShouldBeLessThanOrEqualTo(0.5 + 1e-9);
             Math.Abs(2 * record.OffsetX + record.ResampledWidth - 64).ShouldBeLessThanOrEqualTo(1);
             Math.Abs(2 * record.OffsetY + record.ResampledHeight - 48).ShouldBeLessThanOrEqualTo(1);
 
