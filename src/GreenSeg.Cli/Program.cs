@@ -19,6 +19,9 @@ app.Configure(config =>
         data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
     });
     config.AddCommand<TrainCommand>("train").WithDescription("Train a model (green recipe by default; --baseline for the study's baseline).");
+    config.AddCommand<SegmentCommand>("segment").WithDescription("Brain masks for NIfTI stacks, slices, folders or globs with a trained model; time and energy per stack.");
+    config.AddCommand<E2mipCommand>("e2mip").WithDescription("The E2MIP task-3 contract: train on TRAIN_DIR, predict TEST_DIR, report energy (and Dice with --truth).");
+    config.AddCommand<DemoCommand>("demo").WithDescription("The whole chain on a fresh phantom: green training, predictions, evaluation; Dice, time and energy.");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
     config.AddBranch("models", models =>
     {
@@ -35,6 +38,7 @@ app.Configure(config =>
     {
         bench.SetDescription("Benchmarks that print a table.");
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
+        bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart: fp32/NCHW vs bf16/channels-last.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
     });
 });

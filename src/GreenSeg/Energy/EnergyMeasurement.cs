@@ -22,6 +22,9 @@ public sealed record EnergyMeasurement(
     /// <summary>True when any component is a model estimate rather than a hardware reading.</summary>
     public bool AnyEstimated => Components.Any(c => c.Origin == EnergyOrigin.Estimated);
 
+    /// <summary>"estimated" when any component is, else "measured": the one-word label beside a total.</summary>
+    public string OriginLabel => AnyEstimated ? "estimated" : "measured";
+
     /// <summary>Mean power of a component over the window (0 for an empty window).</summary>
     public double MeanWatts(ComponentEnergy component) =>
         Duration.TotalSeconds > 0 ? component.Joules / Duration.TotalSeconds : 0;

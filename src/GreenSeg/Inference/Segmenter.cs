@@ -20,10 +20,24 @@ public sealed record SegmentOptions
     public string Precision { get; init; } = "bf16-mixed";
     public bool ChannelsLast { get; init; } = true;
     public string Device { get; init; } = "cpu";
+    /// <summary>libtorch intra-op threads; 0 leaves libtorch's default.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
+    public SegmentOptions Validate()
+    {
+        if (!(Threshold is >= 0 and <= 1)) throw new GreenSegException($"threshold must lie in 0..1, got {Threshold}");
+        if (BatchSize < 1) throw new GreenSegException($"batch size must be at least 1, got {BatchSize}");
+        if (Threads < 0) throw new GreenSegException($"threads must be >= 0 (0: libtorch's default), got {Threads}");
+        return this;
+    }
 }
 
+/// <summary>Where a stack's segmentation time went: slice preparation, the network, mapping back, thresholding and clean-up.</summary>
+public sealed record SegmentationTimings(TimeSpan Prepare, TimeSpan Network, TimeSpan Restore, TimeSpan PostProcess);
+
 /// <summary>A stack's segmentation in its own geometry, and how long it took.</summary>
-public sealed record StackSegmentation(NiftiImage Mask, NiftiImage? Probabilities, TimeSpan Elapsed, int Slices);
+public sealed record StackSegmentation(NiftiImage Mask, NiftiImage? Probabilities, TimeSpan Elapsed, int Slices, SegmentationTimings Timings);
 
 /// <summary>
 /// Segments stacks slice by slice with a trained model: each slice goes through the training
@@ -55,8 +69,9 @@ public sealed class Segmenter : IDisposable
     /// <summary>Loads a model from a run folder, checkpoint folder or model.pt (with model.json beside it).</summary>
     public static Segmenter Load(string modelPath, SegmentOptions? options = null)
     {
-        options ??= new SegmentOptions();
+        options = (options ?? new SegmentOptions()).Validate();
         var clock = Stopwatch.StartNew();
+        TorchRuntime.ConfigureThreads(options.Threads);
         var (manifest, weights) = CheckpointManifest.Locate(modelPath);
         var device = TorchRuntime.ResolveDevice(options.Device);
         var precision = PrecisionOption.Parse(options.Precision, device);
@@ -79,32 +94,38 @@ public sealed class Segmenter : IDisposable
     public StackSegmentation Segment(NiftiImage stack, bool keepProbabilities = false)
     {
         var clock = Stopwatch.StartNew();
+        TimeSpan prepare = TimeSpan.Zero, network = TimeSpan.Zero, restore = TimeSpan.Zero;
         int sliceLength = stack.SliceLength;
         var probabilities = new float[stack.VoxelCount];
         // Every slice of a stack shares its size and spacing, hence one geometry record.
         var record = _preprocessor.Plan(stack.SizeX, stack.SizeY, stack.SpacingX, stack.SpacingY);
         int size = Manifest.Size, pixels = size * size;
-        var scaled = stack.Scaled();
         // Memory stays bounded by one batch of network inputs however long the stack is.
         for (int first = 0; first < stack.SizeZ; first += Options.BatchSize)
         {
+            long start = Stopwatch.GetTimestamp();
             int count = Math.Min(Options.BatchSize, stack.SizeZ - first);
             var input = new float[count * pixels];
             for (int i = 0; i < count; i++)
-            {
-                int z = first + i;
-                _preprocessor.Image(scaled.AsSpan(z * sliceLength, sliceLength), record, input.AsSpan(i * pixels, pixels));
-            }
+                _preprocessor.Image(stack.ScaledSlice(first + i), record, input.AsSpan(i * pixels, pixels));
+            long prepared = Stopwatch.GetTimestamp();
             var output = Predict(input, count, size);
+            long predicted = Stopwatch.GetTimestamp();
             for (int i = 0; i < count; i++)
             {
                 int z = first + i;
                 SlicePreprocessor.InverseProbabilities(output.AsSpan(i * pixels, pixels), record, probabilities.AsSpan(z * sliceLength, sliceLength));
             }
+            prepare += Stopwatch.GetElapsedTime(start, prepared);
+            network += Stopwatch.GetElapsedTime(prepared, predicted);
+            restore += Stopwatch.GetElapsedTime(predicted);
         }
+        long cleanUp = Stopwatch.GetTimestamp();
         var mask = PostProcessing.Apply(PostProcessing.Threshold(probabilities, Options.Threshold), stack.Grid, Options.PostProcessing);
+        var maskImage = stack.WithMask(mask);
+        var timings = new SegmentationTimings(prepare, network, restore, Stopwatch.GetElapsedTime(cleanUp));
         var probabilityImage = keepProbabilities ? stack.WithVoxels(probabilities, NiftiDataType.Float32) : null;
-        return new StackSegmentation(stack.WithMask(mask), probabilityImage, clock.Elapsed, stack.SizeZ);
+        return new StackSegmentation(maskImage, probabilityImage, clock.Elapsed, stack.SizeZ, timings);
     }
 
     /// <summary>Sigmoid probabilities for a batch of prepared slices (flip test-time augmentation when asked).</summary>

@@ -1,0 +1,67 @@
+using System.ComponentModel;
+using System.Globalization;
+using GreenSeg.Common;
+using GreenSeg.Experiments.Benchmarks;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli.Commands;
+
+public sealed class BenchInferenceSettings : CommandSettings
+{
+    [CommandOption("-m|--model <NAME>")]
+    [Description("Model to time (randomly initialised: the time does not depend on the weights).")]
+    [DefaultValue("att-squeeze-unet")]
+    public string Model { get; init; } = "att-squeeze-unet";
+
+    [CommandOption("--stacks <N>")]
+    [Description("Timed stacks per mode, after one untimed warm-up stack.")]
+    [DefaultValue(3)]
+    public int Stacks { get; init; } = 3;
+
+    [CommandOption("--slices <N>")]
+    [Description("Slices per stack (200 shows that memory stays bounded on long stacks).")]
+    [DefaultValue(40)]
+    public int Slices { get; init; } = 40;
+
+    [CommandOption("--size <PIXELS>")]
+    [Description("Stack side and network input side.")]
+    [DefaultValue(256)]
+    public int Size { get; init; } = 256;
+
+    [CommandOption("-b|--batch-size <N>")]
+    [Description("Slices per network call.")]
+    [DefaultValue(8)]
+    public int BatchSize { get; init; } = 8;
+
+    [CommandOption("--threads <N>")]
+    [Description("libtorch threads (0: libtorch's default).")]
+    [DefaultValue(0)]
+    public int Threads { get; init; }
+}
+
+/// <summary>greenseg bench inference: seconds per stack, model load apart, fp32/NCHW beside bf16-compute/channels-last.</summary>
+public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
+{
+    public override int Execute(CommandContext context, BenchInferenceSettings settings, CancellationToken cancellationToken)
+    {
+        TorchRuntime.ConfigureThreads(settings.Threads);
+        var result = InferenceSpeedBenchmark.Run(new InferenceSpeedOptions
+        {
+            Model = settings.Model, Stacks = settings.Stacks, Slices = settings.Slices, Size = settings.Size, BatchSize = settings.BatchSize,
+        }, cancellationToken);
+
+        string S(double seconds) => seconds.ToString("F3", CultureInfo.InvariantCulture);
+        ConsoleTable.Line($"segmenting one {result.Size}x{result.Size}x{result.Slices} phantom stack with {result.Model} ({Format.Millions(result.Parameters)} parameters, random weights), " +
+            $"batch {settings.BatchSize}, {result.Threads} thread(s); median of {settings.Stacks} stack(s) after 1 warm-up; file reading and writing excluded");
+        ConsoleTable.Write(
+            ["mode", "model load s", "s/stack", "network s", "host s", "ms/slice", "peak RSS MB"],
+            new[] { result.Reference, result.Fast }.Select(m => (IReadOnlyList<string>)
+            [
+                m.Compute.ToString(), S(m.ModelLoad.TotalSeconds), S(m.MedianSeconds), S(m.MedianNetworkSeconds), S(m.MedianHostSeconds),
+                (m.MedianSeconds * 1000 / result.Slices).ToString("F1", CultureInfo.InvariantCulture),
+                m.PeakWorkingSetMb.ToString("F0", CultureInfo.InvariantCulture),
+            ]), 1, 2, 3, 4, 5, 6);
+        ConsoleTable.Line("host s: slice preparation, mapping back and post-processing; peak RSS is the process's high-water mark so far.");
+        return 0;
+    }
+}

@@ -1,0 +1,113 @@
+using System.ComponentModel;
+using GreenSeg.Inference;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli.Commands;
+
+public sealed class SegmentSettings : EnergySettings
+{
+    [CommandArgument(0, "<INPUT>")]
+    [Description("NIfTI stacks or slices (.nii/.nii.gz), folders of them, or quoted globs such as 'scans/**/*.nii.gz'.")]
+    public string[] Inputs { get; init; } = [];
+
+    [CommandOption("-m|--model <RUN_DIR_OR_CHECKPOINT>")]
+    [Description("A training run folder (its best checkpoint), a checkpoint folder, or a model.pt with model.json beside it.")]
+    public string? Model { get; init; }
+
+    [CommandOption("-o|--out <DIR>")]
+    [Description("Folder for the masks, inference.csv and emissions.csv; outputs never overwrite an input.")]
+    public string? Out { get; init; }
+
+    [CommandOption("--suffix <TEXT>")]
+    [Description("Output names are <input stem><suffix>.nii.gz.")]
+    [DefaultValue(SegmentationOutput.DefaultSuffix)]
+    public string Suffix { get; init; } = SegmentationOutput.DefaultSuffix;
+
+    [CommandOption("--threshold <P>")]
+    [Description("Probability above which a voxel is brain.")]
+    [DefaultValue(0.5f)]
+    public float Threshold { get; init; } = 0.5f;
+
+    [CommandOption("--tta")]
+    [Description("Average with the prediction of the left-right flipped slice (twice the compute).")]
+    public bool Tta { get; init; }
+
+    [CommandOption("--no-postprocess")]
+    [Description("Keep the thresholded mask as it is (default: keep the largest 3D component, fill holes per slice).")]
+    public bool NoPostprocess { get; init; }
+
+    [CommandOption("--probabilities")]
+    [Description("Also write <stem>_prob.nii.gz: float32 brain probabilities.")]
+    public bool Probabilities { get; init; }
+
+    [CommandOption("-b|--batch-size <N>")]
+    [Description("Slices per network call; memory is bounded by one batch whatever the stack's length.")]
+    [DefaultValue(8)]
+    public int BatchSize { get; init; } = 8;
+
+    [CommandOption("--precision <P>")]
+    [Description("bf16-mixed (bf16 convolutions on fp32 weights) | fp32")]
+    [DefaultValue("bf16-mixed")]
+    public string Precision { get; init; } = "bf16-mixed";
+
+    [CommandOption("--channels-last <BOOL>")]
+    [Description("NHWC memory layout for the convolutions.")]
+    [DefaultValue(true)]
+    public bool ChannelsLast { get; init; } = true;
+
+    [CommandOption("--threads <N>")]
+    [Description("libtorch threads (0: libtorch's default).")]
+    [DefaultValue(0)]
+    public int Threads { get; init; }
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("cpu | cuda | cuda:N")]
+    [DefaultValue("cpu")]
+    public string Device { get; init; } = "cpu";
+
+    public override ValidationResult Validate()
+    {
+        if (Inputs.Length == 0) return ValidationResult.Error("give at least one INPUT (file, folder or glob)");
+        if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model RUN_DIR_OR_CHECKPOINT is required");
+        if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out DIR is required");
+        return base.Validate();
+    }
+
+    public SegmentOptions ToSegmentOptions() => new()
+    {
+        Threshold = Threshold,
+        FlipTta = Tta,
+        PostProcessing = NoPostprocess ? PostProcessingOptions.None : PostProcessingOptions.Default,
+        BatchSize = BatchSize,
+        Precision = Precision,
+        ChannelsLast = ChannelsLast,
+        Threads = Threads,
+        Device = Device,
+    };
+}
+
+/// <summary>`greenseg segment`: brain masks for NIfTI stacks with a trained model; exit code 3 when some input failed.</summary>
+public sealed class SegmentCommand : Command<SegmentSettings>
+{
+    public override int Execute(CommandContext context, SegmentSettings settings, CancellationToken cancellationToken)
+    {
+        var options = settings.ToSegmentOptions().Validate();
+        var plan = BatchSegmentation.Plan(settings.Inputs, new SegmentationOutput
+        {
+            Folder = settings.Out!,
+            Suffix = settings.Suffix,
+            Probabilities = settings.Probabilities,
+        });
+        if (plan.Jobs.Count == 0)
+        {
+            SegmentationConsole.PrintFailures(plan.Problems);
+            AnsiConsole.MarkupLine("[red]error:[/] nothing to segment");
+            return CliErrors.InputError;
+        }
+        var result = SegmentationConsole.RunWithProgress(plan.Jobs.Count,
+            onStack => BatchSegmentation.Run(settings.Model!, plan, options, settings.ToEnergyOptions(), onStack, cancellationToken));
+        SegmentationConsole.Print(result);
+        return result.AllSucceeded ? 0 : CliErrors.InputError;
+    }
+}

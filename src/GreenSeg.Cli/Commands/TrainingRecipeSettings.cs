@@ -1,0 +1,89 @@
+using System.ComponentModel;
+using System.Reflection;
+using GreenSeg.Training;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli.Commands;
+
+/// <summary>
+/// The training recipe's options, shared by <c>greenseg train</c> and <c>greenseg e2mip</c>. Each option
+/// that is given overrides the value of the same name in <see cref="TrainingOptions"/> (from --config,
+/// --baseline, else the green defaults).
+/// </summary>
+public abstract class TrainingRecipeSettings : EnergySettings
+{
+    [CommandOption("--config <FILE>")] [Description("YAML file of options (keys as the long option names); flags override it.")]
+    public string? Config { get; init; }
+    [CommandOption("--baseline")] [Description("Start from the study's baseline recipe (unet 64, fp32, no cache, Adam, fixed LR) instead of the green one.")]
+    public bool Baseline { get; init; }
+
+    [CommandOption("--validation-fraction <F>")] public double? ValidationFraction { get; init; }
+    [CommandOption("--seed <N>")] public int? Seed { get; init; }
+    [CommandOption("--spacing <MM>")] [Description("In-plane spacing slices are resampled to (default 1.0).")]
+    public double? Spacing { get; init; }
+    [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 256).")]
+    public int? Size { get; init; }
+    [CommandOption("--cache <MODE>")] [Description("none | memory | disk")]
+    public string? Cache { get; init; }
+    [CommandOption("--cache-dir <DIR>")] public string? CacheDir { get; init; }
+    [CommandOption("--prefetch <N>")] [Description("Batches prepared in the background (0 = off).")]
+    public int? Prefetch { get; init; }
+    [CommandOption("--augment <BOOL>")] public bool? Augment { get; init; }
+
+    [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
+    public string? Model { get; init; }
+    [CommandOption("--model-width <N>")] public int? ModelWidth { get; init; }
+    [CommandOption("--precision <P>")] [Description("fp32 | bf16-mixed | fp16-mixed (CUDA)")]
+    public string? Precision { get; init; }
+    [CommandOption("--channels-last <BOOL>")] public bool? ChannelsLast { get; init; }
+    [CommandOption("--threads <N>")] public int? Threads { get; init; }
+    [CommandOption("--device <DEVICE>")] [Description("cpu | cuda | cuda:N")]
+    public string? Device { get; init; }
+
+    [CommandOption("--loss <NAME>")] [Description("dice | dice-bce | bce | focal")]
+    public string? Loss { get; init; }
+    [CommandOption("--optimizer <NAME>")] [Description("sgd | adam | adamw | novograd | lion")]
+    public string? Optimizer { get; init; }
+    [CommandOption("--lr|--learning-rate <LR>")] [Description("A number, or auto (LR finder).")]
+    public string? LearningRate { get; init; }
+    [CommandOption("--lr-policy <NAME>")] [Description("fixed | plateau | cosine | one-cycle")]
+    public string? LrPolicy { get; init; }
+    [CommandOption("--weight-decay <W>")] public double? WeightDecay { get; init; }
+    [CommandOption("--momentum <M>")] public double? Momentum { get; init; }
+    [CommandOption("--nesterov <BOOL>")] public bool? Nesterov { get; init; }
+    [CommandOption("--grad-averaging <BOOL>")] public bool? GradAveraging { get; init; }
+    [CommandOption("--amsgrad <BOOL>")] public bool? AmsGrad { get; init; }
+    [CommandOption("--grad-clip <NORM>")] public double? GradClip { get; init; }
+    [CommandOption("-b|--batch-size <N>")] [Description("A number, or auto (batch-size finder).")]
+    public string? BatchSize { get; init; }
+    [CommandOption("--memory-limit-mb <MB>")] public int? MemoryLimitMb { get; init; }
+    [CommandOption("-e|--epochs <N>")] public int? Epochs { get; init; }
+    [CommandOption("--lr-finder-steps <N>")] public int? LrFinderSteps { get; init; }
+
+    [CommandOption("--early-stopping-patience <N>")] public int? EarlyStoppingPatience { get; init; }
+    [CommandOption("--early-stopping-min-delta <D>")] public double? EarlyStoppingMinDelta { get; init; }
+    [CommandOption("--select-best-by <METRIC>")] [Description("dice | loss")]
+    public string? SelectBestBy { get; init; }
+    [CommandOption("--energy-budget <ENERGY>")] [Description("Stop when this much energy is spent, e.g. 50kJ, 2Wh.")]
+    public string? EnergyBudget { get; init; }
+    [CommandOption("--green-stop-dice-per-kj <D>")] [Description("Stop when validation Dice gained per kJ (over --green-stop-window epochs) falls below this.")]
+    public double? GreenStopDicePerKj { get; init; }
+    [CommandOption("--green-stop-window <N>")] public int? GreenStopWindow { get; init; }
+
+
+    /// <summary>Base options (config file, baseline or defaults) with every given flag applied.</summary>
+    public TrainingOptions Resolve()
+    {
+        var options = Config is not null ? TrainingOptions.Load(Config) : Baseline ? TrainingOptions.Baseline("") : new TrainingOptions();
+        var defaults = Activator.CreateInstance(GetType())!;
+        foreach (var setting in GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var target = typeof(TrainingOptions).GetProperty(setting.Name);
+            object? value = setting.GetValue(this);
+            // A flag left at its default does not override the config file.
+            if (target is null || value is null || Equals(value, setting.GetValue(defaults))) continue;
+            target.SetValue(options, value);
+        }
+        return options;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using GreenSeg.Common;
+using GreenSeg.Imaging;
+using GreenSeg.Inference;
+using GreenSeg.Models;
+using GreenSeg.Phantom;
+using GreenSeg.Training;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Experiments.Benchmarks;
+
+/// <summary>How to time `greenseg segment`'s core: one stack of Slices x Size x Size, segmented Stacks times after one warm-up.</summary>
+public sealed record InferenceSpeedOptions
+{
+    public string Model { get; init; } = "att-squeeze-unet";
+    public int Stacks { get; init; } = 3;
+    public int Slices { get; init; } = 40;
+    public int Size { get; init; } = 256;
+    public int BatchSize { get; init; } = 8;
+    public int Seed { get; init; }
+
+    internal void Validate()
+    {
+        if (Stacks < 1) throw new GreenSegException($"benchmark: stacks must be at least 1, got {Stacks}");
+        if (Slices < 1) throw new GreenSegException($"benchmark: slices must be at least 1, got {Slices}");
+        if (Size < 16) throw new GreenSegException($"benchmark: size must be at least 16, got {Size}");
+        if (BatchSize < 1) throw new GreenSegException($"benchmark: batch size must be at least 1, got {BatchSize}");
+    }
+}
+
+/// <summary>One compute mode: the model load and every timed stack, with the process's peak memory after it.</summary>
+public sealed record InferenceSpeedMeasurement(ComputeSettings Compute, TimeSpan ModelLoad, IReadOnlyList<StackSegmentationTime> Stacks, double PeakWorkingSetMb)
+{
+    public double MedianSeconds => Median(s => s.Elapsed.TotalSeconds);
+    public double MedianNetworkSeconds => Median(s => s.Timings.Network.TotalSeconds);
+    /// <summary>Slice preparation, mapping back and post-processing: everything but the network.</summary>
+    public double MedianHostSeconds => Median(s => (s.Timings.Prepare + s.Timings.Restore + s.Timings.PostProcess).TotalSeconds);
+
+    private double Median(Func<StackSegmentationTime, double> value) => Evaluation.Statistics.Median([.. Stacks.Select(value)]);
+}
+
+/// <summary>The time of one segmented stack and where it went.</summary>
+public sealed record StackSegmentationTime(TimeSpan Elapsed, SegmentationTimings Timings);
+
+public sealed record InferenceSpeedResult(string Model, long Parameters, int Slices, int Size, int Threads, InferenceSpeedMeasurement Reference, InferenceSpeedMeasurement Fast);
+
+/// <summary>
+/// Times <see cref="Segmenter.Segment"/> (slice preparation, network, inverse mapping, threshold and
+/// post-processing; reading and writing files excluded) on a phantom T2W stack repeated to the asked
+/// number of slices, in fp32/NCHW and in bf16-compute/channels-last. The model is randomly initialised
+/// (the time does not depend on the weights) and goes through a real checkpoint, so loading is timed
+/// as `greenseg segment` does it, and reported apart.
+/// </summary>
+public static class InferenceSpeedBenchmark
+{
+    public static InferenceSpeedResult Run(InferenceSpeedOptions options, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var stack = PhantomStack(options.Slices, options.Size);
+        string checkpoint = Directory.CreateTempSubdirectory("greenseg-bench-inference-").FullName;
+        try
+        {
+            long parameters = WriteRandomCheckpoint(options, checkpoint);
+            var reference = Measure(checkpoint, stack, ComputeSettings.Reference, options, cancellationToken);
+            var fast = Measure(checkpoint, stack, ComputeSettings.Fast, options, cancellationToken);
+            return new InferenceSpeedResult(ModelRegistry.Describe(options.Model).Name, parameters, options.Slices, options.Size,
+                get_num_threads(), reference, fast);
+        }
+        finally
+        {
+            Directory.Delete(checkpoint, recursive: true);
+        }
+    }
+
+    public static InferenceSpeedMeasurement Measure(string checkpoint, NiftiImage stack, ComputeSettings compute, InferenceSpeedOptions options,
+        CancellationToken cancellationToken = default)
+    {
+        using var segmenter = Segmenter.Load(checkpoint, new SegmentOptions
+        {
+            Precision = compute.Precision == Precision.Fp32 ? "fp32" : "bf16-mixed",
+            ChannelsLast = compute.ChannelsLast,
+            BatchSize = options.BatchSize,
+        });
+        var times = new List<StackSegmentationTime>();
+        for (int run = 0; run <= options.Stacks; run++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = segmenter.Segment(stack);
+            // The first stack warms libtorch up (allocator, kernels) and is not timed.
+            if (run > 0) times.Add(new StackSegmentationTime(result.Elapsed, result.Timings));
+        }
+        using var process = Process.GetCurrentProcess();
+        return new InferenceSpeedMeasurement(compute, segmenter.LoadTime, times, process.PeakWorkingSet64 / (1024.0 * 1024.0));
+    }
+
+    private static long WriteRandomCheckpoint(InferenceSpeedOptions options, string folder)
+    {
+        manual_seed(options.Seed);
+        using var model = ModelRegistry.Create(options.Model);
+        ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
+        new CheckpointManifest { Model = model.ModelName, Spacing = 1.0, Size = options.Size, TrainedWith = "random initialisation (benchmark)" }.Save(folder);
+        return model.ParameterCount();
+    }
+
+    /// <summary>A phantom T2W stack (1 mm in-plane), its slices repeated to the asked count and cropped or padded to Size x Size.</summary>
+    internal static NiftiImage PhantomStack(int slices, int size)
+    {
+        var generator = new PhantomGenerator(new PhantomOptions { TrainStacks = new(0, 0, 0), TestStacks = new(1, 0, 0) });
+        var source = generator.Generate(generator.Plan()[0]);
+        var values = new float[size * size * slices];
+        for (int z = 0; z < slices; z++)
+        {
+            var slice = source.ImageSlice(z % source.Depth);
+            for (int y = 0; y < Math.Min(size, source.Height); y++)
+                for (int x = 0; x < Math.Min(size, source.Width); x++)
+                    values[x + size * (y + size * z)] = slice[x + source.Width * y];
+        }
+        return NiftiImage.Create(size, size, slices, source.SpacingX, source.SpacingY, source.SpacingZ, values, NiftiDataType.UInt16);
+    }
+}
