@@ -66,15 +66,16 @@ public static class ModelSpeedBenchmark
         CancellationToken cancellationToken = default)
     {
         options.Validate();
-        manual_seed(options.Seed);
-        using var network = ModelRegistry.Create(model);
+        using var network = ModelRegistry.Create(model, new ModelOptions { Seed = options.Seed });
         network.CheckInputShape([options.Batch, network.InChannels, options.Size, options.Size]);
         network.train();
         ComputeMode.Apply(network, compute);
 
-        using var rawInput = randn(options.Batch, network.InChannels, options.Size, options.Size);
+        using var generator = new Generator(unchecked((ulong)options.Seed), CPU);
+        using var rawInput = randn([options.Batch, network.InChannels, options.Size, options.Size], generator: generator);
         using var input = compute.PrepareInput(rawInput);
-        using var target = (rand(options.Batch, network.OutChannels, options.Size, options.Size) > 0.5).to(ScalarType.Float32);
+        using var target = (rand([options.Batch, network.OutChannels, options.Size, options.Size], generator: generator) > 0.5)
+            .to(ScalarType.Float32);
 
         var timings = new List<double>(options.Steps);
         for (int step = 0; step < options.WarmupSteps + options.Steps; step++)
