@@ -13,8 +13,8 @@ public sealed record ComputeSettings(Precision Precision, bool ChannelsLast)
     /// <summary>bf16 convolution compute on fp32 weights, channels-last: the fast mode on this project's CPUs.</summary>
     public static ComputeSettings Fast { get; } = new(Precision.Bf16Mixed, ChannelsLast: true);
 
-    /// <summary>Puts an input batch in the layout the model expects.</summary>
-    public Tensor PrepareInput(Tensor input) => ChannelsLast ? ComputeMode.ToChannelsLast(input) : input;
+    /// <summary>The input batch in the layout the model expects (a view, or a copy where the layout changes).</summary>
+    public Tensor PrepareInput(Tensor input) => ChannelsLast ? ComputeMode.ToChannelsLast(input) : ComputeMode.ToNchw(input);
 
     public override string ToString() =>
         $"{(Precision == Precision.Fp32 ? "fp32" : "bf16-compute")}/{(ChannelsLast ? "channels-last" : "NCHW")}";

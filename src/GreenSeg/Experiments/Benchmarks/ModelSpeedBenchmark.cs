@@ -25,7 +25,7 @@ public sealed record ModelSpeedOptions
 }
 
 /// <summary>Forward + backward timing of one model in one compute mode.</summary>
-public sealed record ModelSpeedMeasurement(ComputeSettings Compute, int Batch, IReadOnlyList<double> StepMilliseconds)
+public sealed record ModelSpeedMeasurement(ComputeSettings Compute, long Parameters, int Batch, IReadOnlyList<double> StepMilliseconds)
 {
     public double MedianStepMilliseconds
     {
@@ -57,9 +57,7 @@ public static class ModelSpeedBenchmark
         options.Validate();
         var reference = Measure(model, ComputeSettings.Reference, options, cancellationToken);
         var fast = Measure(model, ComputeSettings.Fast, options, cancellationToken);
-        long parameters;
-        using (var built = ModelRegistry.Create(model)) parameters = built.ParameterCount();
-        return new ModelSpeedResult(ModelRegistry.Describe(model).Name, parameters, reference, fast);
+        return new ModelSpeedResult(ModelRegistry.Describe(model).Name, reference.Parameters, reference, fast);
     }
 
     public static ModelSpeedMeasurement Measure(string model, ComputeSettings compute, ModelSpeedOptions options,
@@ -71,10 +69,10 @@ public static class ModelSpeedBenchmark
         network.train();
         ComputeMode.Apply(network, compute);
 
+        using var data = NewDisposeScope();
         using var generator = new Generator(unchecked((ulong)options.Seed), CPU);
-        using var rawInput = randn([options.Batch, network.InChannels, options.Size, options.Size], generator: generator);
-        using var input = compute.PrepareInput(rawInput);
-        using var target = (rand([options.Batch, network.OutChannels, options.Size, options.Size], generator: generator) > 0.5)
+        var input = compute.PrepareInput(randn([options.Batch, network.InChannels, options.Size, options.Size], generator: generator));
+        var target = (rand([options.Batch, network.OutChannels, options.Size, options.Size], generator: generator) > 0.5)
             .to(ScalarType.Float32);
 
         var timings = new List<double>(options.Steps);
@@ -92,6 +90,6 @@ public static class ModelSpeedBenchmark
             clock.Stop();
             if (step >= options.WarmupSteps) timings.Add(clock.Elapsed.TotalMilliseconds);
         }
-        return new ModelSpeedMeasurement(compute, options.Batch, timings);
+        return new ModelSpeedMeasurement(compute, network.ParameterCount(), options.Batch, timings);
     }
 }
