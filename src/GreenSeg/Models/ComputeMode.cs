@@ -42,15 +42,25 @@ public static class ComputeMode
             convolution.Precision = precision;
     }
 
-    /// <summary>Converts every 4D parameter to channels-last (or back to NCHW) in place.</summary>
+    /// <summary>
+    /// Converts every 4D parameter, and its gradient if it has one, to channels-last (or back to NCHW)
+    /// in place. (A gradient left in the other layout makes libtorch warn and copy on every backward.)
+    /// </summary>
     public static void SetLayout(nn.Module module, bool channelsLast)
     {
         using var noGrad = no_grad();
         foreach (var parameter in module.parameters())
         {
             if (parameter.dim() != 4) continue;
-            using var converted = channelsLast ? ToChannelsLast(parameter) : ToNchw(parameter);
-            parameter.set_(converted);
+            Convert(parameter, channelsLast);
+            using var gradient = parameter.grad;
+            if (gradient is not null) Convert(gradient, channelsLast);
+        }
+
+        static void Convert(Tensor tensor, bool channelsLast)
+        {
+            using var converted = channelsLast ? ToChannelsLast(tensor) : ToNchw(tensor);
+            tensor.set_(converted);
         }
     }
 

@@ -164,19 +164,24 @@ public class ComputeModeTests
     }
 
     [Fact]
-    public void AnOptimizerBuiltBeforeTheSwitchKeepsUpdatingTheWeights()
+    public void SwitchingMidTrainingKeepsTheOptimizerAndConvertsExistingGradients()
     {
         using var model = ModelRegistry.Create("micronet", new ModelOptions { Seed = 6 });
         using var optimizer = optim.Adam(model.parameters(), 1e-2);
-        ComputeMode.Apply(model, ComputeSettings.Fast);
-        var weight = model.parameters().First(p => p.dim() == 4);
-        using var before = weight.detach().clone();
-        using (var scope = NewDisposeScope())
+        void Step(ComputeSettings settings)
         {
-            var logits = model.call(ComputeMode.ToChannelsLast(randn(2, 1, 32, 32)));
-            logits.mean().backward();
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            model.call(settings.PrepareInput(ModelTestData.RandomNormal(7, 2, 1, 32, 32))).mean().backward();
             optimizer.step();
         }
+
+        Step(ComputeSettings.Reference);
+        var weight = model.parameters().First(p => p.dim() == 4 && p.shape[1] > 1);
+        ComputeMode.Apply(model, ComputeSettings.Fast);
+        using (var gradient = weight.grad!) ComputeMode.IsChannelsLast(gradient).ShouldBeTrue();
+        using var before = weight.detach().clone();
+        Step(ComputeSettings.Fast);
         ModelTestData.BitIdentical(weight, before).ShouldBeFalse();
         ComputeMode.IsChannelsLast(weight).ShouldBeTrue();
     }
