@@ -8,7 +8,7 @@ namespace GreenSeg.Cli.Commands;
 public sealed class ModelsListSettings : CommandSettings
 {
     [CommandOption("--size <PIXELS>")]
-    [Description("Square input side for the GMAC column (default 256).")]
+    [Description("Square input side for the GMAC and activation columns.")]
     [DefaultValue(256)]
     public int Size { get; init; } = 256;
 }
@@ -40,7 +40,7 @@ public sealed class ModelsShowSettings : CommandSettings
     public string Name { get; init; } = "";
 
     [CommandOption("--size <PIXELS>")]
-    [Description("Square input side (default 256).")]
+    [Description("Square input side.")]
     [DefaultValue(256)]
     public int Size { get; init; } = 256;
 
