@@ -1,6 +1,10 @@
 using GreenSeg.Cli;
 using GreenSeg.Cli.Commands;
+using Spectre.Console;
 using Spectre.Console.Cli;
+
+// Redirected output (logs, CI) has no terminal width: give tables room instead of Spectre's 80 columns.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
 
 var app = new CommandApp();
 app.Configure(config =>
@@ -8,15 +12,29 @@ app.Configure(config =>
     config.SetApplicationName("greenseg");
     config.SetExceptionHandler((ex, _) => CliErrors.Report(ex));
     config.AddCommand<InfoCommand>("info").WithDescription("Show the runtime: TorchSharp, threads, CPU, devices.");
+    config.AddBranch("data", data =>
+    {
+        data.SetDescription("Generate and inspect datasets.");
+        data.AddCommand<DataPhantomCommand>("phantom").WithDescription("Write the synthetic fetal-MRI phantom (T2W, DWI, FMRI stacks with exact brain masks) in the E2MIP layout.");
+        data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
+    });
+    config.AddCommand<TrainCommand>("train").WithDescription("Train a model (green recipe by default; --baseline for the study's baseline).");
+    config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
     config.AddBranch("models", models =>
     {
         models.SetDescription("The model zoo: architectures, sizes and compute.");
         models.AddCommand<ModelsListCommand>("list").WithDescription("List every model: parameters, GMACs, reference.");
         models.AddCommand<ModelsShowCommand>("show").WithDescription("Show the layer table of one model.");
     });
+    config.AddBranch("energy", energy =>
+    {
+        energy.SetDescription("Energy and carbon accounting.");
+        energy.AddCommand<EnergyProbeCommand>("probe").WithDescription("Show what this machine lets us measure, what is estimated, and why.");
+    });
     config.AddBranch("bench", bench =>
     {
-        bench.SetDescription("Speed benchmarks on this machine.");
+        bench.SetDescription("Benchmarks that print a table.");
+        bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
     });
 });

@@ -17,7 +17,7 @@ public sealed record ComputeSettings(Precision Precision, bool ChannelsLast)
     public Tensor PrepareInput(Tensor input) => ChannelsLast ? ComputeMode.ToChannelsLast(input) : ComputeMode.ToNchw(input);
 
     public override string ToString() =>
-        $"{(Precision == Precision.Fp32 ? "fp32" : "bf16-compute")}/{(ChannelsLast ? "channels-last" : "NCHW")}";
+        $"{Precision switch { Precision.Fp32 => "fp32", Precision.Bf16Mixed => "bf16-compute", _ => "fp16-compute" }}/{(ChannelsLast ? "channels-last" : "NCHW")}";
 }
 
 /// <summary>

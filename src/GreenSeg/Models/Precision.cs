@@ -12,4 +12,10 @@ public enum Precision
     /// (shared/notes/torchsharp-facts.md); pure bf16 weights lose small updates.
     /// </summary>
     Bf16Mixed,
+
+    /// <summary>
+    /// As <see cref="Bf16Mixed"/> with float16, for CUDA only (fp16 on CPU gives NaN losses); the training
+    /// engine pairs it with dynamic loss scaling, since fp16's narrow range flushes small gradients to zero.
+    /// </summary>
+    Fp16Mixed,
 }

@@ -56,8 +56,9 @@ public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
     public sealed override Tensor forward(Tensor input)
     {
         if (Precision == Precision.Fp32) return Convolve(input, weight, bias);
+        var half = Precision == Precision.Fp16Mixed ? ScalarType.Float16 : ScalarType.BFloat16;
         // Casts are differentiable: gradients arrive at the float32 parameters in float32.
-        var output = Convolve(input.to(ScalarType.BFloat16), weight.to(ScalarType.BFloat16), bias?.to(ScalarType.BFloat16));
+        var output = Convolve(input.to(half), weight.to(half), bias?.to(half));
         return output.to(ScalarType.Float32);
     }
 

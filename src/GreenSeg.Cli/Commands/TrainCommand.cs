@@ -1,0 +1,128 @@
+using System.ComponentModel;
+using System.Reflection;
+using GreenSeg.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli.Commands;
+
+/// <summary>
+/// Options of <c>greenseg train</c>. Each option that is given overrides the value of the same name in
+/// <see cref="TrainingOptions"/> (from --config, else the green defaults).
+/// </summary>
+public sealed class TrainSettings : EnergySettings
+{
+    [CommandOption("--config <FILE>")] [Description("YAML file of options (keys as the long option names); flags override it.")]
+    public string? Config { get; init; }
+    [CommandOption("--resume <RUN_DIR>")] [Description("Continue a stopped run from its last checkpoint.")]
+    public string? Resume { get; init; }
+    [CommandOption("--baseline")] [Description("Start from the study's baseline recipe (unet 64, fp32, no cache, Adam, fixed LR) instead of the green one.")]
+    public bool Baseline { get; init; }
+
+    [CommandOption("--data <PATH>")] [Description("Dataset: E2MIP folder, paired images/ masks/ folder, or .csv.")]
+    public string? Data { get; init; }
+    [CommandOption("--validation-data <PATH>")] [Description("Explicit validation dataset (default: hold out stacks of --data).")]
+    public string? ValidationData { get; init; }
+    [CommandOption("--validation-fraction <F>")] public double? ValidationFraction { get; init; }
+    [CommandOption("--seed <N>")] public int? Seed { get; init; }
+    [CommandOption("--spacing <MM>")] [Description("In-plane spacing slices are resampled to (default 1.0).")]
+    public double? Spacing { get; init; }
+    [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 256).")]
+    public int? Size { get; init; }
+    [CommandOption("--cache <MODE>")] [Description("none | memory | disk")]
+    public string? Cache { get; init; }
+    [CommandOption("--cache-dir <DIR>")] public string? CacheDir { get; init; }
+    [CommandOption("--prefetch <N>")] [Description("Batches prepared in the background (0 = off).")]
+    public int? Prefetch { get; init; }
+    [CommandOption("--augment <BOOL>")] public bool? Augment { get; init; }
+
+    [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
+    public string? Model { get; init; }
+    [CommandOption("--model-width <N>")] public int? ModelWidth { get; init; }
+    [CommandOption("--precision <P>")] [Description("fp32 | bf16-mixed | fp16-mixed (CUDA)")]
+    public string? Precision { get; init; }
+    [CommandOption("--channels-last <BOOL>")] public bool? ChannelsLast { get; init; }
+    [CommandOption("--threads <N>")] public int? Threads { get; init; }
+    [CommandOption("--device <DEVICE>")] [Description("cpu | cuda | cuda:N")]
+    public string? Device { get; init; }
+
+    [CommandOption("--loss <NAME>")] [Description("dice | dice-bce | bce | focal")]
+    public string? Loss { get; init; }
+    [CommandOption("--optimizer <NAME>")] [Description("sgd | adam | adamw | novograd | lion")]
+    public string? Optimizer { get; init; }
+    [CommandOption("--lr|--learning-rate <LR>")] [Description("A number, or auto (LR finder).")]
+    public string? LearningRate { get; init; }
+    [CommandOption("--lr-policy <NAME>")] [Description("fixed | plateau | cosine | one-cycle")]
+    public string? LrPolicy { get; init; }
+    [CommandOption("--weight-decay <W>")] public double? WeightDecay { get; init; }
+    [CommandOption("--momentum <M>")] public double? Momentum { get; init; }
+    [CommandOption("--nesterov <BOOL>")] public bool? Nesterov { get; init; }
+    [CommandOption("--grad-averaging <BOOL>")] public bool? GradAveraging { get; init; }
+    [CommandOption("--amsgrad <BOOL>")] public bool? AmsGrad { get; init; }
+    [CommandOption("--grad-clip <NORM>")] public double? GradClip { get; init; }
+    [CommandOption("-b|--batch-size <N>")] [Description("A number, or auto (batch-size finder).")]
+    public string? BatchSize { get; init; }
+    [CommandOption("--memory-limit-mb <MB>")] public int? MemoryLimitMb { get; init; }
+    [CommandOption("-e|--epochs <N>")] public int? Epochs { get; init; }
+    [CommandOption("--lr-finder-steps <N>")] public int? LrFinderSteps { get; init; }
+
+    [CommandOption("--early-stopping-patience <N>")] public int? EarlyStoppingPatience { get; init; }
+    [CommandOption("--early-stopping-min-delta <D>")] public double? EarlyStoppingMinDelta { get; init; }
+    [CommandOption("--select-best-by <METRIC>")] [Description("dice | loss")]
+    public string? SelectBestBy { get; init; }
+    [CommandOption("--energy-budget <ENERGY>")] [Description("Stop when this much energy is spent, e.g. 50kJ, 2Wh.")]
+    public string? EnergyBudget { get; init; }
+    [CommandOption("--green-stop-dice-per-kj <D>")] [Description("Stop when validation Dice gained per kJ (over --green-stop-window epochs) falls below this.")]
+    public double? GreenStopDicePerKj { get; init; }
+    [CommandOption("--green-stop-window <N>")] public int? GreenStopWindow { get; init; }
+
+    [CommandOption("-o|--output <DIR>")] [Description("The run folder (default: <output of the config, else runs>/<time>-<model>).")]
+    public string? RunFolder { get; init; }
+
+    /// <summary>Base options (config file, baseline or defaults) with every given flag applied.</summary>
+    public TrainingOptions Resolve()
+    {
+        var options = Config is not null ? TrainingOptions.Load(Config) : Baseline ? TrainingOptions.Baseline("") : new TrainingOptions();
+        var defaults = new TrainSettings();
+        foreach (var setting in typeof(TrainSettings).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var target = typeof(TrainingOptions).GetProperty(setting.Name);
+            object? value = setting.GetValue(this);
+            // A flag left at its default does not override the config file.
+            if (target is null || value is null || Equals(value, setting.GetValue(defaults))) continue;
+            target.SetValue(options, value);
+        }
+        return options;
+    }
+}
+
+public sealed class TrainCommand : Command<TrainSettings>
+{
+    public override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken)
+    {
+        TrainingResult result;
+        if (settings.Resume is not null)
+        {
+            result = ProgressObserver.Run(observer => Trainer.Resume(settings.Resume, observer, cancellationToken));
+        }
+        else
+        {
+            var options = settings.Resolve();
+            options.Validate();
+            string runFolder = settings.RunFolder ?? Path.Combine(options.Output, $"{DateTime.Now:yyyyMMdd-HHmmss}-{options.Model}");
+            result = ProgressObserver.Run(observer => Trainer.Train(options, runFolder, observer, cancellationToken));
+        }
+        Print(result);
+        return 0;
+    }
+
+    internal static void Print(TrainingResult result)
+    {
+        var table = new Table().AddColumns("run", "epochs", "best epoch", "val Dice", "energy", "CO2eq", "time", "stopped");
+        table.AddRow(Markup.Escape(result.RunFolder), result.EpochsRun.ToString(), result.BestEpoch.ToString(),
+            FormattableString.Invariant($"{result.BestValidationDice:0.0000}"),
+            FormattableString.Invariant($"{result.TotalEnergyKj:0.00} kJ ({(result.EnergyEstimated ? "estimated" : "measured")})"),
+            FormattableString.Invariant($"{result.Co2Grams:0.0} g"), result.Duration.ToString(@"hh\:mm\:ss"), Markup.Escape(result.StopReason));
+        AnsiConsole.Write(table);
+    }
+}

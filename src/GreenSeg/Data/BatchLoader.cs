@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace GreenSeg.Data;
+
+/// <summary>Writes a (possibly augmented) copy of a prepared sample into a batch's image and mask slots.</summary>
+public delegate void SampleWriter(PreparedSample sample, Random random, Span<float> image, Span<float> mask);
+
+/// <summary>
+/// Turns a list of slices into shuffled batches, epoch by epoch. The order and every sample's random
+/// augmentation depend only on (seed, epoch, position), so a run is reproducible and a resumed run sees
+/// the same batches as an uninterrupted one. With prefetch, a background thread prepares the next
+/// batches while the model computes; the time the consumer still waits is reported as data wait.
+/// </summary>
+public sealed class BatchLoader
+{
+    private readonly IReadOnlyList<SliceRef> _slices;
+    private readonly SampleCache _cache;
+    private readonly SampleWriter _writer;
+    private readonly int _seed;
+
+    public int BatchSize { get; }
+    /// <summary>Batches prepared ahead by a background thread; 0 prepares each batch when it is asked for.</summary>
+    public int PrefetchDepth { get; }
+    public int SampleSize { get; }
+    public int BatchesPerEpoch => (_slices.Count + BatchSize - 1) / BatchSize;
+    /// <summary>How long the consumer waited for data during the last epoch.</summary>
+    public TimeSpan LastEpochDataWait { get; private set; }
+
+    public BatchLoader(IReadOnlyList<SliceRef> slices, SampleCache cache, int batchSize, int sampleSize, int seed, SampleWriter writer, int prefetchDepth)
+    {
+        if (slices.Count == 0) throw new Common.GreenSegException("no training slices: the dataset or split is empty");
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        _slices = slices;
+        _cache = cache;
+        BatchSize = batchSize;
+        SampleSize = sampleSize;
+        _seed = seed;
+        _writer = writer;
+        PrefetchDepth = Math.Max(0, prefetchDepth);
+    }
+
+    /// <summary>Copies samples without augmentation.</summary>
+    public static void CopyWriter(PreparedSample sample, Random random, Span<float> image, Span<float> mask)
+    {
+        sample.Image.CopyTo(image);
+        for (int i = 0; i < mask.Length; i++) mask[i] = sample.Mask[i];
+    }
+
+    public IEnumerable<HostBatch> Epoch(int epoch, CancellationToken cancellationToken = default)
+    {
+        int[] order = Shuffled(epoch);
+        return PrefetchDepth == 0 ? Synchronous(epoch, order, cancellationToken) : Prefetched(epoch, order, cancellationToken);
+    }
+
+    private IEnumerable<HostBatch> Synchronous(int epoch, int[] order, CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.Zero;
+        for (int b = 0; b < BatchesPerEpoch; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long start = Stopwatch.GetTimestamp();
+            var batch = Build(epoch, order, b);
+            wait += Stopwatch.GetElapsedTime(start);
+            LastEpochDataWait = wait;
+            yield return batch;
+        }
+        LastEpochDataWait = wait;
+    }
+
+    private IEnumerable<HostBatch> Prefetched(int epoch, int[] order, CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<HostBatch>(new BoundedChannelOptions(PrefetchDepth) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                for (int b = 0; b < BatchesPerEpoch; b++)
+                    await channel.Writer.WriteAsync(Build(epoch, order, b), stop.Token).ConfigureAwait(false);
+                channel.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+
+        var wait = TimeSpan.Zero;
+        try
+        {
+            while (true)
+            {
+                long start = Stopwatch.GetTimestamp();
+                HostBatch? batch = ReadNext(channel.Reader, stop.Token);
+                wait += Stopwatch.GetElapsedTime(start);
+                LastEpochDataWait = wait;
+                if (batch is null) break;
+                yield return batch;
+            }
+        }
+        finally
+        {
+            // Leaving early (break, exception) must not leave the producer blocked on a full channel.
+            stop.Cancel();
+            try { producer.Wait(CancellationToken.None); } catch (AggregateException) { }
+        }
+        LastEpochDataWait = wait;
+    }
+
+    private static HostBatch? ReadNext(ChannelReader<HostBatch> reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!reader.WaitToReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult()) return null;
+        }
+        catch (ChannelClosedException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+        }
+        return reader.TryRead(out var batch) ? batch : null;
+    }
+
+    private HostBatch Build(int epoch, int[] order, int batchIndex)
+    {
+        int start = batchIndex * BatchSize;
+        int count = Math.Min(BatchSize, order.Length - start);
+        int pixels = SampleSize * SampleSize;
+        var images = new float[count * pixels];
+        var masks = new float[count * pixels];
+        for (int i = 0; i < count; i++)
+        {
+            int position = start + i;
+            var sample = _cache.Get(_slices[order[position]]);
+            if (sample.Size != SampleSize)
+                throw new InvalidOperationException($"prepared sample is {sample.Size}x{sample.Size}, loader expects {SampleSize}x{SampleSize}");
+            var random = new Random(SeedFor(epoch, position));
+            _writer(sample, random, images.AsSpan(i * pixels, pixels), masks.AsSpan(i * pixels, pixels));
+        }
+        return new HostBatch(images, masks, count, SampleSize);
+    }
+
+    private int[] Shuffled(int epoch)
+    {
+        var order = Enumerable.Range(0, _slices.Count).ToArray();
+        new Random(SeedFor(epoch, -1)).Shuffle(order);
+        return order;
+    }
+
+    private int SeedFor(int epoch, int position) => unchecked((int)Mix((uint)_seed, (uint)epoch, (uint)position));
+
+    /// <summary>A stable integer hash (not HashCode, which is randomised per process).</summary>
+    private static uint Mix(uint a, uint b, uint c)
+    {
+        ulong x = a * 0x9E3779B97F4A7C15UL ^ b * 0xC2B2AE3D27D4EB4FUL ^ c * 0x165667B19E3779F9UL;
+        x ^= x >> 33;
+        x *= 0xFF51AFD7ED558CCDUL;
+        x ^= x >> 33;
+        return (uint)x;
+    }
+}

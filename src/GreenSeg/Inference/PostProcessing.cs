@@ -1,0 +1,164 @@
+using GreenSeg.Common;
+
+namespace GreenSeg.Inference;
+
+/// <summary>Which voxels count as touching when components are labelled.</summary>
+public enum ComponentConnectivity
+{
+    /// <summary>Shared face: 6 neighbours in 3D, 4 on a slice.</summary>
+    Faces = 6,
+
+    /// <summary>
+    /// Shared face, edge or corner: 26 neighbours in 3D, 8 on a slice (scikit-image's default). The
+    /// default here: across thick slices a thin part of the brain may touch the next slice only by an edge.
+    /// </summary>
+    Full = 26,
+}
+
+/// <summary>How enclosed background is filled.</summary>
+public enum HoleFilling
+{
+    None,
+
+    /// <summary>
+    /// Slice by slice (z): background not 4-connected to the slice's edge becomes foreground. Suits stacks
+    /// of thick 2D slices, where a cavity is closed in-plane but open at the ends of the stack. Fills
+    /// everything <see cref="Volume"/> fills (a cavity closed in 3D is closed in each of its slices) and more.
+    /// </summary>
+    PerSlice,
+
+    /// <summary>In 3D: background not 6-connected to the volume's faces becomes foreground (scipy's binary_fill_holes).</summary>
+    Volume,
+}
+
+/// <summary>What <see cref="PostProcessing.Apply"/> does, in order: keep the largest component, then fill holes.</summary>
+public sealed record PostProcessingOptions(
+    bool KeepLargestComponent = true,
+    HoleFilling FillHoles = HoleFilling.PerSlice,
+    ComponentConnectivity Connectivity = ComponentConnectivity.Full)
+{
+    /// <summary>The default of `greenseg segment`: largest 26-connected component, holes filled per slice.</summary>
+    public static PostProcessingOptions Default { get; } = new();
+
+    public static PostProcessingOptions None { get; } = new(false, HoleFilling.None);
+}
+
+/// <summary>
+/// Clean-up of predicted binary masks (0/1 bytes on a <see cref="VoxelGrid"/>; nonzero input counts as
+/// foreground). Every operation returns a new array and leaves its input alone; all run in O(voxels).
+/// </summary>
+public static class PostProcessing
+{
+    public static byte[] Apply(ReadOnlySpan<byte> mask, VoxelGrid grid, PostProcessingOptions options)
+    {
+        byte[] result = options.KeepLargestComponent ? KeepLargestComponent(mask, grid, options.Connectivity) : Binarize(mask);
+        return options.FillHoles switch
+        {
+            HoleFilling.None => result,
+            HoleFilling.PerSlice => FillHolesPerSlice(result, grid),
+            HoleFilling.Volume => FillHolesVolume(result, grid),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), $"unknown hole filling {options.FillHoles}"),
+        };
+    }
+
+    /// <summary>1 where the probability is strictly above the threshold (so 0.5 agrees with a two-class argmax); NaN gives 0.</summary>
+    public static byte[] Threshold(ReadOnlySpan<float> probabilities, float threshold)
+    {
+        if (!(threshold is >= 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(threshold), $"threshold must lie in 0..1, got {threshold}");
+        var mask = new byte[probabilities.Length];
+        for (int i = 0; i < mask.Length; i++)
+            mask[i] = probabilities[i] > threshold ? (byte)1 : (byte)0;
+        return mask;
+    }
+
+    /// <summary>
+    /// Keeps only the largest connected foreground component (ties: the one met first in x-fastest
+    /// order). An empty mask stays empty.
+    /// </summary>
+    public static byte[] KeepLargestComponent(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full)
+    {
+        grid.RequireLength(mask.Length, nameof(mask));
+        var result = new byte[mask.Length];
+        if (VoxelBox.Enclosing(grid, mask) is not VoxelBox tight) return result;
+
+        // Work on the foreground's box with one voxel of background around it: the fill needs no bounds checks.
+        var box = tight.Grown(grid.SizeX > 1, grid.SizeY > 1, grid.SizeZ > 1);
+        VoxelGrid boxGrid = box.GridIn(grid);
+        byte[] boxMask = box.Crop(mask, grid);
+        var flood = connectivity switch
+        {
+            ComponentConnectivity.Faces => VoxelFlood.FaceConnected(boxGrid),
+            ComponentConnectivity.Full => VoxelFlood.FullyConnected(boxGrid),
+            _ => throw new ArgumentOutOfRangeException(nameof(connectivity), $"unknown connectivity {connectivity}"),
+        };
+        var labels = new int[boxMask.Length];
+        int nextLabel = 0, largestLabel = 0, largestSize = 0;
+        for (int i = 0; i < boxMask.Length; i++)
+        {
+            if (boxMask[i] == 0 || labels[i] != 0) continue;
+            flood.Seed(i, labels, ++nextLabel);
+            int size = flood.Spread(boxMask, foreground: true, labels, nextLabel);
+            if (size > largestSize) (largestSize, largestLabel) = (size, nextLabel);
+        }
+        for (int i = 0; i < boxMask.Length; i++)
+            boxMask[i] = labels[i] == largestLabel ? (byte)1 : (byte)0;
+        box.Paste<byte>(boxMask, result, grid);
+        return result;
+    }
+
+    /// <summary>Fills background that is not 4-connected, within its own z-slice, to that slice's edge.</summary>
+    public static byte[] FillHolesPerSlice(ReadOnlySpan<byte> mask, VoxelGrid grid) => FillHoles(mask, grid, acrossSlices: false);
+
+    /// <summary>Fills background that is not 6-connected to the volume's faces (on a single slice: the per-slice fill).</summary>
+    public static byte[] FillHolesVolume(ReadOnlySpan<byte> mask, VoxelGrid grid) => FillHoles(mask, grid, acrossSlices: true);
+
+    /// <summary>
+    /// Floods background from outside the image, then turns every unreached background voxel into
+    /// foreground. The fill moves along x and y (and z when <paramref name="acrossSlices"/>), and only
+    /// along axes of extent above 1: along an axis of extent 1 a voxel has no neighbours to be enclosed by.
+    /// </summary>
+    private static byte[] FillHoles(ReadOnlySpan<byte> mask, VoxelGrid grid, bool acrossSlices)
+    {
+        grid.RequireLength(mask.Length, nameof(mask));
+        byte[] result = Binarize(mask);
+        bool alongX = grid.SizeX > 1, alongY = grid.SizeY > 1, alongZ = acrossSlices && grid.SizeZ > 1;
+        if (!alongX && !alongY && !alongZ) return result;
+        if (VoxelBox.Enclosing(grid, mask) is not VoxelBox tight) return result;
+
+        // Background outside the foreground's box always reaches the border, so the fill runs on the box
+        // grown by a layer of "outside" voxels. That layer is labelled but never queued (its neighbours
+        // would lie past the array); the fill starts from the box's own border background.
+        var box = tight.Grown(alongX, alongY, alongZ);
+        VoxelGrid boxGrid = box.GridIn(grid);
+        byte[] boxMask = box.Crop<byte>(result, grid);
+        const int Outside = 1;
+        var reached = new int[boxMask.Length];
+        var flood = VoxelFlood.FaceConnected(boxGrid, acrossSlices);
+        bool AtDepth(int x, int y, int z, int depth) =>
+            (alongX && (x == depth || x == boxGrid.SizeX - 1 - depth))
+            || (alongY && (y == depth || y == boxGrid.SizeY - 1 - depth))
+            || (alongZ && (z == depth || z == boxGrid.SizeZ - 1 - depth));
+        for (int z = 0; z < boxGrid.SizeZ; z++)
+            for (int y = 0; y < boxGrid.SizeY; y++)
+                for (int x = 0; x < boxGrid.SizeX; x++)
+                {
+                    int i = boxGrid.Index(x, y, z);
+                    if (AtDepth(x, y, z, 0)) reached[i] = Outside;
+                    else if (AtDepth(x, y, z, 1) && boxMask[i] == 0) flood.Seed(i, reached, Outside);
+                }
+        flood.Spread(boxMask, foreground: false, reached, Outside);
+        for (int i = 0; i < boxMask.Length; i++)
+            if (reached[i] == 0) boxMask[i] = 1;
+        box.Paste<byte>(boxMask, result, grid);
+        return result;
+    }
+
+    private static byte[] Binarize(ReadOnlySpan<byte> mask)
+    {
+        var result = new byte[mask.Length];
+        for (int i = 0; i < result.Length; i++)
+            if (mask[i] != 0) result[i] = 1;
+        return result;
+    }
+}

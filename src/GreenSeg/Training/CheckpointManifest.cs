@@ -1,0 +1,54 @@
+using System.Text.Json;
+using GreenSeg.Common;
+
+namespace GreenSeg.Training;
+
+/// <summary>
+/// Saved beside model.pt: what is needed to rebuild the network and prepare slices exactly as in
+/// training, so <c>greenseg segment</c> needs nothing but the checkpoint.
+/// </summary>
+public sealed record CheckpointManifest
+{
+    public const string FileName = "model.json";
+    public const string WeightsFileName = "model.pt";
+
+    public required string Model { get; init; }
+    public int? ModelWidth { get; init; }
+    public int InChannels { get; init; } = 1;
+    public int OutChannels { get; init; } = 1;
+    public double Spacing { get; init; }
+    public int Size { get; init; }
+    public int Epoch { get; init; }
+    public double? ValidationDice { get; init; }
+    public string TrainedWith { get; init; } = "";
+
+    public void Save(string folder) =>
+        AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, RunFolder.JsonOptions));
+
+    /// <summary>Finds the manifest for a run folder (its best checkpoint), a checkpoint folder, or a model.pt path.</summary>
+    public static (CheckpointManifest Manifest, string WeightsPath) Locate(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string folder = File.Exists(full) ? Path.GetDirectoryName(full)! : full;
+        if (Directory.Exists(folder) && !File.Exists(Path.Combine(folder, FileName)))
+        {
+            string best = Path.Combine(folder, "checkpoints", "best");
+            if (Directory.Exists(best)) folder = best;
+        }
+        string manifestPath = Path.Combine(folder, FileName);
+        if (!File.Exists(manifestPath))
+            throw new InvalidInputException(full, "not a GreenSeg model: expected a run folder, a checkpoint folder or a model.pt with model.json beside it");
+        string weights = File.Exists(full) && full.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) ? full : Path.Combine(folder, WeightsFileName);
+        if (!File.Exists(weights)) throw new InvalidInputException(weights, "model weights not found");
+        try
+        {
+            var manifest = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllText(manifestPath), RunFolder.JsonOptions)
+                ?? throw new InvalidInputException(manifestPath, "empty model manifest");
+            return (manifest, weights);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException(manifestPath, $"unreadable model manifest ({e.Message})", e);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using GreenSeg.Common;
+
+namespace GreenSeg.Training.Losses;
+
+/// <summary>Hyperparameters of the losses; each loss reads only its own.</summary>
+public sealed record LossSettings
+{
+    public double DiceSmooth { get; init; } = DiceLoss.DefaultSmooth;
+    /// <summary>Dice per sample, averaged, instead of one Dice over the whole batch.</summary>
+    public bool DicePerSample { get; init; }
+    public double DiceWeight { get; init; } = 1.0;
+    public double BceWeight { get; init; } = 1.0;
+    /// <summary>Foreground weight of the focal loss; null = no class weighting.</summary>
+    public double? FocalAlpha { get; init; } = FocalLoss.DefaultAlpha;
+    public double FocalGamma { get; init; } = FocalLoss.DefaultGamma;
+}
+
+/// <summary>Creates a loss by name: dice, dice-bce, bce, focal.</summary>
+public static class LossFactory
+{
+    public static IReadOnlyList<string> Names { get; } = ["dice", "dice-bce", "bce", "focal"];
+
+    public static SegmentationLoss Create(string name, LossSettings? settings = null)
+    {
+        settings ??= new LossSettings();
+        return name.Trim().ToLowerInvariant() switch
+        {
+            "dice" => CreateDice(settings),
+            "dice-bce" => new DiceBceLoss(CreateDice(settings), settings.DiceWeight, settings.BceWeight),
+            "bce" => new BceLoss(),
+            "focal" => new FocalLoss(settings.FocalAlpha, settings.FocalGamma),
+            _ => throw new GreenSegException($"loss '{name}': unknown; expected one of {string.Join(", ", Names)}"),
+        };
+    }
+
+    private static DiceLoss CreateDice(LossSettings settings) => new(settings.DiceSmooth, settings.DicePerSample);
+}

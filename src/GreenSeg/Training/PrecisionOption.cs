@@ -1,0 +1,21 @@
+using GreenSeg.Common;
+using GreenSeg.Models;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Training;
+
+/// <summary>The --precision option: fp32, bf16-mixed (fp32 weights, bf16 convolutions), fp16-mixed (CUDA only).</summary>
+public static class PrecisionOption
+{
+    public static IReadOnlyList<string> Names { get; } = ["fp32", "bf16-mixed", "fp16-mixed"];
+
+    public static Precision Parse(string name, Device device) => name.Trim().ToLowerInvariant() switch
+    {
+        "fp32" => Precision.Fp32,
+        "bf16-mixed" or "bf16" => Precision.Bf16Mixed,
+        "fp16-mixed" or "fp16" => device.type == TorchSharp.DeviceType.CUDA
+            ? Precision.Fp16Mixed
+            : throw new GreenSegException("precision fp16-mixed needs a CUDA device: fp16 on CPU gives NaN losses; use bf16-mixed on CPU"),
+        _ => throw new GreenSegException($"precision '{name}': expected one of {string.Join(", ", Names)}"),
+    };
+}

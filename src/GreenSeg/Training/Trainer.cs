@@ -1,0 +1,400 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GreenSeg.Common;
+using GreenSeg.Data;
+using GreenSeg.Energy;
+using GreenSeg.Models;
+using GreenSeg.Training.Losses;
+using GreenSeg.Training.Optimizers;
+using GreenSeg.Training.Schedules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Training;
+
+public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpoch, double BestValidationDice, double TotalEnergyKj,
+    bool EnergyEstimated, double Co2Grams, TimeSpan Duration, string StopReason, double LearningRate, int BatchSize);
+
+/// <summary>
+/// Trains a model on a dataset by the given options and writes everything into a run folder.
+/// Every technique of the study is one option (cache, prefetch, optimizer, LR finder, precision,
+/// channels-last, batch size, early stopping, energy budget). A run that is killed continues with
+/// <see cref="Resume"/> and ends as the uninterrupted run would: all randomness derives from
+/// (seed, epoch, position), and the LR policy replays what it saw.
+/// </summary>
+public static class Trainer
+{
+    public static TrainingResult Train(TrainingOptions options, string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var run = new RunFolder(runFolder);
+        if (run.FindCheckpoint("last") is not null)
+            throw new GreenSegException($"{run.Path}: already holds a run; resume it with --resume {run.Path}, or choose another --output");
+        options.Save(run.ConfigPath);
+        return Execute(options, run, resumeFolder: null, observer ?? SilentObserver.Instance, cancellationToken);
+    }
+
+    public static TrainingResult Resume(string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        var run = new RunFolder(runFolder);
+        var options = TrainingOptions.Load(run.ConfigPath).Validate();
+        string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
+        return Execute(options, run, last, observer ?? SilentObserver.Instance, cancellationToken);
+    }
+
+    private static TrainingResult Execute(TrainingOptions options, RunFolder run, string? resumeFolder, ITrainingObserver observer, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        void Say(string line)
+        {
+            run.Log(line);
+            observer.Message(line);
+        }
+
+        int threads = TorchRuntime.ConfigureThreads(options.Threads);
+        var device = TorchRuntime.ResolveDevice(options.Device);
+        var precision = PrecisionOption.Parse(options.Precision, device);
+        var resumeState = resumeFolder is null ? null : RunFolder.ReadState(resumeFolder);
+        if (resumeState?.StopReason is { } finished)
+            throw new GreenSegException($"{run.Path}: this run already finished ({finished}); start a new one");
+
+        // Data: a fixed by-stack split, the deterministic preparation (cached as asked), augmentation each epoch.
+        var (trainStacks, validationStacks) = SplitData(options);
+        var preparation = SamplePreparation.Create(options);
+        var cache = new SampleCache(TrainingOptions.ParseCacheMode(options.Cache), preparation.Prepare, preparation.Fingerprint, CacheFolder(options));
+        var trainSlices = trainStacks.SelectMany(s => s.Slices).ToList();
+        Say($"{(resumeState is null ? "training" : $"resuming after epoch {resumeState.EpochsDone}")} {options.Model} on {trainStacks.Count} stacks ({trainSlices.Count} slices), " +
+            $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}; {threads} threads, {options.Precision}" +
+            $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache}, prefetch {options.Prefetch}");
+
+        torch.manual_seed(options.Seed);
+        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth });
+        model.to(device);
+        ComputeMode.Apply(model, precision, options.ChannelsLast);
+        var compute = new ComputeSettings(precision, options.ChannelsLast);
+        var loss = LossFactory.Create(options.Loss);
+        var scaler = precision == Precision.Fp16Mixed ? new DynamicLossScaler() : null;
+        var optimizer = OptimizerFactory.Create(options.Optimizer, model.parameters(), OptimizerSettingsFrom(options, 1e-3));
+
+        using var energy = EnergySession.Start(options.ToEnergyOptions(device), Path.GetFileName(run.Path));
+        energy.Monitor.BeginWindow("run");
+
+        int batchSize = resumeState?.BatchSize ?? ResolveBatchSize(options, model, compute, loss, optimizer, cache, trainSlices, preparation, Say);
+        var loader = new BatchLoader(trainSlices, cache, batchSize, options.Size, options.Seed, preparation.Writer, options.Prefetch);
+
+        double learningRate;
+        if (resumeState is not null)
+        {
+            learningRate = resumeState.LearningRate;
+            ModelWeights.Load(model, Path.Combine(resumeFolder!, CheckpointManifest.WeightsFileName));
+        }
+        else learningRate = ResolveLearningRate(options, model, compute, loss, optimizer, loader, run, Say);
+        OptimizerLearningRate.SetInitial(optimizer, learningRate);
+
+        var policyState = resumeState is null ? null : new LrPolicyState(resumeState.PolicyOptimizerSteps, resumeState.PolicyValidationLosses);
+        var policy = LrPolicy.Create(new LrPolicySettings { Kind = LrPolicy.Parse(options.LrPolicy) }, optimizer, options.Epochs, loader.BatchesPerEpoch, policyState);
+        if (resumeState is not null) optimizer.load_state_dict(Path.Combine(resumeFolder!, "optimizer.pt"));
+
+        bool byDice = options.SelectBestBy == "dice";
+        var selection = new EarlyStopping(int.MaxValue, 0, byDice ? MetricMode.Max : MetricMode.Min);
+        var stopping = new EarlyStopping(options.EarlyStoppingPatience, options.EarlyStoppingMinDelta, byDice ? MetricMode.Max : MetricMode.Min);
+        var budget = options.EnergyBudget is null ? null : EnergyBudget.Parse(options.EnergyBudget);
+        var greenStop = options.GreenStopDicePerKj is double threshold ? new GreenStopRule(options.GreenStopWindow, threshold) : null;
+        GreenStopDecision? greenDecision = null;
+        var rows = MetricsFile.Read(run.MetricsPath).Where(r => r.Epoch < (resumeState?.EpochsDone ?? 0)).ToList();
+        var diceHistory = resumeState?.DiceHistory ?? [];
+        var energyHistory = resumeState?.EnergyHistoryKj ?? [];
+        double joulesBefore = resumeState?.EnergyJoulesSoFar ?? 0, secondsBefore = resumeState?.SecondsSoFar ?? 0;
+        int bestEpoch = resumeState?.BestEpoch ?? -1;
+        if (resumeState is not null)
+        {
+            selection.Restore(resumeState.BestMetric, 0);
+            stopping.Restore(resumeState.EarlyStoppingBest, resumeState.EpochsWithoutImprovement);
+            foreach (var (dice, kj) in diceHistory.Zip(energyHistory)) greenDecision = greenStop?.Observe(kj * 1000, dice);
+        }
+
+        string stopReason = $"completed {options.Epochs} epochs";
+        int epoch = resumeState?.EpochsDone ?? 0;
+        for (; epoch < options.Epochs; epoch++)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                stopReason = "cancelled";
+                break;
+            }
+            string window = $"epoch {epoch}";
+            energy.Monitor.BeginWindow(window);
+            var epochClock = Stopwatch.StartNew();
+            // Dropout and other torch randomness: a function of the epoch, so a resumed run replays it.
+            torch.manual_seed(options.Seed * 1_000_003L + epoch);
+            observer.EpochStarted(epoch, options.Epochs, loader.BatchesPerEpoch);
+            double trainLoss = TrainOneEpoch(model, compute, loss, optimizer, policy, loader, epoch, options.GradClip, device, scaler, observer, cancellationToken);
+            double trainSeconds = epochClock.Elapsed.TotalSeconds;
+            var (validationLoss, diceMean, diceSd) = Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device);
+            policy.AfterEpoch(validationLoss);
+            var measurement = energy.Monitor.EndWindow(window);
+
+            double metric = byDice ? diceMean : validationLoss;
+            bool isBest = selection.Update(metric);
+            stopping.Update(metric);
+            if (isBest)
+            {
+                bestEpoch = epoch;
+                run.SaveCheckpoint("best", folder => SaveModel(model, folder, options, epoch, diceMean));
+            }
+            joulesBefore += measurement.TotalJoules;
+            diceHistory.Add(diceMean);
+            energyHistory.Add(joulesBefore / 1000);
+            greenDecision = greenStop?.Observe(joulesBefore, diceMean);
+            var row = new EpochMetrics
+            {
+                Epoch = epoch,
+                TrainLoss = trainLoss,
+                ValidationLoss = validationLoss,
+                ValidationDice = diceMean,
+                ValidationDiceSd = diceSd,
+                LearningRate = OptimizerLearningRate.Get(optimizer),
+                BatchSize = batchSize,
+                EpochSeconds = epochClock.Elapsed.TotalSeconds,
+                TrainSeconds = trainSeconds,
+                DataWaitSeconds = loader.LastEpochDataWait.TotalSeconds,
+                SlicesPerSecond = trainSlices.Count / trainSeconds,
+                EnergyJoules = measurement.TotalJoules,
+                CpuJoules = measurement.Cpu.Joules,
+                RamJoules = measurement.Ram.Joules,
+                GpuJoules = measurement.Gpu.Joules,
+                EnergyOrigin = EnergyColumns.From(measurement).Origin,
+                Co2Grams = measurement.Co2eqGrams,
+                CumulativeEnergyKj = joulesBefore / 1000,
+                IsBest = isBest,
+            };
+            rows.Add(row);
+            MetricsFile.Write(run.MetricsPath, rows);
+            MetricsFile.PlotLearningCurve(run.LearningCurvePath, rows, $"{options.Model}: {Path.GetFileName(run.Path)}");
+            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}, val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000}, lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest ? " *best" : "")}"));
+            observer.EpochDone(row, options.Epochs);
+
+            string? reason = null;
+            if (stopping.ShouldStop) reason = $"early stopping: no improvement of validation {options.SelectBestBy} for {options.EarlyStoppingPatience} epochs";
+            else if (budget is not null && budget.IsExhausted(joulesBefore)) reason = $"energy budget {options.EnergyBudget} spent ({joulesBefore / 1000:0.0} kJ)";
+            else if (greenDecision is { Stop: true }) reason = $"green stop: {greenDecision.Reason}";
+
+            var state = new ResumeState
+            {
+                EpochsDone = epoch + 1,
+                LearningRate = learningRate,
+                BatchSize = batchSize,
+                PolicyOptimizerSteps = policy.State.OptimizerSteps,
+                PolicyValidationLosses = policy.State.ValidationLosses.ToList(),
+                BestMetric = selection.Best,
+                BestEpoch = bestEpoch,
+                EarlyStoppingBest = stopping.Best,
+                EpochsWithoutImprovement = stopping.EpochsWithoutImprovement,
+                EnergyJoulesSoFar = joulesBefore,
+                SecondsSoFar = secondsBefore + stopwatch.Elapsed.TotalSeconds,
+                DiceHistory = diceHistory,
+                EnergyHistoryKj = energyHistory,
+                StopReason = reason ?? (epoch + 1 == options.Epochs ? stopReason : null),
+            };
+            int completed = epoch;
+            run.SaveCheckpoint("last", folder =>
+            {
+                SaveModel(model, folder, options, completed, diceMean);
+                optimizer.save_state_dict(Path.Combine(folder, "optimizer.pt"));
+                RunFolder.WriteState(folder, state);
+            });
+            if (reason is not null)
+            {
+                stopReason = reason;
+                epoch++;
+                break;
+            }
+        }
+
+        var total = energy.Monitor.EndWindow("run");
+        energy.AppendEmissions(run.EmissionsPath, total);
+        var result = new TrainingResult(run.Path, epoch, bestEpoch, selection.Best is double b && byDice ? b : rows.FirstOrDefault(r => r.Epoch == bestEpoch)?.ValidationDice ?? 0,
+            joulesBefore / 1000, total.AnyEstimated, rows.Sum(r => r.Co2Grams), TimeSpan.FromSeconds(secondsBefore + stopwatch.Elapsed.TotalSeconds), stopReason, learningRate, batchSize);
+        AtomicFile.WriteAllText(run.SummaryPath, JsonSerializer.Serialize(result, RunFolder.JsonOptions));
+        Say($"stopped: {stopReason}; best epoch {bestEpoch} with validation Dice {result.BestValidationDice:0.0000}; {result.TotalEnergyKj:0.00} kJ ({(result.EnergyEstimated ? "estimated" : "measured")})");
+        model.Dispose();
+        optimizer.Dispose();
+        return result;
+    }
+
+    private static (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation) SplitData(TrainingOptions options)
+    {
+        var dataset = DatasetReader.Open(options.Data);
+        if (dataset.TrainingStacks.Count == 0) throw new InvalidInputException(dataset.Root, "has no training slices with masks");
+        if (options.ValidationData is not null)
+        {
+            var validation = DatasetReader.Open(options.ValidationData).TrainingStacks;
+            if (validation.Count == 0) throw new InvalidInputException(options.ValidationData, "has no slices with masks to validate on");
+            return (dataset.TrainingStacks, validation);
+        }
+        if (dataset.TrainingStacks.Count < 2) throw new InvalidInputException(dataset.Root, "needs at least two stacks to hold one out for validation (or give --validation-data)");
+        return StackSplit.Split(dataset.TrainingStacks, options.ValidationFraction, options.Seed);
+    }
+
+    private static string? CacheFolder(TrainingOptions options) =>
+        options.CacheDir ?? Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
+            ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "greenseg", "samples");
+
+    internal static OptimizerSettings OptimizerSettingsFrom(TrainingOptions options, double learningRate) => new()
+    {
+        LearningRate = learningRate,
+        WeightDecay = options.WeightDecay,
+        Momentum = options.Momentum,
+        Nesterov = options.Nesterov,
+        GradAveraging = options.GradAveraging,
+        AmsGrad = options.AmsGrad,
+    };
+
+    /// <summary>Moves a host batch to tensors in the model's layout.</summary>
+    internal static (Tensor Images, Tensor Masks) ToTensors(HostBatch batch, ComputeSettings compute, Device device)
+    {
+        long[] shape = [batch.Count, 1, batch.Size, batch.Size];
+        var images = torch.tensor(batch.Images, shape).to(device);
+        var masks = torch.tensor(batch.Masks, shape).to(device);
+        return (compute.PrepareInput(images), masks);
+    }
+
+    /// <summary>One optimizer step on one batch; returns the loss. Everything it creates dies in its scope.</summary>
+    internal static double Step(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss, OptimizerHelper optimizer,
+        HostBatch batch, double gradClip, Device device, DynamicLossScaler? scaler = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (images, masks) = ToTensors(batch, compute, device);
+        optimizer.zero_grad();
+        var value = loss.Compute(model.call(images), masks);
+        if (scaler is null)
+        {
+            value.backward();
+            if (gradClip > 0) GradientClipping.ClipNorm(model.parameters(), gradClip);
+            optimizer.step();
+        }
+        else
+        {
+            scaler.ScaleLoss(value).backward();
+            scaler.UnscaleAndStep(model.parameters(), optimizer, gradClip);
+        }
+        return value.item<float>();
+    }
+
+    private static double TrainOneEpoch(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss, OptimizerHelper optimizer,
+        LrPolicy policy, BatchLoader loader, int epoch, double gradClip, Device device, DynamicLossScaler? scaler, ITrainingObserver observer,
+        CancellationToken cancellationToken)
+    {
+        model.train();
+        double sum = 0;
+        int seen = 0, step = 0;
+        var clock = Stopwatch.StartNew();
+        foreach (var batch in loader.Epoch(epoch, cancellationToken))
+        {
+            double value = Step(model, compute, loss, optimizer, batch, gradClip, device, scaler);
+            if (!double.IsFinite(value))
+                throw new GreenSegException($"training diverged at epoch {epoch}, step {step}: loss is {value}; lower the learning rate or use --lr auto");
+            policy.AfterOptimizerStep();
+            sum += value * batch.Count;
+            seen += batch.Count;
+            step++;
+            observer.StepDone(epoch, step, loader.BatchesPerEpoch, value, seen / clock.Elapsed.TotalSeconds);
+        }
+        return sum / seen;
+    }
+
+    /// <summary>Validation loss (mean over slices) and Dice per stack (3D, in the prepared geometry), mean and sd over stacks.</summary>
+    internal static (double Loss, double DiceMean, double DiceSd) Validate(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss,
+        SampleCache cache, IReadOnlyList<TrainingStack> stacks, int batchSize, int size, Device device)
+    {
+        model.eval();
+        double lossSum = 0;
+        int slices = 0;
+        var dices = new List<double>();
+        using var noGrad = torch.no_grad();
+        foreach (var stack in stacks)
+        {
+            var dice = new StackDice();
+            foreach (var chunk in stack.Slices.Chunk(batchSize))
+            {
+                using var scope = torch.NewDisposeScope();
+                var batch = BatchOf(chunk.Select(cache.Get).ToList(), size);
+                var (images, masks) = ToTensors(batch, compute, device);
+                var logits = model.call(images);
+                lossSum += loss.Compute(logits, masks).item<float>() * batch.Count;
+                slices += batch.Count;
+                var probabilities = torch.sigmoid(logits.to_type(ScalarType.Float32)).contiguous().cpu().data<float>().ToArray();
+                dice.Add(probabilities, batch.Masks);
+            }
+            dices.Add(dice.Value);
+        }
+        double mean = dices.Average();
+        double sd = dices.Count > 1 ? Math.Sqrt(dices.Sum(d => (d - mean) * (d - mean)) / (dices.Count - 1)) : 0;
+        return (lossSum / slices, mean, sd);
+    }
+
+    internal static HostBatch BatchOf(IReadOnlyList<PreparedSample> samples, int size)
+    {
+        int pixels = size * size;
+        var images = new float[samples.Count * pixels];
+        var masks = new float[samples.Count * pixels];
+        for (int i = 0; i < samples.Count; i++)
+            BatchLoader.CopyWriter(samples[i], Random.Shared, images.AsSpan(i * pixels, pixels), masks.AsSpan(i * pixels, pixels));
+        return new HostBatch(images, masks, samples.Count, size);
+    }
+
+    private static void SaveModel(SegmentationModel model, string folder, TrainingOptions options, int epoch, double dice)
+    {
+        ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
+        new CheckpointManifest
+        {
+            Model = options.Model,
+            ModelWidth = options.ModelWidth,
+            Spacing = options.Spacing,
+            Size = options.Size,
+            Epoch = epoch,
+            ValidationDice = dice,
+            TrainedWith = $"{options.Optimizer}, {options.Precision}{(options.ChannelsLast ? ", channels-last" : "")}",
+        }.Save(folder);
+    }
+
+    private static int ResolveBatchSize(TrainingOptions options, SegmentationModel model, ComputeSettings compute, SegmentationLoss loss,
+        OptimizerHelper optimizer, SampleCache cache, IReadOnlyList<SliceRef> slices, SamplePreparation preparation, Action<string> say)
+    {
+        if (!options.BatchSizeIsAuto) return options.FixedBatchSize;
+        var result = BatchSizeFinder.Find(model, compute, loss, optimizer, cache, slices, options.Size, options.MemoryLimitMb, TorchRuntime.ResolveDevice(options.Device));
+        foreach (var trial in result.Trials)
+            say(FormattableString.Invariant($"batch-size finder: {trial.BatchSize,3}: {trial.SlicesPerSecond:0.0} slices/s, {trial.PeakMemoryMb:0} MB{(trial.Fits ? "" : " (over the limit)")}"));
+        say($"batch size {result.Chosen} (best throughput within {options.MemoryLimitMb} MB)");
+        return result.Chosen;
+    }
+
+    private static double ResolveLearningRate(TrainingOptions options, SegmentationModel model, ComputeSettings compute, SegmentationLoss loss,
+        OptimizerHelper optimizer, BatchLoader loader, RunFolder run, Action<string> say)
+    {
+        if (!options.LearningRateIsAuto) return options.FixedLearningRate;
+        // The sweep draws batches from a stream of its own (epoch -1), so training batches are untouched.
+        using var batches = Cycle(loader, -1).GetEnumerator();
+        model.train();
+        var result = LrFinder.Run(model, optimizer, () =>
+        {
+            batches.MoveNext();
+            var (images, masks) = ToTensors(batches.Current, compute, TorchRuntime.ResolveDevice(options.Device));
+            return loss.Compute(model.call(images), masks);
+        }, new LrFinderOptions { Steps = options.LrFinderSteps, MinLearningRate = 1e-5, MaxLearningRate = 1 });
+        result.SavePlot(run.LrFinderPlotPath);
+        const double fallback = 1e-3;
+        double chosen = result.Suggestion ?? fallback;
+        say(result.Suggestion is null
+            ? $"LR finder: no clear suggestion; using {fallback}"
+            : FormattableString.Invariant($"LR finder: suggested learning rate {chosen:0.###e+0} ({result.LearningRates.Count} steps; curve in {Path.GetFileName(run.LrFinderPlotPath)})"));
+        return chosen;
+    }
+
+    private static IEnumerable<HostBatch> Cycle(BatchLoader loader, int stream)
+    {
+        for (int pass = 0; ; pass++)
+            foreach (var batch in loader.Epoch(stream - pass * 7919)) yield return batch;
+    }
+}

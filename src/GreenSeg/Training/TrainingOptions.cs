@@ -1,0 +1,165 @@
+using System.Globalization;
+using GreenSeg.Common;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace GreenSeg.Training;
+
+/// <summary>
+/// Everything that decides a training run. The defaults are GreenSeg's green recipe (light model,
+/// memory cache, prefetch, Novograd, LR finder, bf16-mixed, channels-last); the study's baseline is
+/// <see cref="Baseline"/>. The resolved options are saved in the run folder as config.yaml, so a run
+/// can be repeated exactly (<c>greenseg train --config run/config.yaml</c>) or resumed.
+/// </summary>
+public sealed record TrainingOptions
+{
+    // Data
+    public string Data { get; init; } = "";
+    /// <summary>An explicit validation dataset; when null, stacks of <see cref="Data"/> are held out.</summary>
+    public string? ValidationData { get; init; }
+    public double ValidationFraction { get; init; } = 0.2;
+    public int Seed { get; init; } = 42;
+    public double Spacing { get; init; } = 1.0;
+    public int Size { get; init; } = 256;
+    public string Cache { get; init; } = "memory";
+    public string? CacheDir { get; init; }
+    /// <summary>Batches prepared ahead in the background; 0 turns prefetch off.</summary>
+    public int Prefetch { get; init; } = 2;
+    public bool Augment { get; init; } = true;
+
+    // Model and compute
+    public string Model { get; init; } = "att-squeeze-unet";
+    public int? ModelWidth { get; init; }
+    public string Precision { get; init; } = "bf16-mixed";
+    public bool ChannelsLast { get; init; } = true;
+    public int Threads { get; init; }
+    public string Device { get; init; } = "cpu";
+
+    // Optimisation
+    public string Loss { get; init; } = "dice-bce";
+    public string Optimizer { get; init; } = "novograd";
+    /// <summary>A number, or "auto" to run the LR finder first.</summary>
+    public string LearningRate { get; init; } = "auto";
+    public string LrPolicy { get; init; } = "plateau";
+    public double WeightDecay { get; init; }
+    public double Momentum { get; init; } = 0.9;
+    public bool Nesterov { get; init; }
+    public bool GradAveraging { get; init; }
+    public bool AmsGrad { get; init; }
+    /// <summary>Max gradient norm; 0 turns clipping off.</summary>
+    public double GradClip { get; init; }
+    /// <summary>A number, or "auto" to pick the batch size with the best throughput that fits <see cref="MemoryLimitMb"/>.</summary>
+    public string BatchSize { get; init; } = "8";
+    public int MemoryLimitMb { get; init; } = 8192;
+    public int Epochs { get; init; } = 40;
+    public int LrFinderSteps { get; init; } = 60;
+
+    // Stopping and selection
+    public int EarlyStoppingPatience { get; init; } = 10;
+    public double EarlyStoppingMinDelta { get; init; }
+    /// <summary>"dice" (validation Dice per stack) or "loss" (validation loss).</summary>
+    public string SelectBestBy { get; init; } = "dice";
+    /// <summary>e.g. "50kJ"; training stops when this much energy is spent (the best checkpoint is kept).</summary>
+    public string? EnergyBudget { get; init; }
+    /// <summary>Stop when validation Dice gained per kJ over <see cref="GreenStopWindow"/> epochs falls below this.</summary>
+    public double? GreenStopDicePerKj { get; init; }
+    public int GreenStopWindow { get; init; } = 3;
+
+    // Energy accounting
+    public double? CpuTdp { get; init; }
+    /// <summary>ISO 3166 alpha-3 code of the grid (the study's: POL); null means the world average.</summary>
+    public string? Country { get; init; }
+    public double? CarbonIntensity { get; init; }
+    public double Pue { get; init; } = 1.0;
+
+    public string Output { get; init; } = "runs";
+
+    /// <summary>The study's baseline: U-Net with 64 features, fp32 NCHW, no cache, no prefetch, Adam, fixed LR.</summary>
+    public static TrainingOptions Baseline(string data) => new()
+    {
+        Data = data,
+        Model = "unet",
+        ModelWidth = 64,
+        Precision = "fp32",
+        ChannelsLast = false,
+        Cache = "none",
+        Prefetch = 0,
+        Optimizer = "adam",
+        LearningRate = "1e-4",
+        LrPolicy = "fixed",
+    };
+
+    public Energy.EnergyOptions ToEnergyOptions(TorchSharp.torch.Device device) => new()
+    {
+        CpuTdpWatts = CpuTdp,
+        Country = Country,
+        CarbonIntensity = CarbonIntensity,
+        Pue = Pue,
+        GpuIndices = device.type == TorchSharp.DeviceType.CUDA ? [Math.Max(0, (int)device.index)] : [],
+    };
+
+    [YamlIgnore] public bool LearningRateIsAuto => LearningRate.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
+    [YamlIgnore] public bool BatchSizeIsAuto => BatchSize.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
+
+    [YamlIgnore] public double FixedLearningRate => ParsePositive(LearningRate, "learning-rate");
+    [YamlIgnore] public int FixedBatchSize => (int)ParsePositive(BatchSize, "batch-size");
+
+    /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
+    public TrainingOptions Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Data)) throw new GreenSegException("no training data: give --data PATH (or data: in the config)");
+        if (ValidationData is null && ValidationFraction is <= 0 or >= 1)
+            throw new GreenSegException($"validation-fraction must lie in (0, 1), got {ValidationFraction}");
+        if (Epochs < 1) throw new GreenSegException($"epochs must be at least 1, got {Epochs}");
+        if (Size < 16) throw new GreenSegException($"size must be at least 16 pixels, got {Size}");
+        if (!(Spacing > 0)) throw new GreenSegException($"spacing must be > 0 mm, got {Spacing}");
+        if (!LearningRateIsAuto) _ = FixedLearningRate;
+        if (!BatchSizeIsAuto) _ = FixedBatchSize;
+        if (SelectBestBy is not ("dice" or "loss")) throw new GreenSegException($"select-best-by must be dice or loss, got '{SelectBestBy}'");
+        if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
+        _ = ParseCacheMode(Cache);
+        return this;
+    }
+
+    public static GreenSeg.Data.CacheMode ParseCacheMode(string cache) => cache.Trim().ToLowerInvariant() switch
+    {
+        "none" => GreenSeg.Data.CacheMode.None,
+        "memory" => GreenSeg.Data.CacheMode.Memory,
+        "disk" => GreenSeg.Data.CacheMode.Disk,
+        _ => throw new GreenSegException($"cache '{cache}': expected none, memory or disk"),
+    };
+
+    private static double ParsePositive(string text, string option)
+    {
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0 && double.IsFinite(value))
+            return value;
+        throw new GreenSegException($"{option} '{text}': expected a positive number or auto");
+    }
+
+    private static readonly ISerializer Serializer = new SerializerBuilder()
+        .WithNamingConvention(HyphenatedNamingConvention.Instance)
+        .ConfigureDefaultValuesHandling(DefaultValuesHandling.Preserve)
+        .Build();
+
+    private static readonly IDeserializer Deserializer = new DeserializerBuilder()
+        .WithNamingConvention(HyphenatedNamingConvention.Instance)
+        .Build();
+
+    public string ToYaml() => Serializer.Serialize(this);
+
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToYaml());
+
+    /// <summary>Reads a YAML config; keys are the hyphenated option names (e.g. <c>learning-rate: auto</c>).</summary>
+    public static TrainingOptions Load(string path)
+    {
+        if (!File.Exists(path)) throw new InvalidInputException(path, "config file not found");
+        try
+        {
+            return Deserializer.Deserialize<TrainingOptions>(File.ReadAllText(path)) ?? new TrainingOptions();
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new InvalidInputException(path, $"invalid config at line {e.Start.Line}: {e.InnerException?.Message ?? e.Message}", e);
+        }
+    }
+}
