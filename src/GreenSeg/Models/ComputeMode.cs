@@ -13,8 +13,8 @@ public sealed record ComputeSettings(Precision Precision, bool ChannelsLast)
     /// <summary>bf16 convolution compute on fp32 weights, channels-last: the fast mode on this project's CPUs.</summary>
     public static ComputeSettings Fast { get; } = new(Precision.Bf16Mixed, ChannelsLast: true);
 
-    /// <summary>Puts an input batch in the layout the model expects.</summary>
-    public Tensor PrepareInput(Tensor input) => ChannelsLast ? ComputeMode.ToChannelsLast(input) : input;
+    /// <summary>The input batch in the layout the model expects (a view, or a copy where the layout changes).</summary>
+    public Tensor PrepareInput(Tensor input) => ChannelsLast ? ComputeMode.ToChannelsLast(input) : ComputeMode.ToNchw(input);
 
     public override string ToString() =>
         $"{Precision switch { Precision.Fp32 => "fp32", Precision.Bf16Mixed => "bf16-compute", _ => "fp16-compute" }}/{(ChannelsLast ? "channels-last" : "NCHW")}";
@@ -42,35 +42,60 @@ public static class ComputeMode
             convolution.Precision = precision;
     }
 
-    /// <summary>Converts every 4D parameter to channels-last (or back to contiguous NCHW) in place.</summary>
+    /// <summary>
+    /// Converts every 4D parameter, and its gradient if it has one, to channels-last (or back to NCHW)
+    /// in place. (A gradient left in the other layout makes libtorch warn and copy on every backward.)
+    /// </summary>
     public static void SetLayout(nn.Module module, bool channelsLast)
     {
         using var noGrad = no_grad();
         foreach (var parameter in module.parameters())
         {
             if (parameter.dim() != 4) continue;
-            using var converted = channelsLast ? ToChannelsLast(parameter) : parameter.contiguous();
-            parameter.set_(converted);
+            Convert(parameter, channelsLast);
+            using var gradient = parameter.grad;
+            if (gradient is not null) Convert(gradient, channelsLast);
+        }
+
+        static void Convert(Tensor tensor, bool channelsLast)
+        {
+            using var converted = channelsLast ? ToChannelsLast(tensor) : ToNchw(tensor);
+            tensor.set_(converted);
         }
     }
 
-    /// <summary>True when some 4D parameter is stored channels-last (not contiguous NCHW).</summary>
+    /// <summary>True when some 4D parameter is stored channels-last.</summary>
     public static bool UsesChannelsLast(nn.Module module) =>
-        module.parameters().Any(p => p.dim() == 4 && !p.is_contiguous());
+        module.parameters().Any(p => p.dim() == 4 && IsChannelsLast(p));
 
-    /// <summary>NHWC strides for an NCHW-shaped 4D tensor; convolutions keep this layout.</summary>
-    public static Tensor ToChannelsLast(Tensor tensor)
+    /// <summary>
+    /// A channels-last view or copy of an NCHW-shaped tensor, with exactly the strides libtorch gives
+    /// channels-last tensors: convolutions then keep the layout. Permuting alone is not enough where
+    /// a dimension has size 1 (a 1-channel slice, a 1x1 or depthwise kernel): the copy is skipped and
+    /// the strides stay NCHW, so the first convolution would send the whole network back to NCHW.
+    /// </summary>
+    public static Tensor ToChannelsLast(Tensor tensor) => ToLayout(tensor, channelsLast: true);
+
+    /// <summary>A contiguous NCHW view or copy of a 4D tensor in any layout.</summary>
+    public static Tensor ToNchw(Tensor tensor) => ToLayout(tensor, channelsLast: false);
+
+    /// <summary>True when the tensor has exactly libtorch's channels-last strides (and more than one element per image).</summary>
+    public static bool IsChannelsLast(Tensor tensor) =>
+        tensor.dim() == 4 && tensor.shape[1] * tensor.shape[2] * tensor.shape[3] > 1
+        && tensor.stride().SequenceEqual(Strides(tensor.shape, channelsLast: true));
+
+    private static Tensor ToLayout(Tensor tensor, bool channelsLast)
     {
         if (tensor.dim() != 4)
-            throw new ArgumentException($"channels-last needs a 4D tensor, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
-        return tensor.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+            throw new ArgumentException($"memory layout needs a 4D tensor, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
+        // Memory in the target order (no copy when it already is), then the exact strides as a view.
+        using var ordered = channelsLast ? tensor.permute(0, 2, 3, 1).contiguous() : tensor.contiguous();
+        return ordered.as_strided(tensor.shape, Strides(tensor.shape, channelsLast), ordered.storage_offset());
     }
 
-    /// <summary>True when the tensor is stored channels-last (channel stride 1).</summary>
-    public static bool IsChannelsLast(Tensor tensor)
+    private static long[] Strides(long[] shape, bool channelsLast)
     {
-        if (tensor.dim() != 4) return false;
-        using var permuted = tensor.permute(0, 2, 3, 1);
-        return permuted.is_contiguous();
+        long c = shape[1], h = shape[2], w = shape[3];
+        return channelsLast ? [h * w * c, 1, w * c, c] : [c * h * w, h * w, w, 1];
     }
 }

@@ -40,15 +40,17 @@ public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>PyTorch's default convolution initialisation (Kaiming uniform, a = sqrt 5).</summary>
+    /// <summary>
+    /// PyTorch's default convolution initialisation: Kaiming uniform with a = sqrt 5 for the weight,
+    /// which is U(+-1/sqrt(fan_in)), and the same bound for the bias.
+    /// </summary>
     private void ResetParameters()
     {
         using var noGrad = no_grad();
-        nn.init.kaiming_uniform_(weight, Math.Sqrt(5));
-        if (bias is null) return;
         var (fanIn, _) = nn.init.CalculateFanInAndFanOut(weight);
         double bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
-        nn.init.uniform_(bias, -bound, bound);
+        InitialWeights.Uniform(weight, bound);
+        if (bias is not null) InitialWeights.Uniform(bias, bound);
     }
 
     public sealed override Tensor forward(Tensor input)
