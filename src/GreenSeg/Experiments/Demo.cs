@@ -38,14 +38,7 @@ public static class Demo
         if (File.Exists(output) || (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any()))
             throw new InvalidInputException(output, "exists and is not empty; the demo writes a fresh phantom and run, so choose a new --out");
         string root = Path.Combine(output, PhantomFolderName);
-        var generator = new PhantomGenerator(new PhantomOptions { Seed = seed });
-        foreach (var spec in generator.Plan())
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var stack = generator.Generate(spec);
-            PhantomWriter.Write(root, stack);
-            onStack?.Invoke(stack);
-        }
+        PhantomWriter.WriteDataset(root, new PhantomOptions { Seed = seed }, onStack, cancellationToken);
         return new E2mipOptions
         {
             TrainFolder = Path.Combine(root, "train_slice"),
