@@ -38,7 +38,7 @@ app.Configure(config =>
     {
         bench.SetDescription("Benchmarks that print a table.");
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
-        bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart: fp32/NCHW vs bf16/channels-last.");
+        bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart, fp32/NCHW to bf16/channels-last.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
     });
 });

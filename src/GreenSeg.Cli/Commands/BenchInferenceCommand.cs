@@ -39,7 +39,7 @@ public sealed class BenchInferenceSettings : CommandSettings
     public int Threads { get; init; }
 }
 
-/// <summary>greenseg bench inference: seconds per stack, model load apart, fp32/NCHW beside bf16-compute/channels-last.</summary>
+/// <summary>greenseg bench inference: seconds per stack, model load apart, from fp32/NCHW to bf16-pure/channels-last.</summary>
 public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
 {
     public override int Execute(CommandContext context, BenchInferenceSettings settings, CancellationToken cancellationToken)
@@ -55,9 +55,9 @@ public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
             $"batch {settings.BatchSize}, {result.Threads} thread(s); median of {settings.Stacks} stack(s) after 1 warm-up; file reading and writing excluded");
         ConsoleTable.Write(
             ["mode", "model load s", "s/stack", "network s", "host s", "ms/slice", "peak RSS MB"],
-            new[] { result.Reference, result.Fast }.Select(m => (IReadOnlyList<string>)
+            result.Modes.Select(m => (IReadOnlyList<string>)
             [
-                m.Compute.ToString(), S(m.ModelLoad.TotalSeconds), S(m.MedianSeconds), S(m.MedianNetworkSeconds), S(m.MedianHostSeconds),
+                m.Mode.ToString(), S(m.ModelLoad.TotalSeconds), S(m.MedianSeconds), S(m.MedianNetworkSeconds), S(m.MedianHostSeconds),
                 (m.MedianSeconds * 1000 / result.Slices).ToString("F1", CultureInfo.InvariantCulture),
                 m.PeakWorkingSetMb.ToString("F0", CultureInfo.InvariantCulture),
             ]), 1, 2, 3, 4, 5, 6);

@@ -47,9 +47,9 @@ public sealed class SegmentSettings : EnergySettings
     public int BatchSize { get; init; } = 8;
 
     [CommandOption("--precision <P>")]
-    [Description("bf16-mixed (bf16 convolutions on fp32 weights) | fp32")]
-    [DefaultValue("bf16-mixed")]
-    public string Precision { get; init; } = "bf16-mixed";
+    [Description("bf16-pure (weights and activations in bf16, fastest) | bf16-mixed (bf16 convolutions on fp32 weights, as training) | fp32")]
+    [DefaultValue(InferencePrecision.Bf16Pure)]
+    public string Precision { get; init; } = InferencePrecision.Bf16Pure;
 
     [CommandOption("--channels-last <BOOL>")]
     [Description("NHWC memory layout for the convolutions.")]

@@ -20,7 +20,7 @@ public sealed record E2mipOptions
     public string? TruthFolder { get; init; }
     /// <summary>The recipe (green by default); its data and output fields are set by the pipeline.</summary>
     public TrainingOptions Training { get; init; } = new();
-    /// <summary>Threshold, TTA, post-processing, batch size; device, threads, precision and layout follow <see cref="Training"/>.</summary>
+    /// <summary>How the test stacks are segmented (the inference defaults: bf16-pure, channels-last); device and threads follow <see cref="Training"/>.</summary>
     public SegmentOptions Segmentation { get; init; } = new();
 }
 
@@ -118,13 +118,7 @@ public static class E2mipPipeline
     public static BatchSegmentationResult Predict(E2mipPlan plan, Action<StackOutcome>? onStack = null, CancellationToken cancellationToken = default)
     {
         var device = TorchRuntime.ResolveDevice(plan.Training.Device);
-        var segmentation = plan.Options.Segmentation with
-        {
-            Device = plan.Training.Device,
-            Threads = plan.Training.Threads,
-            Precision = plan.Training.Precision,
-            ChannelsLast = plan.Training.ChannelsLast,
-        };
+        var segmentation = plan.Options.Segmentation with { Device = plan.Training.Device, Threads = plan.Training.Threads };
         return BatchSegmentation.Run(plan.RunFolder, plan.Prediction, segmentation, plan.Training.ToEnergyOptions(device), onStack, cancellationToken);
     }
 

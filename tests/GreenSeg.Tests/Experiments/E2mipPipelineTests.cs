@@ -79,14 +79,15 @@ public sealed class E2mipPipelineTests : IDisposable
     }
 
     /// <summary>
-    /// The E2MIP contract on the real data with a tiny budget: one epoch at 128 x 128 and 2 mm. The masks
-    /// need not be good; each must exist under its stack's name with the stack's shape and affine.
+    /// The E2MIP contract on the real data with a tiny budget: one epoch at 128 x 128 and 2 mm, fixed rate
+    /// (no LR finder), NCHW. The masks need not be good; each must exist under its stack's name with the
+    /// stack's shape and affine.
     /// </summary>
     [RealDataFact]
     public void OnTheRealDataEveryTestStackGetsAMaskWithItsShapeAndAffine()
     {
         string data = RealData.E2mipFetalOrThrow;
-        var recipe = new TrainingOptions { Size = 128, Spacing = 2, Epochs = 1, LearningRate = "1e-3", Threads = 2 };
+        var recipe = new TrainingOptions { Size = 128, Spacing = 2, Epochs = 1, LearningRate = "1e-3", ChannelsLast = false, Threads = 2 };
 
         var result = E2mipPipeline.Run(new E2mipOptions
         {

@@ -29,7 +29,13 @@ public sealed record InferenceSpeedOptions
 }
 
 /// <summary>One compute mode: the model load and every timed stack, with the process's peak memory after it.</summary>
-public sealed record InferenceSpeedMeasurement(ComputeSettings Compute, TimeSpan ModelLoad, IReadOnlyList<StackSegmentationTime> Stacks, double PeakWorkingSetMb)
+/// <summary>An inference precision (<see cref="InferencePrecision"/>) and memory layout.</summary>
+public sealed record InferenceMode(string Precision, bool ChannelsLast)
+{
+    public override string ToString() => $"{Precision}/{(ChannelsLast ? "channels-last" : "NCHW")}";
+}
+
+public sealed record InferenceSpeedMeasurement(InferenceMode Mode, TimeSpan ModelLoad, IReadOnlyList<StackSegmentationTime> Stacks, double PeakWorkingSetMb)
 {
     public double MedianSeconds => Median(s => s.Elapsed.TotalSeconds);
     public double MedianNetworkSeconds => Median(s => s.Timings.Network.TotalSeconds);
@@ -42,17 +48,27 @@ public sealed record InferenceSpeedMeasurement(ComputeSettings Compute, TimeSpan
 /// <summary>The time of one segmented stack and where it went.</summary>
 public sealed record StackSegmentationTime(TimeSpan Elapsed, SegmentationTimings Timings);
 
-public sealed record InferenceSpeedResult(string Model, long Parameters, int Slices, int Size, int Threads, InferenceSpeedMeasurement Reference, InferenceSpeedMeasurement Fast);
+public sealed record InferenceSpeedResult(string Model, long Parameters, int Slices, int Size, int Threads, IReadOnlyList<InferenceSpeedMeasurement> Modes);
 
 /// <summary>
 /// Times <see cref="Segmenter.Segment"/> (slice preparation, network, inverse mapping, threshold and
 /// post-processing; reading and writing files excluded) on a phantom T2W stack repeated to the asked
-/// number of slices, in fp32/NCHW and in bf16-compute/channels-last. The model is randomly initialised
+/// number of slices, in the <see cref="Modes"/>. The model is randomly initialised
 /// (the time does not depend on the weights) and goes through a real checkpoint, so loading is timed
 /// as `greenseg segment` does it, and reported apart.
 /// </summary>
 public static class InferenceSpeedBenchmark
 {
+    /// <summary>From the reference (fp32, NCHW) through the training's compute (bf16-mixed) to the inference default (bf16-pure, channels-last).</summary>
+    public static IReadOnlyList<InferenceMode> Modes { get; } =
+    [
+        new(InferencePrecision.Fp32, false),
+        new(InferencePrecision.Fp32, true),
+        new(InferencePrecision.Bf16Mixed, true),
+        new(InferencePrecision.Bf16Pure, false),
+        new(InferencePrecision.Bf16Pure, true),
+    ];
+
     public static InferenceSpeedResult Run(InferenceSpeedOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -61,10 +77,9 @@ public static class InferenceSpeedBenchmark
         try
         {
             long parameters = WriteRandomCheckpoint(options, checkpoint);
-            var reference = Measure(checkpoint, stack, ComputeSettings.Reference, options, cancellationToken);
-            var fast = Measure(checkpoint, stack, ComputeSettings.Fast, options, cancellationToken);
+            var modes = Modes.Select(mode => Measure(checkpoint, stack, mode, options, cancellationToken)).ToList();
             return new InferenceSpeedResult(ModelRegistry.Describe(options.Model).Name, parameters, options.Slices, options.Size,
-                get_num_threads(), reference, fast);
+                get_num_threads(), modes);
         }
         finally
         {
@@ -72,13 +87,13 @@ public static class InferenceSpeedBenchmark
         }
     }
 
-    public static InferenceSpeedMeasurement Measure(string checkpoint, NiftiImage stack, ComputeSettings compute, InferenceSpeedOptions options,
+    public static InferenceSpeedMeasurement Measure(string checkpoint, NiftiImage stack, InferenceMode mode, InferenceSpeedOptions options,
         CancellationToken cancellationToken = default)
     {
         using var segmenter = Segmenter.Load(checkpoint, new SegmentOptions
         {
-            Precision = compute.Precision == Precision.Fp32 ? "fp32" : "bf16-mixed",
-            ChannelsLast = compute.ChannelsLast,
+            Precision = mode.Precision,
+            ChannelsLast = mode.ChannelsLast,
             BatchSize = options.BatchSize,
         });
         var times = new List<StackSegmentationTime>();
@@ -90,7 +105,7 @@ public static class InferenceSpeedBenchmark
             if (run > 0) times.Add(new StackSegmentationTime(result.Elapsed, result.Timings));
         }
         using var process = Process.GetCurrentProcess();
-        return new InferenceSpeedMeasurement(compute, segmenter.LoadTime, times, process.PeakWorkingSet64 / (1024.0 * 1024.0));
+        return new InferenceSpeedMeasurement(mode, segmenter.LoadTime, times, process.PeakWorkingSet64 / (1024.0 * 1024.0));
     }
 
     private static long WriteRandomCheckpoint(InferenceSpeedOptions options, string folder)
