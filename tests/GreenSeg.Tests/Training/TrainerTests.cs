@@ -18,6 +18,11 @@ public sealed class SmallPhantom : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
 
+/// <summary>Runs alone: whole training runs are heavy, and the tensor count below is per thread.</summary>
+[CollectionDefinition(nameof(SerialTorch), DisableParallelization = true)]
+public sealed class SerialTorch;
+
+[Collection(nameof(SerialTorch))]
 public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhantom>, IDisposable
 {
     private readonly string _runs = Directory.CreateTempSubdirectory("greenseg-runs-").FullName;
