@@ -21,9 +21,9 @@ public sealed record ComputeSettings(Precision Precision, bool ChannelsLast)
 }
 
 /// <summary>
-/// Switches a built model between compute modes without rebuilding it: the precision of every
-/// <see cref="ComputeConvolution"/> and the memory layout of every 4D parameter (converted in place,
-/// so optimizers that already hold the parameters keep working).
+/// Switches a built model between compute modes without rebuilding it: the precision and the memory
+/// layout every <see cref="ComputeConvolution"/> computes in. Parameters are never touched (always
+/// float32 NCHW), so optimizers, their state and checkpoints are the same in every mode.
 /// </summary>
 public static class ComputeMode
 {
@@ -42,31 +42,16 @@ public static class ComputeMode
             convolution.Precision = precision;
     }
 
-    /// <summary>
-    /// Converts every 4D parameter, and its gradient if it has one, to channels-last (or back to NCHW)
-    /// in place. (A gradient left in the other layout makes libtorch warn and copy on every backward.)
-    /// </summary>
+    /// <summary>Switches every convolution to compute on channels-last views (inputs keep whatever layout they arrive in).</summary>
     public static void SetLayout(nn.Module module, bool channelsLast)
     {
-        using var noGrad = no_grad();
-        foreach (var parameter in module.parameters())
-        {
-            if (parameter.dim() != 4) continue;
-            Convert(parameter, channelsLast);
-            using var gradient = parameter.grad;
-            if (gradient is not null) Convert(gradient, channelsLast);
-        }
-
-        static void Convert(Tensor tensor, bool channelsLast)
-        {
-            using var converted = channelsLast ? ToChannelsLast(tensor) : ToNchw(tensor);
-            tensor.set_(converted);
-        }
+        foreach (var convolution in module.modules().Prepend(module).OfType<ComputeConvolution>())
+            convolution.ChannelsLast = channelsLast;
     }
 
-    /// <summary>True when some 4D parameter is stored channels-last.</summary>
+    /// <summary>True when the model's convolutions compute channels-last.</summary>
     public static bool UsesChannelsLast(nn.Module module) =>
-        module.parameters().Any(p => p.dim() == 4 && IsChannelsLast(p));
+        module.modules().Prepend(module).OfType<ComputeConvolution>().Any(c => c.ChannelsLast);
 
     /// <summary>
     /// A channels-last view or copy of an NCHW-shaped tensor, with exactly the strides libtorch gives

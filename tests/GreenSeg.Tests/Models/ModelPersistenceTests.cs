@@ -34,9 +34,8 @@ public sealed class ModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void ChannelsLastWeightsSaveAndLoadInEitherLayout()
+    public void WeightsOfAChannelsLastModelSaveAndLoadInEitherMode()
     {
-        // TorchSharp's own save/load refuse non-contiguous tensors; ModelWeights handles the layout.
         var options = new ModelOptions { BaseFeatures = 8 };
         string path = Path.Combine(directory, "linknet-cl.bin");
         using var original = ModelRegistry.Create("linknet", options with { Seed = 13 });

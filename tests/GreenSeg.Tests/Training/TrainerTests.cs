@@ -18,6 +18,11 @@ public sealed class SmallPhantom : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
 
+/// <summary>Runs alone: whole training runs are heavy, and the tensor count below is per thread.</summary>
+[CollectionDefinition(nameof(SerialTorch), DisableParallelization = true)]
+public sealed class SerialTorch;
+
+[Collection(nameof(SerialTorch))]
 public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhantom>, IDisposable
 {
     private readonly string _runs = Directory.CreateTempSubdirectory("greenseg-runs-").FullName;
@@ -134,5 +139,33 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
         {
             if (metrics.Epoch == epoch) stop.Cancel();
         }
+    }
+}
+
+[Collection(nameof(SerialTorch))]
+public sealed class BatchSizeFinderTests(SmallPhantom phantom) : IClassFixture<SmallPhantom>
+{
+    [Fact]
+    public void PicksTheFastestTriedSizeWithinTheLimitAndLeavesTheModelAsItWas()
+    {
+        torch.manual_seed(5);
+        var model = ModelRegistry.Create("micronet", new ModelOptions());
+        var optimizer = GreenSeg.Training.Optimizers.OptimizerFactory.Create("adam", model.parameters(), new() { LearningRate = 1e-2 });
+        var before = model.parameters().Select(p => p.detach().clone()).ToList();
+        var preparation = SamplePreparation.Create(new TrainingOptions { Size = 32, Spacing = 8 });
+        var cache = new SampleCache(CacheMode.Memory, preparation.Prepare, preparation.Fingerprint);
+        var slices = DatasetReader.Open(phantom.Root).TrainingStacks.SelectMany(s => s.Slices).ToList();
+        var compute = new ComputeSettings(Precision.Fp32, false);
+        var loss = GreenSeg.Training.Losses.LossFactory.Create("bce");
+
+        var result = BatchSizeFinder.Find(model, compute, loss, optimizer, cache, slices, 32, memoryLimitMb: 64 * 1024, torch.CPU, maxBatch: 16);
+
+        result.Trials.Select(t => t.BatchSize).ShouldBe([2, 4, 8, 16]);
+        result.Chosen.ShouldBe(result.Trials.MaxBy(t => t.SlicesPerSecond)!.BatchSize);
+        model.parameters().Zip(before).ShouldAllBe(pair => pair.First.allclose(pair.Second, 0, 0, false));
+
+        var tight = BatchSizeFinder.Find(model, compute, loss, optimizer, cache, slices, 32, memoryLimitMb: 1, torch.CPU, maxBatch: 16);
+        tight.Trials.ShouldHaveSingleItem().Fits.ShouldBeFalse();
+        tight.Chosen.ShouldBe(2);
     }
 }
