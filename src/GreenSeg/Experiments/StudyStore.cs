@@ -62,10 +62,11 @@ public sealed class StudyStore : IDisposable
         _connection = connection;
     }
 
-    /// <summary>Opens (creating when absent) the database of a study folder or a .db file.</summary>
+    /// <summary>Opens (creating when absent) the database of a study folder, or a file when the path is one or ends in .db.</summary>
     public static StudyStore Open(string folderOrFile, bool readOnly = false)
     {
-        string path = System.IO.Path.GetFullPath(Directory.Exists(folderOrFile) ? System.IO.Path.Combine(folderOrFile, FileName) : folderOrFile);
+        bool isFile = File.Exists(folderOrFile) || (!Directory.Exists(folderOrFile) && folderOrFile.EndsWith(".db", StringComparison.OrdinalIgnoreCase));
+        string path = System.IO.Path.GetFullPath(isFile ? folderOrFile : System.IO.Path.Combine(folderOrFile, FileName));
         if (readOnly && !File.Exists(path)) throw new InvalidInputException(path, "no study database here (expected a study folder holding study.db, or a .db file)");
         if (!readOnly) Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
