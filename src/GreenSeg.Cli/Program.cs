@@ -38,6 +38,7 @@ app.Configure(config =>
         bench.SetDescription("Benchmarks that print a table.");
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
+        bench.AddCommand<BenchRecipesCommand>("recipes").WithDescription("Side by side: training slices/s per study recipe, conv GFLOP/s against the matmul peak, data wait per cache mode, inference per stack.");
     });
 });
 return app.Run(args);
