@@ -14,27 +14,27 @@ public sealed class BenchModelsSettings : CommandSettings
     public string? Models { get; init; }
 
     [CommandOption("--batch <N>")]
-    [Description("Slices per step (default 8).")]
+    [Description("Slices per step.")]
     [DefaultValue(8)]
     public int Batch { get; init; } = 8;
 
     [CommandOption("--steps <N>")]
-    [Description("Timed steps per model and mode (default 5).")]
+    [Description("Timed steps per model and mode.")]
     [DefaultValue(5)]
     public int Steps { get; init; } = 5;
 
     [CommandOption("--warmup <N>")]
-    [Description("Untimed warm-up steps before them (default 2).")]
+    [Description("Untimed warm-up steps before them.")]
     [DefaultValue(2)]
     public int Warmup { get; init; } = 2;
 
     [CommandOption("--size <PIXELS>")]
-    [Description("Square slice side (default 256).")]
+    [Description("Square slice side.")]
     [DefaultValue(256)]
     public int Size { get; init; } = 256;
 
     [CommandOption("--threads <N>")]
-    [Description("libtorch threads (default: libtorch's choice).")]
+    [Description("libtorch threads (0: libtorch's choice; 1 gives steadier figures on a busy machine).")]
     [DefaultValue(0)]
     public int Threads { get; init; }
 }

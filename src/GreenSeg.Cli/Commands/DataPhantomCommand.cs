@@ -54,20 +54,18 @@ public sealed class DataPhantomCommand : Command<DataPhantomSettings>
     {
         string root = Path.GetFullPath(settings.Output);
         PrepareOutput(root, settings.Overwrite);
-        var generator = new PhantomGenerator(new PhantomOptions
+        var options = new PhantomOptions
         {
             Seed = settings.Seed,
             TrainStacks = StackCounts.Spread(settings.Stacks),
             TestStacks = StackCounts.Spread(settings.TestStacks),
-        });
+        };
 
         var table = new Table().AddColumns("stack", "split", "shape", "spacing (mm)", "type", "empty masks", "median brain");
         var clock = Stopwatch.StartNew();
-        foreach (PhantomStackSpec spec in generator.Plan())
+        PhantomWriter.WriteDataset(root, options, stack =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            PhantomStack stack = generator.Generate(spec);
-            PhantomWriter.Write(root, stack);
+            var spec = stack.Spec;
             if (settings.Preview) PhantomPreview.Write(Path.Combine(root, "preview", spec.Name + ".png"), stack);
 
             double[] coverage = Enumerable.Range(0, stack.Depth).Select(stack.BrainFraction).ToArray();
@@ -81,7 +79,7 @@ public sealed class DataPhantomCommand : Command<DataPhantomSettings>
             ];
             if (Terminal.IsInteractive) table.AddRow(row.Select(Markup.Escape).ToArray());
             else Console.WriteLine(string.Join("  ", row));
-        }
+        }, cancellationToken);
         if (Terminal.IsInteractive) AnsiConsole.Write(table);
         Console.WriteLine(FormattableString.Invariant(
             $"Wrote {settings.Stacks} training and {settings.TestStacks} test stacks (seed {settings.Seed}) to {root} in {clock.Elapsed.TotalSeconds:0.0} s"));

@@ -8,7 +8,7 @@ namespace GreenSeg.Cli.Commands;
 public sealed class ModelsListSettings : CommandSettings
 {
     [CommandOption("--size <PIXELS>")]
-    [Description("Square input side for the GMAC column (default 256).")]
+    [Description("Square input side for the GMAC and activation columns.")]
     [DefaultValue(256)]
     public int Size { get; init; } = 256;
 }
@@ -25,9 +25,10 @@ public sealed class ModelsListCommand : Command<ModelsListSettings>
             using var model = ModelRegistry.Create(info.Name);
             var profile = ModelProfiler.Profile(model, settings.Size, settings.Size);
             rows.Add([info.Name, Format.Millions(profile.Parameters), profile.GigaMacs.ToString("F2", CultureInfo.InvariantCulture),
-                model.TotalStride.ToString(CultureInfo.InvariantCulture), info.Reference]);
+                Format.MiB(profile.PeakTrainingActivationBytes), model.TotalStride.ToString(CultureInfo.InvariantCulture), info.Reference]);
         }
-        ConsoleTable.Write(["model", "parameters", $"GMACs @{settings.Size}x{settings.Size}", "stride", "reference"], rows, 1, 2, 3);
+        ConsoleTable.Write(["model", "parameters", $"GMACs @{settings.Size}x{settings.Size}", "train activations MiB", "stride", "reference"],
+            rows, 1, 2, 3, 4);
         return 0;
     }
 }
@@ -39,7 +40,7 @@ public sealed class ModelsShowSettings : CommandSettings
     public string Name { get; init; } = "";
 
     [CommandOption("--size <PIXELS>")]
-    [Description("Square input side (default 256).")]
+    [Description("Square input side.")]
     [DefaultValue(256)]
     public int Size { get; init; } = 256;
 
@@ -67,7 +68,7 @@ public sealed class ModelsShowCommand : Command<ModelsShowSettings>
         ConsoleTable.Line(string.Create(CultureInfo.InvariantCulture,
             $"input 1x{model.InChannels}x{settings.Size}x{settings.Size}, width {model.BaseFeatures}, total stride {model.TotalStride}: " +
             $"{profile.Parameters:N0} parameters, {profile.GigaMacs:F2} GMACs, " +
-            $"training activations >= {profile.TrainingActivationBytes / 1048576.0:F1} MiB per image (largest layer output {profile.LargestActivationBytes / 1048576.0:F1} MiB)"));
+            $"training activations >= {Format.MiB(profile.PeakTrainingActivationBytes)} MiB per image (largest layer output {Format.MiB(profile.LargestActivationBytes)} MiB)"));
         return 0;
     }
 }
@@ -75,4 +76,6 @@ public sealed class ModelsShowCommand : Command<ModelsShowSettings>
 internal static class Format
 {
     public static string Millions(long count) => (count / 1e6).ToString("F3", CultureInfo.InvariantCulture) + " M";
+
+    public static string MiB(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
 }

@@ -29,6 +29,9 @@ public static class StackSplit
             }
             if (queues.All(q => q.Count <= 1)) break;
         }
+        // Too few stacks per sequence to keep one of each for training: take the rest from the largest sequences.
+        foreach (var queue in queues.OrderByDescending(q => q.Count))
+            while (validation.Count < wanted && queue.Count > 0) validation.Add(queue.Dequeue().Id);
         return (stacks.Where(s => !validation.Contains(s.Id)).ToList(), stacks.Where(s => validation.Contains(s.Id)).ToList());
     }
 }

@@ -13,17 +13,17 @@ public sealed record ComputeSettings(Precision Precision, bool ChannelsLast)
     /// <summary>bf16 convolution compute on fp32 weights, channels-last: the fast mode on this project's CPUs.</summary>
     public static ComputeSettings Fast { get; } = new(Precision.Bf16Mixed, ChannelsLast: true);
 
-    /// <summary>Puts an input batch in the layout the model expects.</summary>
-    public Tensor PrepareInput(Tensor input) => ChannelsLast ? ComputeMode.ToChannelsLast(input) : input;
+    /// <summary>The input batch in the layout the model expects (a view, or a copy where the layout changes).</summary>
+    public Tensor PrepareInput(Tensor input) => ChannelsLast ? ComputeMode.ToChannelsLast(input) : ComputeMode.ToNchw(input);
 
     public override string ToString() =>
         $"{Precision switch { Precision.Fp32 => "fp32", Precision.Bf16Mixed => "bf16-compute", _ => "fp16-compute" }}/{(ChannelsLast ? "channels-last" : "NCHW")}";
 }
 
 /// <summary>
-/// Switches a built model between compute modes without rebuilding it: the precision of every
-/// <see cref="ComputeConvolution"/> and the memory layout of every 4D parameter (converted in place,
-/// so optimizers that already hold the parameters keep working).
+/// Switches a built model between compute modes without rebuilding it: the precision and the memory
+/// layout every <see cref="ComputeConvolution"/> computes in. Parameters are never touched (always
+/// float32 NCHW), so optimizers, their state and checkpoints are the same in every mode.
 /// </summary>
 public static class ComputeMode
 {
@@ -42,35 +42,45 @@ public static class ComputeMode
             convolution.Precision = precision;
     }
 
-    /// <summary>Converts every 4D parameter to channels-last (or back to contiguous NCHW) in place.</summary>
+    /// <summary>Switches every convolution to compute on channels-last views (inputs keep whatever layout they arrive in).</summary>
     public static void SetLayout(nn.Module module, bool channelsLast)
     {
-        using var noGrad = no_grad();
-        foreach (var parameter in module.parameters())
-        {
-            if (parameter.dim() != 4) continue;
-            using var converted = channelsLast ? ToChannelsLast(parameter) : parameter.contiguous();
-            parameter.set_(converted);
-        }
+        foreach (var convolution in module.modules().Prepend(module).OfType<ComputeConvolution>())
+            convolution.ChannelsLast = channelsLast;
     }
 
-    /// <summary>True when some 4D parameter is stored channels-last (not contiguous NCHW).</summary>
+    /// <summary>True when the model's convolutions compute channels-last.</summary>
     public static bool UsesChannelsLast(nn.Module module) =>
-        module.parameters().Any(p => p.dim() == 4 && !p.is_contiguous());
+        module.modules().Prepend(module).OfType<ComputeConvolution>().Any(c => c.ChannelsLast);
 
-    /// <summary>NHWC strides for an NCHW-shaped 4D tensor; convolutions keep this layout.</summary>
-    public static Tensor ToChannelsLast(Tensor tensor)
+    /// <summary>
+    /// A channels-last view or copy of an NCHW-shaped tensor, with exactly the strides libtorch gives
+    /// channels-last tensors: convolutions then keep the layout. Permuting alone is not enough where
+    /// a dimension has size 1 (a 1-channel slice, a 1x1 or depthwise kernel): the copy is skipped and
+    /// the strides stay NCHW, so the first convolution would send the whole network back to NCHW.
+    /// </summary>
+    public static Tensor ToChannelsLast(Tensor tensor) => ToLayout(tensor, channelsLast: true);
+
+    /// <summary>A contiguous NCHW view or copy of a 4D tensor in any layout.</summary>
+    public static Tensor ToNchw(Tensor tensor) => ToLayout(tensor, channelsLast: false);
+
+    /// <summary>True when the tensor has exactly libtorch's channels-last strides (and more than one element per image).</summary>
+    public static bool IsChannelsLast(Tensor tensor) =>
+        tensor.dim() == 4 && tensor.shape[1] * tensor.shape[2] * tensor.shape[3] > 1
+        && tensor.stride().SequenceEqual(Strides(tensor.shape, channelsLast: true));
+
+    private static Tensor ToLayout(Tensor tensor, bool channelsLast)
     {
         if (tensor.dim() != 4)
-            throw new ArgumentException($"channels-last needs a 4D tensor, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
-        return tensor.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+            throw new ArgumentException($"memory layout needs a 4D tensor, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
+        // Memory in the target order (no copy when it already is), then the exact strides as a view.
+        using var ordered = channelsLast ? tensor.permute(0, 2, 3, 1).contiguous() : tensor.contiguous();
+        return ordered.as_strided(tensor.shape, Strides(tensor.shape, channelsLast), ordered.storage_offset());
     }
 
-    /// <summary>True when the tensor is stored channels-last (channel stride 1).</summary>
-    public static bool IsChannelsLast(Tensor tensor)
+    private static long[] Strides(long[] shape, bool channelsLast)
     {
-        if (tensor.dim() != 4) return false;
-        using var permuted = tensor.permute(0, 2, 3, 1);
-        return permuted.is_contiguous();
+        long c = shape[1], h = shape[2], w = shape[3];
+        return channelsLast ? [h * w * c, 1, w * c, c] : [c * h * w, h * w, w, 1];
     }
 }

@@ -17,6 +17,12 @@ public sealed record ModelOptions
     /// </summary>
     public int? BaseFeatures { get; init; }
 
+    /// <summary>
+    /// Seed of a private generator for the initial weights (reproducible, untouched by other threads);
+    /// null draws from torch's global generator (torch.manual_seed).
+    /// </summary>
+    public long? Seed { get; init; }
+
     public static ModelOptions Default { get; } = new();
 
     internal int ResolveBaseFeatures(string model, int defaultWidth)

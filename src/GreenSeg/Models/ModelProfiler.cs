@@ -10,10 +10,13 @@ public sealed record LayerProfile(string Name, string Type, long[] OutputShape, 
     public long OutputElements => OutputShape.Aggregate(1L, (a, b) => a * b);
 }
 
-/// <summary>What one forward pass of one image costs.</summary>
+/// <summary>
+/// What one forward pass of one image costs. <see cref="PeakTrainingActivationBytes"/>: float32 layer
+/// outputs held for the backward pass at the end of the forward pass, the training peak.
+/// </summary>
 public sealed record ModelProfile(
     string Model, int Height, int Width, long Parameters, long MultiplyAccumulates,
-    long TrainingActivationBytes, long LargestActivationBytes, IReadOnlyList<LayerProfile> Layers)
+    long PeakTrainingActivationBytes, long LargestActivationBytes, IReadOnlyList<LayerProfile> Layers)
 {
     public double GigaMacs => MultiplyAccumulates / 1e9;
 }

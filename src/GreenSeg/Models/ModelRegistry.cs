@@ -1,5 +1,6 @@
 using GreenSeg.Common;
 using GreenSeg.Models.Architectures;
+using GreenSeg.Models.Blocks;
 
 namespace GreenSeg.Models;
 
@@ -41,7 +42,12 @@ public static class ModelRegistry
         All.FirstOrDefault(m => string.Equals(m.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new GreenSegException($"unknown model '{name}'; valid models: {string.Join(", ", Names)}");
 
-    /// <summary>Builds a freshly initialised model (initialisation draws from torch's global generator).</summary>
-    public static SegmentationModel Create(string name, ModelOptions? options = null) =>
-        Describe(name).Factory(options ?? ModelOptions.Default);
+    /// <summary>Builds a freshly initialised model (see <see cref="ModelOptions.Seed"/> for where the initial weights come from).</summary>
+    public static SegmentationModel Create(string name, ModelOptions? options = null)
+    {
+        var info = Describe(name);
+        options ??= ModelOptions.Default;
+        using var seeded = options.Seed is { } seed ? InitialWeights.Seeded(seed) : null;
+        return info.Factory(options);
+    }
 }

@@ -5,44 +5,29 @@ using static TorchSharp.torch;
 namespace GreenSeg.Models;
 
 /// <summary>
-/// Saves and loads a model's parameters and buffers (TorchSharp's module format) whatever its compute
-/// mode: TorchSharp can only serialise contiguous tensors, so channels-last weights are switched to
-/// NCHW for the duration and back. Files are written atomically.
+/// Saves and loads a model's parameters and buffers (TorchSharp's module format), whatever its compute
+/// mode (parameters are always NCHW float32), atomically, with a clear error when the weights do not fit.
 /// </summary>
 public static class ModelWeights
 {
     public static void Save(nn.Module model, string path) =>
-        WithContiguousWeights(model, () => AtomicFile.Write(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             // TorchSharp disposes the writer it wraps around the stream; AtomicFile still needs the stream.
             using var keepOpen = new NonClosingStream(stream);
             model.save(keepOpen);
-        }));
+        });
 
     public static void Load(nn.Module model, string path)
     {
         if (!File.Exists(path)) throw new InvalidInputException(path, "weights file not found");
         try
         {
-            WithContiguousWeights(model, () => model.load(path));
+            model.load(path);
         }
         catch (Exception error) when (error is not GreenSegException)
         {
             throw new InvalidInputException(path, $"cannot load these weights into {model.GetName()}: {error.Message}", error);
-        }
-    }
-
-    private static void WithContiguousWeights(nn.Module model, Action action)
-    {
-        bool channelsLast = ComputeMode.UsesChannelsLast(model);
-        if (channelsLast) ComputeMode.SetLayout(model, channelsLast: false);
-        try
-        {
-            action();
-        }
-        finally
-        {
-            if (channelsLast) ComputeMode.SetLayout(model, channelsLast: true);
         }
     }
 

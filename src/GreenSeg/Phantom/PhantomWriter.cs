@@ -10,6 +10,19 @@ namespace GreenSeg.Phantom;
 /// </summary>
 public static class PhantomWriter
 {
+    /// <summary>Generates and writes every stack of a phantom dataset (E2MIP layout); <paramref name="written"/> hears of each.</summary>
+    public static void WriteDataset(string root, PhantomOptions options, Action<PhantomStack>? written = null, CancellationToken cancellationToken = default)
+    {
+        var generator = new PhantomGenerator(options);
+        foreach (PhantomStackSpec spec in generator.Plan())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            PhantomStack stack = generator.Generate(spec);
+            Write(root, stack);
+            written?.Invoke(stack);
+        }
+    }
+
     public static void Write(string root, PhantomStack stack)
     {
         if (stack.Spec.IsTest) WriteTestVolume(root, stack);

@@ -69,7 +69,7 @@ public static class Trainer
             $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache}, prefetch {options.Prefetch}");
 
         torch.manual_seed(options.Seed);
-        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth });
+        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed });
         model.to(device);
         ComputeMode.Apply(model, precision, options.ChannelsLast);
         var compute = new ComputeSettings(precision, options.ChannelsLast);

@@ -108,4 +108,13 @@ public sealed class DatasetReaderTests : IDisposable
         again.Validation.Select(s => s.Id).ShouldBe(validation.Select(s => s.Id));
         StackSplit.Split(stacks, 0.25, seed: 8).Validation.Select(s => s.Id).ShouldNotBe(validation.Select(s => s.Id));
     }
+
+    [Fact]
+    public void SplitHoldsOutAStackEvenWhenEverySequenceHasOnlyOne()
+    {
+        var stacks = new[] { "T2W", "DWI", "FMRI" }.Select(seq => new TrainingStack($"{seq}_vol0000", seq, [new SliceRef(seq, null, 0)])).ToList();
+        var (train, validation) = StackSplit.Split(stacks, 0.34, seed: 1);
+        validation.Count.ShouldBe(1);
+        train.Count.ShouldBe(2);
+    }
 }

@@ -26,7 +26,7 @@ public class ModelSpeedBenchmarkTests
     [Fact]
     public void MedianOfAnEvenNumberOfStepsIsTheMiddleMean()
     {
-        new ModelSpeedMeasurement(ComputeSettings.Reference, 4, [40, 10, 30, 20]).MedianStepMilliseconds.ShouldBe(25);
+        new ModelSpeedMeasurement(ComputeSettings.Reference, 1, 4, [40, 10, 30, 20]).MedianStepMilliseconds.ShouldBe(25);
     }
 
     [Fact]

@@ -17,13 +17,11 @@ public sealed class ModelPersistenceTests : IDisposable
     {
         var options = new ModelOptions { BaseFeatures = 8 };
         string path = Path.Combine(directory, $"{name}.bin");
-        manual_seed(11);
-        using var original = ModelRegistry.Create(name, options);
+        using var original = ModelRegistry.Create(name, options with { Seed = 11 });
         ModelTestData.UpdateBatchNormStatistics(original);
         ModelWeights.Save(original, path);
 
-        manual_seed(12);
-        using var restored = ModelRegistry.Create(name, options);
+        using var restored = ModelRegistry.Create(name, options with { Seed = 12 });
         restored.eval();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -36,13 +34,11 @@ public sealed class ModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void ChannelsLastWeightsSaveAndLoadInEitherLayout()
+    public void WeightsOfAChannelsLastModelSaveAndLoadInEitherMode()
     {
-        // TorchSharp's own save/load refuse non-contiguous tensors; ModelWeights handles the layout.
         var options = new ModelOptions { BaseFeatures = 8 };
         string path = Path.Combine(directory, "linknet-cl.bin");
-        manual_seed(13);
-        using var original = ModelRegistry.Create("linknet", options);
+        using var original = ModelRegistry.Create("linknet", options with { Seed = 13 });
         ModelTestData.UpdateBatchNormStatistics(original);
         ComputeMode.Apply(original, Precision.Fp32, channelsLast: true);
         ModelWeights.Save(original, path);

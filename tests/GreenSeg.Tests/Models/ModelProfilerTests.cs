@@ -36,7 +36,7 @@ public class ModelProfilerTests
         }
         profile.MultiplyAccumulates.ShouldBe(expected);
         profile.LargestActivationBytes.ShouldBe(Width(0) * Pixels(0) * sizeof(float));
-        profile.TrainingActivationBytes.ShouldBe(profile.Layers.Sum(l => l.OutputElements) * sizeof(float));
+        profile.PeakTrainingActivationBytes.ShouldBe(profile.Layers.Sum(l => l.OutputElements) * sizeof(float));
     }
 
     [Fact]

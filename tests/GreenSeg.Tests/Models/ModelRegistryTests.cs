@@ -33,6 +33,20 @@ public class ModelRegistryTests
         model.ModelName.ShouldBe("micronet");
     }
 
+    [Fact]
+    public void ASeedMakesTheInitialWeightsReproducibleWhateverTheGlobalGeneratorDoes()
+    {
+        using var first = ModelRegistry.Create("micronet", new ModelOptions { Seed = 42 });
+        using (randn(1000)) { }
+        using var second = ModelRegistry.Create("micronet", new ModelOptions { Seed = 42 });
+        using var other = ModelRegistry.Create("micronet", new ModelOptions { Seed = 43 });
+        var a = first.parameters().ToList();
+        var b = second.parameters().ToList();
+        var c = other.parameters().ToList();
+        for (int i = 0; i < a.Count; i++) ModelTestData.BitIdentical(a[i], b[i]).ShouldBeTrue();
+        ModelTestData.BitIdentical(a[0], c[0]).ShouldBeFalse();
+    }
+
     [Theory]
     [InlineData(0, 1, null)]
     [InlineData(1, 0, null)]

@@ -27,13 +27,23 @@ internal static class ModelTestData
         return actual.shape.SequenceEqual(expected.shape) && eq(actual, expected).all().item<bool>();
     }
 
+    /// <summary>
+    /// Random values from a private generator: tests run in parallel and torch's global generator is
+    /// shared, so value-sensitive tests draw from their own (with <see cref="ModelOptions.Seed"/> for weights).
+    /// </summary>
+    public static Tensor RandomNormal(long seed, params long[] shape)
+    {
+        using var generator = new Generator(unchecked((ulong)seed), CPU);
+        return randn(shape, generator: generator);
+    }
+
     /// <summary>One train-mode forward pass so BatchNorm running statistics move away from their initial values.</summary>
     public static void UpdateBatchNormStatistics(SegmentationModel model, int size = 64)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         model.train();
-        model.call(randn(2, model.InChannels, size, size));
+        model.call(RandomNormal(0, 2, model.InChannels, size, size));
         model.eval();
     }
 }

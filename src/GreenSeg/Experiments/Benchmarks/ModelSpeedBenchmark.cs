@@ -25,7 +25,7 @@ public sealed record ModelSpeedOptions
 }
 
 /// <summary>Forward + backward timing of one model in one compute mode.</summary>
-public sealed record ModelSpeedMeasurement(ComputeSettings Compute, int Batch, IReadOnlyList<double> StepMilliseconds)
+public sealed record ModelSpeedMeasurement(ComputeSettings Compute, long Parameters, int Batch, IReadOnlyList<double> StepMilliseconds)
 {
     public double MedianStepMilliseconds
     {
@@ -57,24 +57,23 @@ public static class ModelSpeedBenchmark
         options.Validate();
         var reference = Measure(model, ComputeSettings.Reference, options, cancellationToken);
         var fast = Measure(model, ComputeSettings.Fast, options, cancellationToken);
-        long parameters;
-        using (var built = ModelRegistry.Create(model)) parameters = built.ParameterCount();
-        return new ModelSpeedResult(ModelRegistry.Describe(model).Name, parameters, reference, fast);
+        return new ModelSpeedResult(ModelRegistry.Describe(model).Name, reference.Parameters, reference, fast);
     }
 
     public static ModelSpeedMeasurement Measure(string model, ComputeSettings compute, ModelSpeedOptions options,
         CancellationToken cancellationToken = default)
     {
         options.Validate();
-        manual_seed(options.Seed);
-        using var network = ModelRegistry.Create(model);
+        using var network = ModelRegistry.Create(model, new ModelOptions { Seed = options.Seed });
         network.CheckInputShape([options.Batch, network.InChannels, options.Size, options.Size]);
         network.train();
         ComputeMode.Apply(network, compute);
 
-        using var rawInput = randn(options.Batch, network.InChannels, options.Size, options.Size);
-        using var input = compute.PrepareInput(rawInput);
-        using var target = (rand(options.Batch, network.OutChannels, options.Size, options.Size) > 0.5).to(ScalarType.Float32);
+        using var data = NewDisposeScope();
+        using var generator = new Generator(unchecked((ulong)options.Seed), CPU);
+        var input = compute.PrepareInput(randn([options.Batch, network.InChannels, options.Size, options.Size], generator: generator));
+        var target = (rand([options.Batch, network.OutChannels, options.Size, options.Size], generator: generator) > 0.5)
+            .to(ScalarType.Float32);
 
         var timings = new List<double>(options.Steps);
         for (int step = 0; step < options.WarmupSteps + options.Steps; step++)
@@ -91,6 +90,6 @@ public static class ModelSpeedBenchmark
             clock.Stop();
             if (step >= options.WarmupSteps) timings.Add(clock.Elapsed.TotalMilliseconds);
         }
-        return new ModelSpeedMeasurement(compute, options.Batch, timings);
+        return new ModelSpeedMeasurement(compute, network.ParameterCount(), options.Batch, timings);
     }
 }

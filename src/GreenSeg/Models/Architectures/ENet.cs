@@ -1,3 +1,4 @@
+using GreenSeg.Common;
 using GreenSeg.Models.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -28,7 +29,7 @@ public sealed class ENet : SegmentationModel
     {
         int b = BaseFeatures;
         if (b <= InChannels)
-            throw new Common.GreenSegException($"model 'enet': BaseFeatures ({b}) must exceed InChannels ({InChannels}): the initial block concatenates a pooled copy of the input");
+            throw new GreenSegException($"model 'enet': BaseFeatures ({b}) must exceed InChannels ({InChannels}): the initial block concatenates a pooled copy of the input");
         int c1 = 4 * b, c2 = 8 * b;
         initial = new InitialBlock(InChannels, b);
         down1 = new DownsamplingBottleneck(b, c1, dropout: 0.01);

@@ -7,7 +7,7 @@ namespace GreenSeg.Models.Architectures;
 
 /// <summary>
 /// EfficientNet-B0 encoder (Tan &amp; Le, ICML 2019: MBConv with squeeze-excitation, SiLU) under a U-Net
-/// decoder (as in segmentation_models_pytorch): five x2 nearest-upsampling stages of widths 256, 128, 64,
+/// decoder in the style of segmentation_models_pytorch: five x2 nearest-upsampling stages of widths 256, 128, 64,
 /// 32, 16, each concatenating the encoder features of its resolution and applying two 3x3 ConvNormAct.
 /// BaseFeatures = stem width (32); all widths scale with it.
 /// </summary>

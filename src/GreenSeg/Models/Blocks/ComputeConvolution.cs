@@ -22,6 +22,12 @@ public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
     /// <summary>Set by <see cref="ComputeMode.Apply"/>; not saved with the weights.</summary>
     public Precision Precision { get; set; } = Precision.Fp32;
 
+    /// <summary>
+    /// Hand libtorch a channels-last view of the weight (set by <see cref="ComputeMode.Apply"/>). The
+    /// parameter itself stays NCHW, so optimizer state and checkpoints are plain contiguous tensors.
+    /// </summary>
+    public bool ChannelsLast { get; set; }
+
     public Parameter Weight => weight;
     public Parameter? Bias => bias;
 
@@ -40,25 +46,29 @@ public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>PyTorch's default convolution initialisation (Kaiming uniform, a = sqrt 5).</summary>
+    /// <summary>
+    /// PyTorch's default convolution initialisation: Kaiming uniform with a = sqrt 5 for the weight,
+    /// which is U(+-1/sqrt(fan_in)), and the same bound for the bias.
+    /// </summary>
     private void ResetParameters()
     {
         using var noGrad = no_grad();
-        nn.init.kaiming_uniform_(weight, Math.Sqrt(5));
-        if (bias is null) return;
         var (fanIn, _) = nn.init.CalculateFanInAndFanOut(weight);
         double bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
-        nn.init.uniform_(bias, -bound, bound);
+        InitialWeights.Uniform(weight, bound);
+        if (bias is not null) InitialWeights.Uniform(bias, bound);
     }
 
     public sealed override Tensor forward(Tensor input)
     {
-        if (Precision == Precision.Fp32) return Convolve(input, weight, bias);
+        if (Precision == Precision.Fp32) return Convolve(input, Layout(weight), bias);
         var half = Precision == Precision.Fp16Mixed ? ScalarType.Float16 : ScalarType.BFloat16;
-        // Casts are differentiable: gradients arrive at the float32 parameters in float32.
-        var output = Convolve(input.to(half), weight.to(half), bias?.to(half));
+        // Casts and the layout view are differentiable: gradients arrive at the NCHW float32 parameters.
+        var output = Convolve(input.to(half), Layout(weight.to(half)), bias?.to(half));
         return output.to(ScalarType.Float32);
     }
+
+    private Tensor Layout(Tensor kernel) => ChannelsLast ? ComputeMode.ToChannelsLast(kernel) : kernel;
 
     protected abstract Tensor Convolve(Tensor input, Tensor weight, Tensor? bias);
 

@@ -1,0 +1,49 @@
+using GreenSeg.Cli.Commands;
+using GreenSeg.Training;
+
+namespace GreenSeg.Tests.Cli;
+
+public sealed class TrainSettingsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("greenseg-settings-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void GivenFlagsOverrideTheConfigAndUngivenOnesLeaveIt()
+    {
+        string config = Path.Combine(_dir, "run.yaml");
+        File.WriteAllText(config, "data: /somewhere\nmodel: unet\nepochs: 7\npue: 1.4\nlearning-rate: 1e-4\n");
+
+        var options = new TrainSettings { Config = config, Epochs = 3, Optimizer = "lion" }.Resolve();
+
+        options.Data.ShouldBe("/somewhere");
+        options.Model.ShouldBe("unet");
+        options.Epochs.ShouldBe(3);
+        options.Optimizer.ShouldBe("lion");
+        options.LearningRate.ShouldBe("1e-4");
+        options.Pue.ShouldBe(1.4);
+    }
+
+    [Fact]
+    public void BaselineIsTheStudysRecipeAndTheDefaultIsTheGreenOne()
+    {
+        var baseline = new TrainSettings { Baseline = true, Data = "d" }.Resolve();
+        (baseline.Model, baseline.ModelWidth, baseline.Precision, baseline.ChannelsLast, baseline.Cache, baseline.Prefetch, baseline.Optimizer, baseline.LrPolicy)
+            .ShouldBe(("unet", 64, "fp32", false, "none", 0, "adam", "fixed"));
+        var green = new TrainSettings { Data = "d" }.Resolve();
+        (green.Model, green.Precision, green.ChannelsLast, green.Cache, green.Optimizer, green.LearningRate)
+            .ShouldBe(("att-squeeze-unet", "bf16-mixed", true, "memory", "novograd", "auto"));
+        green.Prefetch.ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
+    public void AnUnknownConfigKeyIsAClearErrorNamingTheFile()
+    {
+        string config = Path.Combine(_dir, "bad.yaml");
+        File.WriteAllText(config, "data: x\nlearnig-rate: 3\n");
+        var error = Should.Throw<GreenSeg.Common.InvalidInputException>(() => new TrainSettings { Config = config }.Resolve());
+        error.Path.ShouldBe(config);
+        error.Problem.ShouldContain("line 2");
+    }
+}

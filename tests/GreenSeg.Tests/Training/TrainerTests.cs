@@ -1,0 +1,171 @@
+using GreenSeg.Data;
+using GreenSeg.Models;
+using GreenSeg.Phantom;
+using GreenSeg.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Tests.Training;
+
+/// <summary>A small phantom shared by the engine tests (written once per test class).</summary>
+public sealed class SmallPhantom : IDisposable
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("greenseg-trainer-").FullName;
+
+    public SmallPhantom() =>
+        PhantomWriter.WriteDataset(Root, new PhantomOptions { Seed = 7, TrainStacks = new(1, 1, 1), TestStacks = new(0, 0, 0) });
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}
+
+/// <summary>Runs alone: whole training runs are heavy, and the tensor count below is per thread.</summary>
+[CollectionDefinition(nameof(SerialTorch), DisableParallelization = true)]
+public sealed class SerialTorch;
+
+[Collection(nameof(SerialTorch))]
+public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhantom>, IDisposable
+{
+    private readonly string _runs = Directory.CreateTempSubdirectory("greenseg-runs-").FullName;
+
+    public void Dispose() => Directory.Delete(_runs, recursive: true);
+
+    /// <summary>A fast recipe: micronet at 32x32 and 8 mm spacing, a fixed rate, augmentation and prefetch on.</summary>
+    private TrainingOptions Tiny(int epochs = 3) => new()
+    {
+        Data = phantom.Root,
+        Model = "micronet",
+        Size = 32,
+        Spacing = 8,
+        Epochs = epochs,
+        LearningRate = "3e-3",
+        BatchSize = "8",
+        Precision = "fp32",
+        ChannelsLast = false,
+        ValidationFraction = 0.34,
+        Threads = 2,
+    };
+
+    [Fact]
+    public void ARunWritesItsFolderAndLowersTheLoss()
+    {
+        var result = Trainer.Train(Tiny(epochs: 4), Path.Combine(_runs, "a"));
+
+        var rows = MetricsFile.Read(Path.Combine(result.RunFolder, "metrics.csv"));
+        rows.Count.ShouldBe(4);
+        rows[^1].TrainLoss.ShouldBeLessThan(rows[0].TrainLoss);
+        rows.ShouldAllBe(r => r.EnergyJoules > 0 && r.EpochSeconds > 0 && r.SlicesPerSecond > 0);
+        rows.ShouldAllBe(r => r.EnergyOrigin.Contains("cpu="));
+        foreach (string file in new[] { "config.yaml", "learning-curve.png", "emissions.csv", "summary.json", "train.log", "checkpoints/best/model.pt", "checkpoints/best/model.json", "checkpoints/last/state.json" })
+            File.Exists(Path.Combine(result.RunFolder, file)).ShouldBeTrue(file);
+        File.ReadLines(Path.Combine(result.RunFolder, "emissions.csv")).First().ShouldStartWith("timestamp,project_name,run_id,experiment_id,duration,emissions");
+        TrainingOptions.Load(Path.Combine(result.RunFolder, "config.yaml")).ShouldBe(Tiny(epochs: 4));
+    }
+
+    [Fact]
+    public void AResumedRunEndsExactlyWhereAnUninterruptedRunDoes()
+    {
+        var options = Tiny(epochs: 3) with { LrPolicy = "cosine", Optimizer = "novograd" };
+        var whole = Trainer.Train(options, Path.Combine(_runs, "whole"));
+
+        // Interrupt after the first epoch, as a kill between epochs would leave it.
+        using var stop = new CancellationTokenSource();
+        string cut = Path.Combine(_runs, "cut");
+        var first = Trainer.Train(options, cut, new StopAfterEpoch(0, stop), stop.Token);
+        first.EpochsRun.ShouldBe(1);
+        var resumed = Trainer.Resume(cut);
+
+        resumed.EpochsRun.ShouldBe(3);
+        Weights(Path.Combine(cut, "checkpoints", "last", "model.pt")).ShouldBe(Weights(Path.Combine(whole.RunFolder, "checkpoints", "last", "model.pt")));
+        MetricsFile.Read(Path.Combine(cut, "metrics.csv")).Select(r => r.TrainLoss)
+            .ShouldBe(MetricsFile.Read(Path.Combine(whole.RunFolder, "metrics.csv")).Select(r => r.TrainLoss));
+        Should.Throw<GreenSeg.Common.GreenSegException>(() => Trainer.Resume(cut)).Message.ShouldContain("already finished");
+    }
+
+    [Fact]
+    public void AnEnergyBudgetStopsTrainingAndKeepsTheBestCheckpoint()
+    {
+        var result = Trainer.Train(Tiny(epochs: 50) with { EnergyBudget = "1J" }, Path.Combine(_runs, "budget"));
+        result.EpochsRun.ShouldBe(1);
+        result.StopReason.ShouldContain("energy budget");
+        File.Exists(Path.Combine(result.RunFolder, "checkpoints", "best", "model.pt")).ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Bf16MixedGivesTheFp32LossWithinTwoPercent()
+    {
+        // Same weights, same batch: the loss of one forward pass in each mode.
+        torch.manual_seed(3);
+        var model = ModelRegistry.Create("att-squeeze-unet", new ModelOptions());
+        model.eval();
+        using var scope = torch.NewDisposeScope();
+        var images = torch.randn(2, 1, 64, 64);
+        var masks = (torch.rand(2, 1, 64, 64) > 0.9).to_type(ScalarType.Float32);
+        var loss = GreenSeg.Training.Losses.LossFactory.Create("dice-bce");
+        double fp32 = loss.Compute(model.call(images), masks).item<float>();
+        ComputeMode.Apply(model, Precision.Bf16Mixed, channelsLast: false);
+        double bf16 = loss.Compute(model.call(images), masks).item<float>();
+        Math.Abs(bf16 - fp32).ShouldBeLessThan(0.02 * fp32);
+    }
+
+    [Fact]
+    public void TrainingStepsLeaveNoTensorBehind()
+    {
+        torch.manual_seed(4);
+        var model = ModelRegistry.Create("micronet", new ModelOptions());
+        var optimizer = GreenSeg.Training.Optimizers.OptimizerFactory.Create("novograd", model.parameters(), new() { LearningRate = 1e-3 });
+        var loss = GreenSeg.Training.Losses.LossFactory.Create("dice-bce");
+        var batch = new HostBatch(new float[4 * 32 * 32], new float[4 * 32 * 32], 4, 32);
+        var compute = new ComputeSettings(Precision.Bf16Mixed, ChannelsLast: false);
+        for (int i = 0; i < 3; i++) Trainer.Step(model, compute, loss, optimizer, batch, 1.0, torch.CPU);
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 60; i++) Trainer.Step(model, compute, loss, optimizer, batch, 1.0, torch.CPU);
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.ShouldBe(live);
+    }
+
+    private static float[] Weights(string path)
+    {
+        var model = ModelRegistry.Create("micronet", new ModelOptions());
+        ModelWeights.Load(model, path);
+        using var scope = torch.NewDisposeScope();
+        return model.parameters().SelectMany(p => p.detach().contiguous().data<float>().ToArray()).ToArray();
+    }
+
+    private sealed class StopAfterEpoch(int epoch, CancellationTokenSource stop) : ITrainingObserver
+    {
+        public void Message(string line) { }
+        public void EpochStarted(int e, int totalEpochs, int steps) { }
+        public void StepDone(int e, int step, int steps, double loss, double slicesPerSecond) { }
+        public void EpochDone(EpochMetrics metrics, int totalEpochs)
+        {
+            if (metrics.Epoch == epoch) stop.Cancel();
+        }
+    }
+}
+
+[Collection(nameof(SerialTorch))]
+public sealed class BatchSizeFinderTests(SmallPhantom phantom) : IClassFixture<SmallPhantom>
+{
+    [Fact]
+    public void PicksTheFastestTriedSizeWithinTheLimitAndLeavesTheModelAsItWas()
+    {
+        torch.manual_seed(5);
+        var model = ModelRegistry.Create("micronet", new ModelOptions());
+        var optimizer = GreenSeg.Training.Optimizers.OptimizerFactory.Create("adam", model.parameters(), new() { LearningRate = 1e-2 });
+        var before = model.parameters().Select(p => p.detach().clone()).ToList();
+        var preparation = SamplePreparation.Create(new TrainingOptions { Size = 32, Spacing = 8 });
+        var cache = new SampleCache(CacheMode.Memory, preparation.Prepare, preparation.Fingerprint);
+        var slices = DatasetReader.Open(phantom.Root).TrainingStacks.SelectMany(s => s.Slices).ToList();
+        var compute = new ComputeSettings(Precision.Fp32, false);
+        var loss = GreenSeg.Training.Losses.LossFactory.Create("bce");
+
+        var result = BatchSizeFinder.Find(model, compute, loss, optimizer, cache, slices, 32, memoryLimitMb: 64 * 1024, torch.CPU, maxBatch: 16);
+
+        result.Trials.Select(t => t.BatchSize).ShouldBe([2, 4, 8, 16]);
+        result.Chosen.ShouldBe(result.Trials.MaxBy(t => t.SlicesPerSecond)!.BatchSize);
+        model.parameters().Zip(before).ShouldAllBe(pair => pair.First.allclose(pair.Second, 0, 0, false));
+
+        var tight = BatchSizeFinder.Find(model, compute, loss, optimizer, cache, slices, 32, memoryLimitMb: 1, torch.CPU, maxBatch: 16);
+        tight.Trials.ShouldHaveSingleItem().Fits.ShouldBeFalse();
+        tight.Chosen.ShouldBe(2);
+    }
+}
