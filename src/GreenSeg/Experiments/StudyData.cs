@@ -31,8 +31,7 @@ public static class StudyData
     {
         string temp = root + ".partial";
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        var generator = new PhantomGenerator(options);
-        foreach (var spec in generator.Plan()) PhantomWriter.Write(temp, generator.Generate(spec));
+        PhantomWriter.WriteDataset(temp, options);
         Directory.Move(temp, root);
     }
 }

@@ -23,7 +23,7 @@ public sealed class TinyPhantomFixture : IDisposable
     /// <summary>Runs of a few seconds: 32x32 inputs at 8 mm, U-Net width 4, one stack held out.</summary>
     public StudyPlan Plan(string runs, int epochs = 1) => StudyPlanner.Expand(StudyDefinitionParser.Parse($"""
         name: tiny
-        description: three tiny runs
+        description: tiny runs
         split: {"{"} seed: 1, validation-fraction: 0.34 {"}"}
         budget: {"{"} epochs: {epochs} {"}"}
         set: {"{"} size: 32, spacing: 8, model-width: 4, threads: 2 {"}"}
@@ -33,13 +33,15 @@ public sealed class TinyPhantomFixture : IDisposable
 
 public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture<TinyPhantomFixture>
 {
-    private const string ThreeRuns = """
+    private const string FourRuns = """
         runs:
           - name: baseline
           - name: +cache
             set: { cache: memory }
           - name: +novograd
             set: { optimizer: novograd }
+          - name: +bf16-channels-last
+            set: { precision: bf16-mixed, channels-last: true }
         """;
 
     /// <summary>Cancels the study after the given number of runs have ended, or after the given epoch of any run.</summary>
@@ -70,7 +72,7 @@ public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture
     [Fact]
     public void A_stopped_study_resumes_with_only_the_remaining_runs_then_reports()
     {
-        var plan = fixture.Plan(ThreeRuns);
+        var plan = fixture.Plan(FourRuns);
         string folder = Path.Combine(fixture.Root, "three");
 
         using (var cancel = new CancellationTokenSource())
@@ -83,16 +85,19 @@ public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture
         }
         using (var store = StudyStore.Open(folder, readOnly: true))
         {
-            store.Runs().Select(r => (r.Name, r.Status)).ShouldBe([("baseline", RunStatus.Finished), ("+cache", RunStatus.Pending), ("+novograd", RunStatus.Pending)]);
+            store.Runs().Select(r => (r.Name, r.Status)).ShouldBe([
+                ("baseline", RunStatus.Finished), ("+cache", RunStatus.Pending), ("+novograd", RunStatus.Pending), ("+bf16-channels-last", RunStatus.Pending),
+            ]);
             store.Epochs("baseline").Count.ShouldBe(1);
         }
 
         var again = new Stopper(new CancellationTokenSource());
         var second = StudyRunner.Run(plan, folder, again);
         again.Skipped.ShouldBe(["baseline"]);
-        again.Started.ShouldBe(["+cache", "+novograd"]);
+        again.Started.ShouldBe(["+cache", "+novograd", "+bf16-channels-last"]);
         second.Runs.Select(r => (r.Name, r.Action, r.Status)).ShouldBe([
-            ("baseline", RunAction.Skipped, RunStatus.Finished), ("+cache", RunAction.Trained, RunStatus.Finished), ("+novograd", RunAction.Trained, RunStatus.Finished),
+            ("baseline", RunAction.Skipped, RunStatus.Finished), ("+cache", RunAction.Trained, RunStatus.Finished),
+            ("+novograd", RunAction.Trained, RunStatus.Finished), ("+bf16-channels-last", RunAction.Trained, RunStatus.Finished),
         ]);
         second.Complete(plan).ShouldBeTrue();
 
@@ -102,7 +107,7 @@ public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture
         results.Runs.ShouldAllBe(r => r.IsComplete && r.Epochs.Count == 1 && r.TotalKilojoules > 0 && r.Parameters > 0 && r.GigaMacs > 0);
         // The same data, split, seed and budget: only the cache differs, so +cache learns exactly what the baseline learns.
         results.Runs[1].DiceMean!.Value.ShouldBe(results.Runs[0].DiceMean!.Value, 1e-6);
-        results.Comparisons.Select(c => c.Run).ShouldBe(["+cache", "+novograd"]);
+        results.Comparisons.Select(c => c.Run).ShouldBe(["+cache", "+novograd", "+bf16-channels-last"]);
         results.Runs.ShouldAllBe(r => r.TotalKilojoules >= r.KilojoulesPerEpoch, "the whole run costs at least its epoch");
 
         string reportFolder = Path.Combine(fixture.Root, "report");
