@@ -22,6 +22,8 @@ app.Configure(config =>
     config.AddCommand<SegmentCommand>("segment").WithDescription("Brain masks for NIfTI stacks, slices, folders or globs with a trained model; time and energy per stack.");
     config.AddCommand<E2mipCommand>("e2mip").WithDescription("The E2MIP task-3 contract: train on TRAIN_DIR, predict TEST_DIR, report energy (and Dice with --truth).");
     config.AddCommand<DemoCommand>("demo").WithDescription("The whole chain on a fresh phantom: green training, predictions, evaluation; Dice, time and energy.");
+    config.AddCommand<StudyCommand>("study").WithDescription("Run a study (preset techniques|architectures|quick, or a YAML file): runs one after another, stored in SQLite, resumable.");
+    config.AddCommand<ReportCommand>("report").WithDescription("Write a study's report: Markdown and self-contained HTML with tables, Pareto front, energy and learning curves.");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
     config.AddBranch("models", models =>
     {
@@ -40,6 +42,7 @@ app.Configure(config =>
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
         bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart, fp32/NCHW to bf16/channels-last.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
+        bench.AddCommand<BenchRecipesCommand>("recipes").WithDescription("Side by side: training slices/s per study recipe, conv GFLOP/s against the matmul peak, data wait per cache mode, inference per stack.");
     });
 });
 return app.Run(args);

@@ -31,6 +31,8 @@ public sealed class ProgressObserver : ITrainingObserver
     {
         if (_context is null) return;
         _epochs ??= _context.AddTask("epochs", maxValue: totalEpochs);
+        // One observer can follow several runs in turn (greenseg study), each with its own epoch count.
+        _epochs.MaxValue = totalEpochs;
         _epochs.Value = epoch;
         _steps ??= _context.AddTask("steps");
         _steps.MaxValue = steps;

@@ -19,6 +19,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
 
     [CommandOption("--validation-fraction <F>")] public double? ValidationFraction { get; init; }
     [CommandOption("--seed <N>")] public int? Seed { get; init; }
+    [CommandOption("--split-seed <N>")] [Description("Seed of the validation split (default: --seed).")]
+    public int? SplitSeed { get; init; }
     [CommandOption("--spacing <MM>")] [Description("In-plane spacing slices are resampled to (default 1.0).")]
     public double? Spacing { get; init; }
     [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 256).")]

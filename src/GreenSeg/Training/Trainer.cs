@@ -234,7 +234,7 @@ public static class Trainer
             return (dataset.TrainingStacks, validation);
         }
         if (dataset.TrainingStacks.Count < 2) throw new InvalidInputException(dataset.Root, "needs at least two stacks to hold one out for validation (or give --validation-data)");
-        return StackSplit.Split(dataset.TrainingStacks, options.ValidationFraction, options.Seed);
+        return StackSplit.Split(dataset.TrainingStacks, options.ValidationFraction, options.SplitSeed ?? options.Seed);
     }
 
     private static string? CacheFolder(TrainingOptions options) =>

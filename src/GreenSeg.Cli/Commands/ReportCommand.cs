@@ -1,0 +1,29 @@
+using System.ComponentModel;
+using GreenSeg.Experiments.Reporting;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli.Commands;
+
+public sealed class ReportSettings : CommandSettings
+{
+    [CommandArgument(0, "<RESULTS>")]
+    [Description("A study folder (holding study.db) or a study.db file.")]
+    public string Results { get; init; } = "";
+
+    [CommandOption("-o|--out <DIR>")]
+    [Description("Where to write report.md, report.html and the PNGs (default: the study folder).")]
+    public string? Out { get; init; }
+}
+
+/// <summary>greenseg report: the Markdown and self-contained HTML report of a study.</summary>
+public sealed class ReportCommand : Command<ReportSettings>
+{
+    public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
+    {
+        var results = StudyResults.Load(settings.Results);
+        var files = StudyReport.Write(results, settings.Out ?? Path.GetDirectoryName(results.DatabasePath)!);
+        ConsoleTable.Line($"study '{results.Name}': {results.Runs.Count} runs{(results.AnyEstimated ? " (energy estimated)" : "")}");
+        ConsoleTable.Line($"wrote {files.Markdown}, {files.Html} and {files.Images.Count} images");
+        return 0;
+    }
+}
