@@ -13,8 +13,14 @@ public sealed record LrFinderOptions
     public double MaxLearningRate { get; init; } = 10;
     /// <summary>Steps of the exponential sweep from min to max (one batch each).</summary>
     public int Steps { get; init; } = 100;
-    /// <summary>Exponential smoothing of the loss (bias-corrected).</summary>
+    /// <summary>Exponential smoothing of the loss (bias-corrected), used online to stop on divergence.</summary>
     public double SmoothingBeta { get; init; } = 0.98;
+    /// <summary>
+    /// Odd window of the centred moving mean the suggestion is read from. The exponential average lags
+    /// the loss by about 1/(1-beta) steps, a decade of rate or more in a short sweep, which moves its
+    /// steepest descent to rates where the raw loss has already bottomed out; a centred mean has no lag.
+    /// </summary>
+    public int CentredWindow { get; init; } = 7;
     /// <summary>Stop once the smoothed loss exceeds this multiple of the best smoothed loss.</summary>
     public double DivergenceFactor { get; init; } = 4;
     /// <summary>Points left out of the steepest-slope search at the start (smoothing warm-up) and at the end (divergence).</summary>
@@ -22,10 +28,11 @@ public sealed record LrFinderOptions
     public int SkipEnd { get; init; } = 5;
 }
 
-/// <summary>The sweep: learning rates tried, raw and smoothed losses, and the suggested rate (null when the
-/// smoothed loss never fell steeply enough to tell, e.g. too few points before divergence).</summary>
+/// <summary>The sweep: learning rates tried, raw, exponentially smoothed and centred-mean losses, and the
+/// suggested rate: the steepest descent of the centred mean (null when it never fell steeply enough to
+/// tell, e.g. too few points before divergence).</summary>
 public sealed record LrFinderResult(IReadOnlyList<double> LearningRates, IReadOnlyList<double> Losses,
-    IReadOnlyList<double> SmoothedLosses, double? Suggestion, bool Diverged)
+    IReadOnlyList<double> SmoothedLosses, IReadOnlyList<double> CentredLosses, double? Suggestion, bool Diverged)
 {
     /// <summary>Writes the curve as a PNG (log-scale rate axis, suggestion marked), atomically.</summary>
     public void SavePlot(string path, int width = 800, int height = 500)
@@ -33,7 +40,8 @@ public sealed record LrFinderResult(IReadOnlyList<double> LearningRates, IReadOn
         var plot = new ScottPlot.Plot();
         double[] logRates = LearningRates.Select(Math.Log10).ToArray();
         plot.Add.ScatterLine(logRates, Losses.ToArray()).LegendText = "loss";
-        plot.Add.ScatterLine(logRates, SmoothedLosses.ToArray()).LegendText = "smoothed loss";
+        plot.Add.ScatterLine(logRates, SmoothedLosses.ToArray()).LegendText = "smoothed loss (divergence test)";
+        plot.Add.ScatterLine(logRates, CentredLosses.ToArray()).LegendText = "centred mean (suggestion)";
         if (Suggestion is double suggestion)
             plot.Add.VerticalLine(Math.Log10(suggestion)).LegendText = $"suggestion {suggestion:g3}";
         // ScottPlot 5 draws log axes as log10 data with decade ticks labelled by their power of ten.
@@ -114,7 +122,23 @@ public static class LrFinder
                 break;
             }
         }
-        return new LrFinderResult(rates, losses, smoothed, SteepestDescent(rates, smoothed, options.SkipStart, options.SkipEnd), diverged);
+        var centred = CentredMean(losses, options.CentredWindow);
+        return new LrFinderResult(rates, losses, smoothed, centred, SteepestDescent(rates, centred, options.SkipStart, options.SkipEnd), diverged);
+    }
+
+    /// <summary>Mean of each point's window (narrower at the ends, so it stays centred).</summary>
+    internal static double[] CentredMean(IReadOnlyList<double> values, int window)
+    {
+        int half = Math.Max(0, window / 2);
+        var means = new double[values.Count];
+        for (int i = 0; i < values.Count; i++)
+        {
+            int reach = Math.Min(half, Math.Min(i, values.Count - 1 - i));
+            double sum = 0;
+            for (int j = i - reach; j <= i + reach; j++) sum += values[j];
+            means[i] = sum / (2 * reach + 1);
+        }
+        return means;
     }
 
     /// <summary>
@@ -150,5 +174,6 @@ public static class LrFinder
         if (!(options.SmoothingBeta >= 0 && options.SmoothingBeta < 1)) throw new GreenSegException($"LR finder: smoothing beta must lie in [0, 1), got {options.SmoothingBeta}");
         if (!(options.DivergenceFactor > 1)) throw new GreenSegException($"LR finder: divergence factor must be > 1, got {options.DivergenceFactor}");
         if (options.SkipStart < 0 || options.SkipEnd < 0) throw new GreenSegException("LR finder: skipped points must be >= 0");
+        if (options.CentredWindow < 1 || options.CentredWindow % 2 == 0) throw new GreenSegException($"LR finder: the centred window must be odd and positive, got {options.CentredWindow}");
     }
 }

@@ -165,4 +165,28 @@ public class LrFinderTests(ITestOutputHelper output)
         problem.Loss(model).backward();
         optimizer.step();
     }
+
+    [Fact]
+    public void TheSuggestionReadsTheCentredMeanNotTheLaggingAverage()
+    {
+        // 60 rates over 1e-5..1; the loss falls fastest at 3e-3 (a logistic step in log-rate), then is noisy.
+        var rates = Enumerable.Range(0, 60).Select(i => 1e-5 * Math.Pow(1e5, i / 59.0)).ToList();
+        var random = new Random(2);
+        var losses = rates.Select(r => 1.7 - 0.9 / (1 + Math.Exp(-4 * (Math.Log10(r) - Math.Log10(3e-3)))) + (r > 2e-2 ? 0.2 * random.NextDouble() : 0)).ToList();
+        double average = 0;
+        var lagging = losses.Select((l, i) => (average = 0.98 * average + 0.02 * l) / (1 - Math.Pow(0.98, i + 1))).ToList();
+
+        double suggestion = LrFinder.SteepestDescent(rates, LrFinder.CentredMean(losses, 7), 10, 5)!.Value;
+        double laggingSuggestion = LrFinder.SteepestDescent(rates, lagging, 10, 5)!.Value;
+
+        Math.Abs(Math.Log10(suggestion / 3e-3)).ShouldBeLessThan(0.3);
+        laggingSuggestion.ShouldBeGreaterThan(suggestion * 1.5);
+    }
+
+    [Fact]
+    public void TheCentredMeanNarrowsAtTheEnds()
+    {
+        LrFinder.CentredMean([1, 2, 3, 4, 5, 6], 5).ShouldBe([1, 2, 3, 4, 5, 6]);
+        LrFinder.CentredMean([0, 3, 0, 3, 0], 3).ShouldBe([0, 1, 2, 1, 0]);
+    }
 }
