@@ -184,6 +184,26 @@ public class LrFinderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AFallAfterASpikePastTheMinimumIsNotSuggested()
+    {
+        // The real-data shape: a steady descent centred at 3e-3 down to a minimum near 3e-2, then a spike
+        // at 0.1, a steeper fall back from it and a rise; the suggestion must stay on the first descent.
+        var rates = Enumerable.Range(0, 60).Select(i => 1e-5 * Math.Pow(1e5, i / 59.0)).ToList();
+        var losses = rates.Select(r =>
+        {
+            double x = Math.Log10(r);
+            double descent = 1.7 - 0.9 / (1 + Math.Exp(-3 * (x - Math.Log10(3e-3))));
+            double spike = 2.5 * Math.Exp(-Math.Pow((x + 1) / 0.15, 2));
+            double divergence = Math.Max(0, 0.6 * (x + 1.5));
+            return descent + spike + divergence;
+        }).ToList();
+
+        double suggestion = LrFinder.SteepestDescent(rates, LrFinder.CentredMean(losses, 7), 10, 5)!.Value;
+
+        Math.Abs(Math.Log10(suggestion / 3e-3)).ShouldBeLessThan(0.3);
+    }
+
+    [Fact]
     public void TheCentredMeanNarrowsAtTheEnds()
     {
         LrFinder.CentredMean([1, 2, 3, 4, 5, 6], 5).ShouldBe([1, 2, 3, 4, 5, 6]);
