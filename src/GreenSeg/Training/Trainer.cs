@@ -131,7 +131,7 @@ public static class Trainer
             observer.EpochStarted(epoch, options.Epochs, loader.BatchesPerEpoch);
             double trainLoss = TrainOneEpoch(model, compute, loss, optimizer, policy, loader, epoch, options.GradClip, device, scaler, observer, cancellationToken);
             double trainSeconds = epochClock.Elapsed.TotalSeconds;
-            var (validationLoss, diceMean, diceSd) = Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device);
+            var (validationLoss, diceMean, diceSd, stackDices) = Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device);
             policy.AfterEpoch(validationLoss);
             var measurement = energy.Monitor.EndWindow(window);
 
@@ -172,7 +172,7 @@ public static class Trainer
             rows.Add(row);
             MetricsFile.Write(run.MetricsPath, rows);
             MetricsFile.PlotLearningCurve(run.LearningCurvePath, rows, $"{options.Model}: {Path.GetFileName(run.Path)}");
-            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}, val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000}, lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest ? " *best" : "")}"));
+            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}, val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000} ({string.Join(", ", validationStacks.Zip(stackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}), lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest ? " *best" : "")}"));
             observer.EpochDone(row, options.Epochs);
 
             string? reason = null;
@@ -304,8 +304,8 @@ public static class Trainer
         return sum / seen;
     }
 
-    /// <summary>Validation loss (mean over slices) and Dice per stack (3D, in the prepared geometry), mean and sd over stacks.</summary>
-    internal static (double Loss, double DiceMean, double DiceSd) Validate(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss,
+    /// <summary>Validation loss (mean over slices) and Dice per stack (3D, in the prepared geometry): mean and sd over stacks, and each stack's, in order.</summary>
+    internal static (double Loss, double DiceMean, double DiceSd, IReadOnlyList<double> StackDices) Validate(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss,
         SampleCache cache, IReadOnlyList<TrainingStack> stacks, int batchSize, int size, Device device)
     {
         model.eval();
@@ -331,7 +331,7 @@ public static class Trainer
         }
         double mean = dices.Average();
         double sd = dices.Count > 1 ? Math.Sqrt(dices.Sum(d => (d - mean) * (d - mean)) / (dices.Count - 1)) : 0;
-        return (lossSum / slices, mean, sd);
+        return (lossSum / slices, mean, sd, dices);
     }
 
     internal static HostBatch BatchOf(IReadOnlyList<PreparedSample> samples, int size)
