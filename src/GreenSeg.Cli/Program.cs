@@ -10,6 +10,8 @@ var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("greenseg");
+    // A mistyped flag (--output for --out) must fail, not be ignored while the job runs with the default.
+    config.UseStrictParsing();
     config.SetExceptionHandler((ex, _) => CliErrors.Report(ex));
     config.AddCommand<InfoCommand>("info").WithDescription("Show the runtime: TorchSharp, threads, CPU, devices.");
     config.AddBranch("data", data =>

@@ -24,6 +24,14 @@ public class ModelsCommandsTests
     }
 
     [Fact]
+    public void AnUnknownOptionIsAnErrorNotIgnored()
+    {
+        var (exitCode, output) = CliRunner.Run("models", "list", "--sise", "32");
+        exitCode.ShouldNotBe(0);
+        output.ShouldContain("Unknown option 'sise'");
+    }
+
+    [Fact]
     public void ShowRefusesUnknownModelsAndBadSizes()
     {
         var (exitCode, output) = CliRunner.Run("models", "show", "resnet");
