@@ -54,14 +54,16 @@ public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
         ConsoleTable.Line($"segmenting one {result.Size}x{result.Size}x{result.Slices} phantom stack with {result.Model} ({Format.Millions(result.Parameters)} parameters, random weights), " +
             $"batch {settings.BatchSize}, {result.Threads} thread(s); median of {settings.Stacks} stack(s) after 1 warm-up; file reading and writing excluded");
         ConsoleTable.Write(
-            ["mode", "model load s", "s/stack", "network s", "host s", "ms/slice", "peak RSS MB"],
+            ["mode", "model load s", "s/stack", "prepare s", "network s", "restore s", "post s", "ms/slice", "peak RSS MB"],
             result.Modes.Select(m => (IReadOnlyList<string>)
             [
-                m.Mode.ToString(), S(m.ModelLoad.TotalSeconds), S(m.MedianSeconds), S(m.MedianNetworkSeconds), S(m.MedianHostSeconds),
+                m.Mode.ToString(), S(m.ModelLoad.TotalSeconds), S(m.MedianSeconds), S(m.MedianPrepareSeconds), S(m.MedianNetworkSeconds),
+                S(m.MedianRestoreSeconds), S(m.MedianPostProcessSeconds),
                 (m.MedianSeconds * 1000 / result.Slices).ToString("F1", CultureInfo.InvariantCulture),
                 m.PeakWorkingSetMb.ToString("F0", CultureInfo.InvariantCulture),
-            ]), 1, 2, 3, 4, 5, 6);
-        ConsoleTable.Line("host s: slice preparation, mapping back and post-processing; peak RSS is the process's high-water mark so far.");
+            ]), 1, 2, 3, 4, 5, 6, 7, 8);
+        ConsoleTable.Line("prepare: slices to the network grid; restore: probabilities back to the stack's geometry; post: threshold, largest component, hole filling. " +
+            "Peak RSS is the process's high-water mark so far.");
         return 0;
     }
 }

@@ -39,8 +39,9 @@ public sealed record InferenceSpeedMeasurement(InferenceMode Mode, TimeSpan Mode
 {
     public double MedianSeconds => Median(s => s.Elapsed.TotalSeconds);
     public double MedianNetworkSeconds => Median(s => s.Timings.Network.TotalSeconds);
-    /// <summary>Slice preparation, mapping back and post-processing: everything but the network.</summary>
-    public double MedianHostSeconds => Median(s => (s.Timings.Prepare + s.Timings.Restore + s.Timings.PostProcess).TotalSeconds);
+    public double MedianPrepareSeconds => Median(s => s.Timings.Prepare.TotalSeconds);
+    public double MedianRestoreSeconds => Median(s => s.Timings.Restore.TotalSeconds);
+    public double MedianPostProcessSeconds => Median(s => s.Timings.PostProcess.TotalSeconds);
 
     private double Median(Func<StackSegmentationTime, double> value) => Evaluation.Statistics.Median([.. Stacks.Select(value)]);
 }
