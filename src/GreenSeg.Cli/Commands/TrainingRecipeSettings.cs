@@ -66,6 +66,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--early-stopping-min-delta <D>")] public double? EarlyStoppingMinDelta { get; init; }
     [CommandOption("--select-best-by <METRIC>")] [Description("dice | loss")]
     public string? SelectBestBy { get; init; }
+    [CommandOption("--postprocess-validation <BOOL>")] [Description("Score validation stacks after segment's post-processing (largest component, holes filled); default true.")]
+    public bool? PostprocessValidation { get; init; }
     [CommandOption("--energy-budget <ENERGY>")] [Description("Stop when this much energy is spent, e.g. 50kJ, 2Wh.")]
     public string? EnergyBudget { get; init; }
     [CommandOption("--green-stop-dice-per-kj <D>")] [Description("Stop when validation Dice gained per kJ (over --green-stop-window epochs) falls below this.")]

@@ -44,19 +44,11 @@ public static class SegmentationMetrics
     {
         grid.RequireLength(prediction.Length, nameof(prediction));
         grid.RequireLength(truth.Length, nameof(truth));
-        int truePositives = 0, falsePositives = 0, falseNegatives = 0;
-        for (int i = 0; i < prediction.Length; i++)
-        {
-            bool predicted = prediction[i] != 0, actual = truth[i] != 0;
-            if (predicted && actual) truePositives++;
-            else if (predicted) falsePositives++;
-            else if (actual) falseNegatives++;
-        }
-
+        var (truePositives, falsePositives, falseNegatives) = Overlap.Count(prediction, truth);
         int predictedVoxels = truePositives + falsePositives, truthVoxels = truePositives + falseNegatives;
         bool bothEmpty = predictedVoxels == 0 && truthVoxels == 0;
         int disagreement = falsePositives + falseNegatives;
-        double dice = bothEmpty ? 1 : 2.0 * truePositives / (2.0 * truePositives + disagreement);
+        double dice = Overlap.Dice(truePositives, falsePositives, falseNegatives);
         double iou = bothEmpty ? 1 : (double)truePositives / (truePositives + disagreement);
 
         double? hd95 = null, assd = null;
@@ -77,5 +69,33 @@ public static class SegmentationMetrics
             : bothEmpty ? 0 : null;
         return new CaseMetrics(dice, iou, hd95, assd, predictedMl, truthMl, relativeDifference,
             truePositives, falsePositives, falseNegatives);
+    }
+}
+
+/// <summary>Voxel overlap of two binary masks (nonzero is foreground), and the Dice it gives.</summary>
+public static class Overlap
+{
+    public static (int TruePositives, int FalsePositives, int FalseNegatives) Count(ReadOnlySpan<byte> prediction, ReadOnlySpan<byte> truth)
+    {
+        if (prediction.Length != truth.Length) throw new ArgumentException($"{prediction.Length} predicted voxels against {truth.Length} true ones");
+        int truePositives = 0, falsePositives = 0, falseNegatives = 0;
+        for (int i = 0; i < prediction.Length; i++)
+        {
+            bool predicted = prediction[i] != 0, actual = truth[i] != 0;
+            if (predicted && actual) truePositives++;
+            else if (predicted) falsePositives++;
+            else if (actual) falseNegatives++;
+        }
+        return (truePositives, falsePositives, falseNegatives);
+    }
+
+    /// <summary>2TP/(2TP+FP+FN); both masks empty gives 1 (they agree there is nothing).</summary>
+    public static double Dice(int truePositives, int falsePositives, int falseNegatives) =>
+        truePositives + falsePositives + falseNegatives == 0 ? 1 : 2.0 * truePositives / (2.0 * truePositives + falsePositives + falseNegatives);
+
+    public static double Dice(ReadOnlySpan<byte> prediction, ReadOnlySpan<byte> truth)
+    {
+        var (truePositives, falsePositives, falseNegatives) = Count(prediction, truth);
+        return Dice(truePositives, falsePositives, falseNegatives);
     }
 }

@@ -12,9 +12,11 @@ public sealed record EpochMetrics
     [Name("epoch")] public int Epoch { get; init; }
     [Name("train_loss")] public double TrainLoss { get; init; }
     [Name("val_loss")] public double ValidationLoss { get; init; }
-    /// <summary>Mean over validation stacks of the 3D Dice of each stack.</summary>
+    /// <summary>Mean over validation stacks of the 3D Dice of each stack (post-processed unless the run turned that off).</summary>
     [Name("val_dice")] public double ValidationDice { get; init; }
     [Name("val_dice_sd")] public double ValidationDiceSd { get; init; }
+    /// <summary>The same mean on the thresholded network output, before post-processing.</summary>
+    [Name("val_dice_raw"), Optional] public double ValidationDiceRaw { get; init; }
     [Name("lr")] public double LearningRate { get; init; }
     [Name("batch_size")] public int BatchSize { get; init; }
     [Name("epoch_s")] public double EpochSeconds { get; init; }

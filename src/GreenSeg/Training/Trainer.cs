@@ -3,6 +3,7 @@ using System.Text.Json;
 using GreenSeg.Common;
 using GreenSeg.Data;
 using GreenSeg.Energy;
+using GreenSeg.Inference;
 using GreenSeg.Models;
 using GreenSeg.Training.Losses;
 using GreenSeg.Training.Optimizers;
@@ -131,7 +132,8 @@ public static class Trainer
             observer.EpochStarted(epoch, options.Epochs, loader.BatchesPerEpoch);
             double trainLoss = TrainOneEpoch(model, compute, loss, optimizer, policy, loader, epoch, options.GradClip, device, scaler, observer, cancellationToken);
             double trainSeconds = epochClock.Elapsed.TotalSeconds;
-            var (validationLoss, diceMean, diceSd, stackDices) = Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device);
+            var score = Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device, options.PostprocessValidation);
+            var (validationLoss, diceMean, diceSd) = (score.Loss, score.DiceMean, score.DiceSd);
             policy.AfterEpoch(validationLoss);
             var measurement = energy.Monitor.EndWindow(window);
 
@@ -154,6 +156,7 @@ public static class Trainer
                 ValidationLoss = validationLoss,
                 ValidationDice = diceMean,
                 ValidationDiceSd = diceSd,
+                ValidationDiceRaw = score.RawDiceMean,
                 LearningRate = OptimizerLearningRate.Get(optimizer),
                 BatchSize = batchSize,
                 EpochSeconds = epochClock.Elapsed.TotalSeconds,
@@ -172,7 +175,7 @@ public static class Trainer
             rows.Add(row);
             MetricsFile.Write(run.MetricsPath, rows);
             MetricsFile.PlotLearningCurve(run.LearningCurvePath, rows, $"{options.Model}: {Path.GetFileName(run.Path)}");
-            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}, val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000} ({string.Join(", ", validationStacks.Zip(stackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}), lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest ? " *best" : "")}"));
+            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}, val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000} ({string.Join(", ", validationStacks.Zip(score.StackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}{(options.PostprocessValidation ? $"; raw {score.RawDiceMean:0.0000}" : "")}), lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest ? " *best" : "")}"));
             observer.EpochDone(row, options.Epochs);
 
             string? reason = null;
@@ -304,18 +307,24 @@ public static class Trainer
         return sum / seen;
     }
 
-    /// <summary>Validation loss (mean over slices) and Dice per stack (3D, in the prepared geometry): mean and sd over stacks, and each stack's, in order.</summary>
-    internal static (double Loss, double DiceMean, double DiceSd, IReadOnlyList<double> StackDices) Validate(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss,
-        SampleCache cache, IReadOnlyList<TrainingStack> stacks, int batchSize, int size, Device device)
+    /// <summary>
+    /// Validation loss (mean over slices) and each stack's 3D Dice in the prepared geometry, on the
+    /// thresholded output and, when <paramref name="postprocess"/>, after segment's post-processing.
+    /// </summary>
+    internal static ValidationScore Validate(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss,
+        SampleCache cache, IReadOnlyList<TrainingStack> stacks, int batchSize, int size, Device device, bool postprocess)
     {
         model.eval();
         double lossSum = 0;
-        int slices = 0;
-        var dices = new List<double>();
+        int slices = 0, pixels = size * size;
+        var raw = new List<double>();
+        var cleaned = new List<double>();
         using var noGrad = torch.no_grad();
         foreach (var stack in stacks)
         {
-            var dice = new StackDice();
+            var predicted = new byte[stack.Slices.Count * pixels];
+            var truth = new byte[predicted.Length];
+            int offset = 0;
             foreach (var chunk in stack.Slices.Chunk(batchSize))
             {
                 using var scope = torch.NewDisposeScope();
@@ -325,13 +334,24 @@ public static class Trainer
                 lossSum += loss.Compute(logits, masks).item<float>() * batch.Count;
                 slices += batch.Count;
                 var probabilities = torch.sigmoid(logits.to_type(ScalarType.Float32)).contiguous().cpu().data<float>().ToArray();
-                dice.Add(probabilities, batch.Masks);
+                PostProcessing.Threshold(probabilities, 0.5f).CopyTo(predicted, offset);
+                for (int i = 0; i < batch.Masks.Length; i++) truth[offset + i] = batch.Masks[i] > 0.5f ? (byte)1 : (byte)0;
+                offset += batch.Count * pixels;
             }
-            dices.Add(dice.Value);
+            var (rawDice, cleanedDice) = ScoreStack(predicted, truth, size, postprocess);
+            raw.Add(rawDice);
+            if (cleanedDice is double value) cleaned.Add(value);
         }
-        double mean = dices.Average();
-        double sd = dices.Count > 1 ? Math.Sqrt(dices.Sum(d => (d - mean) * (d - mean)) / (dices.Count - 1)) : 0;
-        return (lossSum / slices, mean, sd, dices);
+        return new ValidationScore(lossSum / slices, postprocess ? cleaned : raw, raw);
+    }
+
+    /// <summary>A stack's Dice on its thresholded prediction and, when asked, after post-processing (size x size slices, x fastest).</summary>
+    internal static (double Raw, double? PostProcessed) ScoreStack(byte[] predicted, byte[] truth, int size, bool postprocess)
+    {
+        double raw = Evaluation.Overlap.Dice(predicted, truth);
+        if (!postprocess) return (raw, null);
+        var grid = new VoxelGrid(size, size, predicted.Length / (size * size));
+        return (raw, Evaluation.Overlap.Dice(PostProcessing.Apply(predicted, grid, PostProcessingOptions.Default), truth));
     }
 
     internal static HostBatch BatchOf(IReadOnlyList<PreparedSample> samples, int size)
@@ -397,4 +417,12 @@ public static class Trainer
         for (int pass = 0; ; pass++)
             foreach (var batch in loader.Epoch(stream - pass * 7919)) yield return batch;
     }
+}
+
+/// <summary>A validation pass: loss, and the Dice of each stack (post-processed or raw, as the run scores) with the raw ones beside.</summary>
+internal sealed record ValidationScore(double Loss, IReadOnlyList<double> StackDices, IReadOnlyList<double> RawStackDices)
+{
+    public double DiceMean => StackDices.Average();
+    public double DiceSd => Evaluation.Statistics.SampleStandardDeviation(StackDices) ?? 0;
+    public double RawDiceMean => RawStackDices.Average();
 }

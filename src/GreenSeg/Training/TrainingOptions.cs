@@ -61,6 +61,11 @@ public sealed record TrainingOptions
     public double EarlyStoppingMinDelta { get; init; }
     /// <summary>"dice" (validation Dice per stack) or "loss" (validation loss).</summary>
     public string SelectBestBy { get; init; } = "dice";
+    /// <summary>
+    /// Score validation stacks after `greenseg segment`'s post-processing (largest 3D component, holes
+    /// filled per slice), so the selected checkpoint is the best at what users get; the raw Dice is kept too.
+    /// </summary>
+    public bool PostprocessValidation { get; init; } = true;
     /// <summary>e.g. "50kJ"; training stops when this much energy is spent (the best checkpoint is kept).</summary>
     public string? EnergyBudget { get; init; }
     /// <summary>Stop when validation Dice gained per kJ over <see cref="GreenStopWindow"/> epochs falls below this.</summary>

@@ -7,6 +7,15 @@ namespace GreenSeg.Tests.Evaluation;
 public class SegmentationMetricsTests
 {
     [Fact]
+    public void OverlapDiceHandlesEmptyMasksAndRefusesMismatchedLengths()
+    {
+        Overlap.Dice([0, 0, 0], [0, 0, 0]).ShouldBe(1);
+        Overlap.Dice([0, 0, 0], [0, 1, 0]).ShouldBe(0);
+        Overlap.Dice([1, 1, 0], [0, 1, 1]).ShouldBe(0.5);
+        Should.Throw<ArgumentException>(() => Overlap.Dice([1, 1], [1, 1, 1]));
+    }
+
+    [Fact]
     public void OverlapAndVolumeOnALineOfVoxels()
     {
         // Voxels of 2 × 1.5 × 1 = 3 mm³. Prediction 1 1 1 0, truth 0 1 0 0.

@@ -59,6 +59,36 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
             File.Exists(Path.Combine(result.RunFolder, file)).ShouldBeTrue(file);
         File.ReadLines(Path.Combine(result.RunFolder, "emissions.csv")).First().ShouldStartWith("timestamp,project_name,run_id,experiment_id,duration,emissions");
         TrainingOptions.Load(Path.Combine(result.RunFolder, "config.yaml")).ShouldBe(Tiny(epochs: 4));
+        rows.ShouldAllBe(r => r.ValidationDiceRaw >= 0 && r.ValidationDiceRaw <= 1);
+    }
+
+    [Fact]
+    public void WithoutValidationPostProcessingTheScoredDiceIsTheRawOne()
+    {
+        var result = Trainer.Train(Tiny(epochs: 1) with { PostprocessValidation = false }, Path.Combine(_runs, "raw"));
+
+        var row = MetricsFile.Read(Path.Combine(result.RunFolder, "metrics.csv")).Single();
+        row.ValidationDice.ShouldBe(row.ValidationDiceRaw);
+    }
+
+    [Fact]
+    public void PostProcessedValidationDropsADistantFalseBlob()
+    {
+        // Two 8x8 slices: the truth a 2x2x2 cube, the prediction that cube plus one stray voxel far away.
+        const int Size = 8;
+        var truth = new byte[2 * Size * Size];
+        foreach (int z in new[] { 0, 1 })
+            foreach (int y in new[] { 2, 3 })
+                foreach (int x in new[] { 2, 3 })
+                    truth[x + Size * (y + Size * z)] = 1;
+        var predicted = (byte[])truth.Clone();
+        predicted[7 + Size * (7 + Size * 1)] = 1;
+
+        var (raw, cleaned) = Trainer.ScoreStack(predicted, truth, Size, postprocess: true);
+
+        raw.ShouldBe(2.0 * 8 / (8 + 9), 1e-12);
+        cleaned.ShouldBe(1.0);
+        Trainer.ScoreStack(predicted, truth, Size, postprocess: false).PostProcessed.ShouldBeNull();
     }
 
     [Fact]
