@@ -9,9 +9,17 @@ namespace GreenSeg.Cli.Commands;
 public sealed class BenchInferenceSettings : CommandSettings
 {
     [CommandOption("-m|--model <NAME>")]
-    [Description("Model to time (randomly initialised: the time does not depend on the weights).")]
+    [Description("Model to time, randomly initialised (the network's time does not depend on the weights; post-processing's does: --checkpoint times a trained model).")]
     [DefaultValue("att-squeeze-unet")]
     public string Model { get; init; } = "att-squeeze-unet";
+
+    [CommandOption("--checkpoint <PATH>")]
+    [Description("A trained model to time instead (run folder, checkpoint folder or model.pt); --model and --size are then its own.")]
+    public string? Checkpoint { get; init; }
+
+    [CommandOption("--stack <FILE>")]
+    [Description("A NIfTI stack to segment, whole, instead of the phantom stack (--slices and --size then do not apply).")]
+    public string? Stack { get; init; }
 
     [CommandOption("--stacks <N>")]
     [Description("Timed stacks per mode, after one untimed warm-up stack.")]
@@ -47,11 +55,12 @@ public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
         TorchRuntime.ConfigureThreads(settings.Threads);
         var result = InferenceSpeedBenchmark.Run(new InferenceSpeedOptions
         {
-            Model = settings.Model, Stacks = settings.Stacks, Slices = settings.Slices, Size = settings.Size, BatchSize = settings.BatchSize,
+            Model = settings.Model, Checkpoint = settings.Checkpoint, Stack = settings.Stack,
+            Stacks = settings.Stacks, Slices = settings.Slices, Size = settings.Size, BatchSize = settings.BatchSize,
         }, cancellationToken);
 
         string S(double seconds) => seconds.ToString("F3", CultureInfo.InvariantCulture);
-        ConsoleTable.Line($"segmenting one {result.Size}x{result.Size}x{result.Slices} phantom stack with {result.Model} ({Format.Millions(result.Parameters)} parameters, random weights), " +
+        ConsoleTable.Line($"segmenting one {result.Input} with {result.Model} ({Format.Millions(result.Parameters)} parameters, {result.Weights}), " +
             $"batch {settings.BatchSize}, {result.Threads} thread(s); median of {settings.Stacks} stack(s) after 1 warm-up; file reading and writing excluded");
         ConsoleTable.Write(
             ["mode", "model load s", "s/stack", "prepare s", "network s", "restore s", "post s", "ms/slice", "peak RSS MB"],

@@ -9,10 +9,18 @@ using static TorchSharp.torch;
 
 namespace GreenSeg.Experiments.Benchmarks;
 
-/// <summary>How to time `greenseg segment`'s core: one stack of Slices x Size x Size, segmented Stacks times after one warm-up.</summary>
+/// <summary>
+/// How to time `greenseg segment`'s core: one stack, segmented Stacks times after one warm-up. By
+/// default a phantom stack of Slices x Size x Size through a randomly initialised Model; a trained
+/// <see cref="Checkpoint"/> and a real <see cref="Stack"/> replace either.
+/// </summary>
 public sealed record InferenceSpeedOptions
 {
     public string Model { get; init; } = "att-squeeze-unet";
+    /// <summary>A run folder, checkpoint folder or model.pt to time instead of random weights of <see cref="Model"/>.</summary>
+    public string? Checkpoint { get; init; }
+    /// <summary>A NIfTI stack to segment (whole) instead of the phantom stack.</summary>
+    public string? Stack { get; init; }
     public int Stacks { get; init; } = 3;
     public int Slices { get; init; } = 40;
     public int Size { get; init; } = 256;
@@ -49,7 +57,10 @@ public sealed record InferenceSpeedMeasurement(InferenceMode Mode, TimeSpan Mode
 /// <summary>The time of one segmented stack and where it went.</summary>
 public sealed record StackSegmentationTime(TimeSpan Elapsed, SegmentationTimings Timings);
 
-public sealed record InferenceSpeedResult(string Model, long Parameters, int Slices, int Size, int Threads, IReadOnlyList<InferenceSpeedMeasurement> Modes);
+/// <param name="Weights">"random weights" or the checkpoint timed.</param>
+/// <param name="Input">The stack segmented: the phantom's, or the file given.</param>
+public sealed record InferenceSpeedResult(string Model, long Parameters, string Weights, string Input, int Slices, int Threads,
+    IReadOnlyList<InferenceSpeedMeasurement> Modes);
 
 /// <summary>
 /// Times <see cref="Segmenter.Segment"/> (slice preparation, network, inverse mapping, threshold and
@@ -73,18 +84,30 @@ public static class InferenceSpeedBenchmark
     public static InferenceSpeedResult Run(InferenceSpeedOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var stack = PhantomStack(options.Slices, options.Size);
+        var stack = options.Stack is null ? PhantomStack(options.Slices, options.Size) : NiftiImage.Read(options.Stack);
+        string input = $"{(options.Stack is null ? "phantom stack" : Path.GetFileName(options.Stack))} {stack.SizeX}x{stack.SizeY}x{stack.SizeZ}";
+        if (options.Checkpoint is not null)
+        {
+            var (manifest, _) = CheckpointManifest.Locate(options.Checkpoint);
+            using var model = ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
+            return Result(options.Checkpoint, ModelRegistry.Describe(manifest.Model).Name, model.ParameterCount(),
+                $"trained weights ({manifest.Size}x{manifest.Size} at {manifest.Spacing:0.##} mm, epoch {manifest.Epoch})");
+        }
         string checkpoint = Directory.CreateTempSubdirectory("greenseg-bench-inference-").FullName;
         try
         {
             long parameters = WriteRandomCheckpoint(options, checkpoint);
-            var modes = Modes.Select(mode => Measure(checkpoint, stack, mode, options, cancellationToken)).ToList();
-            return new InferenceSpeedResult(ModelRegistry.Describe(options.Model).Name, parameters, options.Slices, options.Size,
-                get_num_threads(), modes);
+            return Result(checkpoint, ModelRegistry.Describe(options.Model).Name, parameters, "random weights");
         }
         finally
         {
             Directory.Delete(checkpoint, recursive: true);
+        }
+
+        InferenceSpeedResult Result(string weights, string model, long parameters, string description)
+        {
+            var modes = Modes.Select(mode => Measure(weights, stack, mode, options, cancellationToken)).ToList();
+            return new InferenceSpeedResult(model, parameters, description, input, stack.SizeZ, get_num_threads(), modes);
         }
     }
 
