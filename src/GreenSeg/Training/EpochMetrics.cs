@@ -71,7 +71,7 @@ public static class MetricsFile
         plot.XLabel("epoch");
         plot.YLabel("loss / Dice");
         plot.Axes.SetLimitsY(0, 1.05);
-        plot.ShowLegend(Alignment.MiddleRight);
+        plot.ShowLegend(Edge.Bottom); // below the axes: the curves cross every corner of the data area
         string temp = path + ".tmp.png";
         plot.SavePng(temp, 900, 520);
         File.Move(temp, path, overwrite: true);

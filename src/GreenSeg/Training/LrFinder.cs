@@ -61,7 +61,7 @@ public sealed record LrFinderResult(IReadOnlyList<double> LearningRates, IReadOn
         plot.Title("Learning-rate range test");
         plot.XLabel("learning rate (log scale)");
         plot.YLabel("training loss");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Edge.Bottom);
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png));
     }
 }
