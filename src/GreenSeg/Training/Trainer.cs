@@ -333,8 +333,9 @@ public static class Trainer
                 var logits = model.call(images);
                 lossSum += loss.Compute(logits, masks).item<float>() * batch.Count;
                 slices += batch.Count;
-                var probabilities = torch.sigmoid(logits.to_type(ScalarType.Float32)).contiguous().cpu().data<float>().ToArray();
-                PostProcessing.Threshold(probabilities, 0.5f).CopyTo(predicted, offset);
+                // Thresholded on the tensor (strictly above 0.5, as PostProcessing.Threshold) and copied once into the stack's mask.
+                (torch.sigmoid(logits.to_type(ScalarType.Float32)) > 0.5f).to_type(ScalarType.Byte).contiguous().cpu().data<byte>()
+                    .CopyTo(predicted.AsSpan(offset, batch.Count * pixels));
                 for (int i = 0; i < batch.Masks.Length; i++) truth[offset + i] = batch.Masks[i] > 0.5f ? (byte)1 : (byte)0;
                 offset += batch.Count * pixels;
             }

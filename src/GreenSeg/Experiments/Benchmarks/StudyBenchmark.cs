@@ -116,10 +116,10 @@ public static class StudyBenchmark
                     cancellationToken.ThrowIfCancellationRequested();
                     progress($"timing inference: {model} ...");
                     // The reference mode and `greenseg segment`'s default, from the inference benchmark's own set.
-                    var stack = new InferenceSpeedOptions { Model = model, Slices = options.InferenceDepth, Stacks = Math.Max(1, options.Repeats - 1) };
-                    var result = InferenceSpeedBenchmark.Run(stack, cancellationToken);
+                    var timing = new InferenceSpeedOptions { Model = model, Slices = options.InferenceDepth, Stacks = Math.Max(1, options.Repeats - 1) };
+                    var result = InferenceSpeedBenchmark.Run(timing, cancellationToken);
                     foreach (var measurement in new[] { result.Modes[0], result.Modes[^1] })
-                        inference.Add(new InferenceTiming(result.Model, measurement.Mode.ToString(), stack.Size, result.Slices, measurement.MedianSeconds));
+                        inference.Add(new InferenceTiming(result.Model, measurement.Mode.ToString(), timing.Size, result.Slices, measurement.MedianSeconds));
                 }
             }
             return new StudyBenchmarkResult(threads, options.Data ?? "phantom (temporary: 1 T2W, 1 DWI, 1 FMRI stack)", recipes, oneOff, matmuls, convolutions, dataWait, inference);
