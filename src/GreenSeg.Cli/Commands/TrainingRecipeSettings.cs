@@ -30,7 +30,10 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--cache-dir <DIR>")] public string? CacheDir { get; init; }
     [CommandOption("--prefetch <N>")] [Description("Batches prepared in the background (0 = off).")]
     public int? Prefetch { get; init; }
-    [CommandOption("--augment <BOOL>")] public bool? Augment { get; init; }
+    [CommandOption("--augment <BOOL>")] [Description("Random augmentation each epoch; what it draws is the config's augmentation: section.")]
+    public bool? Augment { get; init; }
+    [CommandOption("--balance <MODE>")] [Description("none | stack | sequence: give each stack or each sequence an equal share of an epoch.")]
+    public string? Balance { get; init; }
 
     [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
     public string? Model { get; init; }

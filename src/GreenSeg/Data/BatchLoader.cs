@@ -18,6 +18,7 @@ public sealed class BatchLoader
     private readonly SampleCache _cache;
     private readonly SampleWriter _writer;
     private readonly int _seed;
+    private readonly double[]? _cumulativeWeights;
 
     public int BatchSize { get; }
     /// <summary>Batches prepared ahead by a background thread; 0 prepares each batch when it is asked for.</summary>
@@ -27,10 +28,24 @@ public sealed class BatchLoader
     /// <summary>How long the consumer waited for data during the last epoch.</summary>
     public TimeSpan LastEpochDataWait { get; private set; }
 
-    public BatchLoader(IReadOnlyList<SliceRef> slices, SampleCache cache, int batchSize, int sampleSize, int seed, SampleWriter writer, int prefetchDepth)
+    /// <param name="sliceWeights">
+    /// When given, an epoch draws as many slices as there are, with replacement, each with probability
+    /// proportional to its weight (to balance stacks or sequences); when null, an epoch is a permutation.
+    /// </param>
+    public BatchLoader(IReadOnlyList<SliceRef> slices, SampleCache cache, int batchSize, int sampleSize, int seed, SampleWriter writer, int prefetchDepth,
+        IReadOnlyList<double>? sliceWeights = null)
     {
         if (slices.Count == 0) throw new Common.GreenSegException("no training slices: the dataset or split is empty");
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (sliceWeights is not null)
+        {
+            if (sliceWeights.Count != slices.Count) throw new ArgumentException($"{sliceWeights.Count} weights for {slices.Count} slices", nameof(sliceWeights));
+            if (sliceWeights.Any(w => !(w >= 0) || !double.IsFinite(w)) || sliceWeights.Sum() <= 0)
+                throw new ArgumentException("slice weights must be finite, non-negative and not all zero", nameof(sliceWeights));
+            _cumulativeWeights = new double[slices.Count];
+            double total = 0;
+            for (int i = 0; i < slices.Count; i++) _cumulativeWeights[i] = total += sliceWeights[i];
+        }
         _slices = slices;
         _cache = cache;
         BatchSize = batchSize;
@@ -142,9 +157,24 @@ public sealed class BatchLoader
 
     private int[] Shuffled(int epoch)
     {
+        var random = new Random(SeedFor(epoch, -1));
+        if (_cumulativeWeights is { } cumulative)
+        {
+            double total = cumulative[^1];
+            return Enumerable.Range(0, _slices.Count).Select(_ => Draw(cumulative, random.NextDouble() * total)).ToArray();
+        }
         var order = Enumerable.Range(0, _slices.Count).ToArray();
-        new Random(SeedFor(epoch, -1)).Shuffle(order);
+        random.Shuffle(order);
         return order;
+    }
+
+    /// <summary>The first index whose cumulative weight exceeds u (so zero-weight slices are never drawn).</summary>
+    private static int Draw(double[] cumulative, double u)
+    {
+        int index = Array.BinarySearch(cumulative, u);
+        index = index < 0 ? ~index : index + 1;
+        while (index < cumulative.Length - 1 && cumulative[index] <= u) index++;
+        return Math.Min(index, cumulative.Length - 1);
     }
 
     private int SeedFor(int epoch, int position) => unchecked((int)Mix((uint)_seed, (uint)epoch, (uint)position));

@@ -25,7 +25,7 @@ public sealed class SamplePreparation
                 return new PreparedSample(prepared.Image, prepared.Mask!, size);
             },
             Fingerprint = preprocessor.Options.Fingerprint(),
-            Writer = options.Augment ? AugmentingWriter(new Augmenter(new AugmentationOptions()), size) : BatchLoader.CopyWriter,
+            Writer = options.Augment ? AugmentingWriter(new Augmenter(options.Augmentation), size) : BatchLoader.CopyWriter,
         };
     }
 

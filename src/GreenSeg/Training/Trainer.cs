@@ -82,7 +82,8 @@ public static class Trainer
         energy.Monitor.BeginWindow("run");
 
         int batchSize = resumeState?.BatchSize ?? ResolveBatchSize(options, model, compute, loss, optimizer, cache, trainSlices, preparation, Say);
-        var loader = new BatchLoader(trainSlices, cache, batchSize, options.Size, options.Seed, preparation.Writer, options.Prefetch);
+        var loader = new BatchLoader(trainSlices, cache, batchSize, options.Size, options.Seed, preparation.Writer, options.Prefetch,
+            BalancingWeights(trainStacks, options.Balance));
 
         double learningRate;
         if (resumeState is not null)
@@ -411,6 +412,15 @@ public static class Trainer
             ? $"LR finder: no clear suggestion; using {fallback}"
             : FormattableString.Invariant($"LR finder: suggested learning rate {chosen:0.###e+0} ({result.LearningRates.Count} steps; curve in {Path.GetFileName(run.LrFinderPlotPath)})"));
         return chosen;
+    }
+
+    /// <summary>Per-slice weights that give every stack, or every sequence, the same share of an epoch; null keeps plain epochs.</summary>
+    internal static double[]? BalancingWeights(IReadOnlyList<TrainingStack> stacks, string balance)
+    {
+        if (balance == "none") return null;
+        Func<TrainingStack, string> group = balance == "stack" ? s => s.Id : s => s.Sequence;
+        var groupSlices = stacks.GroupBy(group).ToDictionary(g => g.Key, g => g.Sum(s => s.Slices.Count));
+        return stacks.SelectMany(s => s.Slices.Select(_ => 1.0 / groupSlices[group(s)])).ToArray();
     }
 
     private static IEnumerable<HostBatch> Cycle(BatchLoader loader, int stream)

@@ -28,6 +28,13 @@ public sealed record TrainingOptions
     /// <summary>Batches prepared ahead in the background; 0 turns prefetch off.</summary>
     public int Prefetch { get; init; } = 2;
     public bool Augment { get; init; } = true;
+    /// <summary>
+    /// "none" (every slice once per epoch), "stack" or "sequence": slices drawn with replacement so that
+    /// each stack, or each sequence (T2W, DWI, ...), gets an equal share of an epoch.
+    /// </summary>
+    public string Balance { get; init; } = "none";
+    /// <summary>What augmentation draws when <see cref="Augment"/> is on (the config's <c>augmentation:</c> section).</summary>
+    public Transforms.AugmentationOptions Augmentation { get; init; } = new();
 
     // Model and compute
     public string Model { get; init; } = "att-squeeze-unet";
@@ -125,6 +132,15 @@ public sealed record TrainingOptions
         if (SelectBestBy is not ("dice" or "loss")) throw new GreenSegException($"select-best-by must be dice or loss, got '{SelectBestBy}'");
         if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
         _ = ParseCacheMode(Cache);
+        if (Balance is not ("none" or "stack" or "sequence")) throw new GreenSegException($"balance must be none, stack or sequence, got '{Balance}'");
+        try
+        {
+            Augmentation.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new GreenSegException($"augmentation {e.ParamName}: {e.Message.Split(" (Parameter")[0]}");
+        }
         return this;
     }
 

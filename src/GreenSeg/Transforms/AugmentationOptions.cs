@@ -13,9 +13,22 @@ public sealed record AugmentationOptions
     public double ScaleProbability { get; init; } = 0.3;
     public double MinScale { get; init; } = 0.85;
     public double MaxScale { get; init; } = 1.15;
+    public double ShiftProbability { get; init; } = 0;
+    /// <summary>Largest translation along each axis, as a fraction of the slice size.</summary>
+    public double MaxShiftFraction { get; init; } = 0.15;
     public double GammaProbability { get; init; } = 0.3;
     public double MinGamma { get; init; } = 0.7;
     public double MaxGamma { get; init; } = 1.5;
+    /// <summary>
+    /// Maps intensities through a random monotone curve (and, with <see cref="InvertProbability"/>, its
+    /// mirror), so the network learns shape rather than one sequence's contrast: fetal brain is bright
+    /// on DWI and dark against bright fluid on T2W.
+    /// </summary>
+    public double IntensityCurveProbability { get; init; } = 0;
+    /// <summary>Chance that a drawn intensity curve is descending (contrast inverted).</summary>
+    public double InvertProbability { get; init; } = 0.5;
+    /// <summary>Inner knots of the piecewise-linear intensity curve (equally spaced on the min-max scaled image).</summary>
+    public int IntensityCurveKnots { get; init; } = 3;
     public double NoiseProbability { get; init; } = 0.15;
     /// <summary>Largest standard deviation of added Gaussian noise, in z-score units.</summary>
     public double MaxNoiseSigma { get; init; } = 0.1;
@@ -26,8 +39,8 @@ public sealed record AugmentationOptions
     /// <summary>No augmentation at all.</summary>
     public static AugmentationOptions None { get; } = new()
     {
-        FlipXProbability = 0, FlipYProbability = 0, RotationProbability = 0, ScaleProbability = 0,
-        GammaProbability = 0, NoiseProbability = 0, BiasFieldProbability = 0,
+        FlipXProbability = 0, FlipYProbability = 0, RotationProbability = 0, ScaleProbability = 0, ShiftProbability = 0,
+        GammaProbability = 0, NoiseProbability = 0, BiasFieldProbability = 0, IntensityCurveProbability = 0,
     };
 
     public void Validate()
@@ -36,12 +49,16 @@ public sealed record AugmentationOptions
         {
             (nameof(FlipXProbability), FlipXProbability), (nameof(FlipYProbability), FlipYProbability),
             (nameof(RotationProbability), RotationProbability), (nameof(ScaleProbability), ScaleProbability),
+            (nameof(ShiftProbability), ShiftProbability),
             (nameof(GammaProbability), GammaProbability), (nameof(NoiseProbability), NoiseProbability),
+            (nameof(IntensityCurveProbability), IntensityCurveProbability), (nameof(InvertProbability), InvertProbability),
             (nameof(BiasFieldProbability), BiasFieldProbability),
         })
             if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(name, p, "a probability must be in [0, 1]");
         Require(MaxRotationDegrees is >= 0 and <= 180, nameof(MaxRotationDegrees), "must be in [0, 180]");
         Require(MinScale > 0 && MinScale <= MaxScale && double.IsFinite(MaxScale), nameof(MinScale), "need 0 < MinScale <= MaxScale");
+        Require(MaxShiftFraction is >= 0 and <= 0.5, nameof(MaxShiftFraction), "must be in [0, 0.5]");
+        Require(IntensityCurveKnots is >= 0 and <= 64, nameof(IntensityCurveKnots), "must be in [0, 64]");
         Require(MinGamma > 0 && MinGamma <= MaxGamma && double.IsFinite(MaxGamma), nameof(MinGamma), "need 0 < MinGamma <= MaxGamma");
         Require(MaxNoiseSigma >= 0 && double.IsFinite(MaxNoiseSigma), nameof(MaxNoiseSigma), "must be >= 0");
         Require(MaxBiasFieldStrength >= 0 && double.IsFinite(MaxBiasFieldStrength), nameof(MaxBiasFieldStrength), "must be >= 0");
@@ -55,7 +72,9 @@ public sealed record AugmentationOptions
 
 /// <summary>
 /// What one augmentation call drew (identity values where an augmentation was not applied).
-/// BiasCoefficients multiply x, y, x², xy, y² of the log bias field; NoiseSeed seeds the noise values.
+/// BiasCoefficients multiply x, y, x², xy, y² of the log bias field; NoiseSeed seeds the noise values;
+/// ShiftX and ShiftY move the content by that fraction of the slice's width and height; IntensityCurve
+/// holds the curve's values at equally spaced points of [0, 1] from 0 to 1 inclusive (empty: no curve).
 /// </summary>
 public sealed record AugmentationParameters(
     bool FlipX,
@@ -65,7 +84,10 @@ public sealed record AugmentationParameters(
     double Gamma,
     double NoiseSigma,
     double[] BiasCoefficients,
-    ulong NoiseSeed)
+    ulong NoiseSeed,
+    double ShiftX = 0,
+    double ShiftY = 0,
+    double[]? IntensityCurve = null)
 {
-    public bool IsSpatialIdentity => !FlipX && !FlipY && RotationDegrees == 0 && Scale == 1;
+    public bool IsSpatialIdentity => !FlipX && !FlipY && RotationDegrees == 0 && Scale == 1 && ShiftX == 0 && ShiftY == 0;
 }

@@ -41,8 +41,26 @@ public sealed class Augmenter
         bool noise = random.Chance(o.NoiseProbability);
         double sigma = random.Uniform(0, o.MaxNoiseSigma);
         ulong noiseSeed = random.NextUInt64();
+        // Drawn last so that adding the shift left every earlier draw of a seed as it was.
+        bool shift = random.Chance(o.ShiftProbability);
+        double shiftX = random.Uniform(-o.MaxShiftFraction, o.MaxShiftFraction);
+        double shiftY = random.Uniform(-o.MaxShiftFraction, o.MaxShiftFraction);
+        bool curve = random.Chance(o.IntensityCurveProbability);
+        double[] knots = DrawCurve(random, o.IntensityCurveKnots, random.Chance(o.InvertProbability));
         return new AugmentationParameters(flipX, flipY, rotate ? angle : 0, scale ? factor : 1, gamma ? gammaValue : 1,
-            noise ? sigma : 0, bias ? coefficients : new double[BiasTerms], noiseSeed);
+            noise ? sigma : 0, bias ? coefficients : new double[BiasTerms], noiseSeed, shift ? shiftX : 0, shift ? shiftY : 0,
+            curve ? knots : []);
+    }
+
+    /// <summary>A monotone curve from 0 to 1 (or 1 to 0 when inverted) through sorted random inner values.</summary>
+    private static double[] DrawCurve(DeterministicRandom random, int innerKnots, bool invert)
+    {
+        var values = new double[innerKnots + 2];
+        for (int k = 1; k <= innerKnots; k++) values[k] = random.NextDouble();
+        values[^1] = 1;
+        Array.Sort(values);
+        if (invert) Array.Reverse(values);
+        return values;
     }
 
     /// <summary>Augments into new arrays; mask may be empty (image only).</summary>
@@ -85,6 +103,7 @@ public sealed class Augmenter
         }
         if (parameters.BiasCoefficients.Any(c => c != 0)) BiasField(parameters.BiasCoefficients, imageOut, width, height);
         if (parameters.Gamma != 1) Gamma(imageOut, parameters.Gamma);
+        if (parameters.IntensityCurve is { Length: >= 2 } curve) IntensityCurve(imageOut, curve);
         if (parameters.NoiseSigma > 0)
         {
             var random = new DeterministicRandom(parameters.NoiseSeed);
@@ -93,7 +112,7 @@ public sealed class Augmenter
         }
     }
 
-    /// <summary>Inverse mapping: each output pixel reads the input at F⁻¹ S⁻¹ R⁻¹ (p - centre) + centre.</summary>
+    /// <summary>Inverse mapping: each output pixel reads the input at F⁻¹ S⁻¹ R⁻¹ (p - centre - shift) + centre.</summary>
     private static void Warp(AugmentationParameters p, ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int width, int height,
         Span<float> imageOut, Span<byte> maskOut)
     {
@@ -103,13 +122,14 @@ public sealed class Augmenter
         float m00 = (float)(fx * cos / p.Scale), m01 = (float)(fx * sin / p.Scale);
         float m10 = (float)(-fy * sin / p.Scale), m11 = (float)(fy * cos / p.Scale);
         float cx = (width - 1) / 2f, cy = (height - 1) / 2f;
+        float tx = (float)(p.ShiftX * width), ty = (float)(p.ShiftY * height);
         bool hasMask = !mask.IsEmpty;
         for (int y = 0; y < height; y++)
         {
-            float dy = y - cy;
+            float dy = y - cy - ty;
             for (int x = 0; x < width; x++)
             {
-                float dx = x - cx;
+                float dx = x - cx - tx;
                 float u = m00 * dx + m01 * dy + cx;
                 float v = m10 * dx + m11 * dy + cy;
                 int i = x + width * y;
@@ -159,16 +179,34 @@ public sealed class Augmenter
         }
     }
 
-    /// <summary>Gamma on the min-max scaled image, then the original mean and standard deviation restored.</summary>
     private static void Gamma(Span<float> image, double gamma)
+    {
+        float exponent = (float)gamma;
+        RemapUnitRange(image, t => MathF.Pow(t, exponent));
+    }
+
+    /// <summary>Piecewise-linear interpolation of the knot values, equally spaced over [0, 1].</summary>
+    private static void IntensityCurve(Span<float> image, double[] knots)
+    {
+        int segments = knots.Length - 1;
+        RemapUnitRange(image, t =>
+        {
+            float position = t * segments;
+            int k = Math.Min((int)position, segments - 1);
+            float w = position - k;
+            return (float)(knots[k] + (knots[k + 1] - knots[k]) * w);
+        });
+    }
+
+    /// <summary>Applies f to the min-max scaled image (t in [0, 1]), then restores the original mean and standard deviation.</summary>
+    private static void RemapUnitRange(Span<float> image, Func<float, float> f)
     {
         (double mean, double std) = MeanStd(image);
         float min = Min(image), max = Max(image);
         float range = max - min;
         if (range <= 0f) return;
-        float exponent = (float)gamma;
         for (int i = 0; i < image.Length; i++)
-            image[i] = min + range * MathF.Pow((image[i] - min) / range, exponent);
+            image[i] = min + range * f((image[i] - min) / range);
         (double newMean, double newStd) = MeanStd(image);
         float scale = newStd > 1e-12 ? (float)(std / newStd) : 1f;
         for (int i = 0; i < image.Length; i++) image[i] = (float)((image[i] - newMean) * scale + mean);

@@ -65,6 +65,33 @@ public sealed class LoaderTests : IDisposable
         new SampleCache(CacheMode.Disk, Scale(1), "f", folder).Get(_slices[0]).Image[0].ShouldBe(42);
     }
 
+    [Fact]
+    public void WeightedEpochsDrawSlicesInProportionToTheirWeightAndNeverAZeroWeight()
+    {
+        // Slice k has first pixel 100 k; weights 0, 1, 1, 1, 1, 1, 5 (so slice 6 should fill half of the draws).
+        double[] weights = [0, 1, 1, 1, 1, 1, 5];
+        var loader = new BatchLoader(_slices, new SampleCache(CacheMode.Memory, Scale(1), "f"), 7, 4, seed: 3, BatchLoader.CopyWriter, 0, weights);
+        var counts = new int[7];
+        for (int epoch = 0; epoch < 400; epoch++)
+            foreach (HostBatch batch in loader.Epoch(epoch))
+                for (int i = 0; i < batch.Count; i++) counts[(int)(batch.Images[i * 16] / 100)]++;
+
+        counts.Sum().ShouldBe(7 * 400);
+        counts[0].ShouldBe(0);
+        (counts[6] / (double)counts.Sum()).ShouldBe(0.5, 0.03);
+        for (int k = 1; k < 6; k++) (counts[k] / (double)counts.Sum()).ShouldBe(0.1, 0.02);
+        loader.Epoch(5).SelectMany(b => b.Images).ShouldBe(loader.Epoch(5).SelectMany(b => b.Images)); // seeded
+    }
+
+    [Fact]
+    public void WeightsMustMatchTheSlicesAndNotAllBeZero()
+    {
+        var cache = new SampleCache(CacheMode.Memory, Scale(1), "f");
+        Should.Throw<ArgumentException>(() => new BatchLoader(_slices, cache, 2, 4, 1, BatchLoader.CopyWriter, 0, [1, 2]));
+        Should.Throw<ArgumentException>(() => new BatchLoader(_slices, cache, 2, 4, 1, BatchLoader.CopyWriter, 0, new double[7]));
+        Should.Throw<ArgumentException>(() => new BatchLoader(_slices, cache, 2, 4, 1, BatchLoader.CopyWriter, 0, [1, 1, 1, -1, 1, 1, 1]));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(2)]

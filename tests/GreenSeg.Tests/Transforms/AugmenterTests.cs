@@ -9,7 +9,8 @@ public class AugmenterTests
     private static readonly AugmentationOptions Everything = new()
     {
         FlipXProbability = 1, FlipYProbability = 1, RotationProbability = 1, ScaleProbability = 1,
-        GammaProbability = 1, NoiseProbability = 1, BiasFieldProbability = 1,
+        GammaProbability = 1, NoiseProbability = 1, BiasFieldProbability = 1, ShiftProbability = 1,
+        IntensityCurveProbability = 1,
     };
 
     [Fact]
@@ -93,6 +94,60 @@ public class AugmenterTests
     }
 
     [Fact]
+    public void A_shift_moves_image_and_mask_by_whole_pixels()
+    {
+        (float[] image, byte[] mask) = Sample();
+        // 0.125 of 64 pixels: 8 to the right, -4 (up) in y.
+        var shift = new AugmentationParameters(false, false, 0, 1, 1, 0, new double[Augmenter.BiasTerms], 0, ShiftX: 0.125, ShiftY: -0.0625);
+        var imageOut = new float[image.Length];
+        var maskOut = new byte[mask.Length];
+
+        Augmenter.Apply(shift, image, mask, Size, Size, imageOut, maskOut);
+
+        for (int y = 0; y < Size; y++)
+        for (int x = 0; x < Size; x++)
+        {
+            int sx = x - 8, sy = y + 4;
+            bool inside = sx >= 0 && sy >= 0 && sx < Size && sy < Size;
+            imageOut[x + Size * y].ShouldBe(inside ? image[sx + Size * sy] : 0f, 1e-4f);
+            maskOut[x + Size * y].ShouldBe(inside ? mask[sx + Size * sy] : (byte)0);
+        }
+    }
+
+    [Fact]
+    public void An_inverted_intensity_curve_reverses_the_order_of_intensities_and_keeps_mean_and_spread()
+    {
+        (float[] image, _) = Sample();
+        var invert = new AugmentationParameters(false, false, 0, 1, 1, 0, new double[Augmenter.BiasTerms], 0, IntensityCurve: [1, 0.5, 0]);
+        var imageOut = new float[image.Length];
+
+        Augmenter.Apply(invert, image, [], Size, Size, imageOut, []);
+
+        int darkest = Array.IndexOf(image, image.Min()), brightest = Array.IndexOf(image, image.Max());
+        imageOut[darkest].ShouldBe(imageOut.Max(), 1e-4f);
+        imageOut[brightest].ShouldBe(imageOut.Min(), 1e-4f);
+        imageOut.Average().ShouldBe(image.Average(), 1e-3);
+        Std(imageOut).ShouldBe(Std(image), 1e-3);
+    }
+
+    [Fact]
+    public void Drawn_intensity_curves_are_monotone_from_end_to_end()
+    {
+        var augmenter = new Augmenter(Everything);
+        int inverted = 0;
+        for (ulong seed = 0; seed < 200; seed++)
+        {
+            double[] curve = augmenter.Draw(seed).IntensityCurve!;
+            curve.Length.ShouldBe(Everything.IntensityCurveKnots + 2);
+            bool descending = curve[0] == 1;
+            if (descending) inverted++;
+            (descending ? curve.Reverse().ToArray() : curve).ShouldBe(curve.Order().ToArray());
+            new[] { curve[0], curve[^1] }.Order().ShouldBe([0.0, 1.0]);
+        }
+        inverted.ShouldBeInRange(70, 130); // InvertProbability 0.5 over 200 draws
+    }
+
+    [Fact]
     public void Gamma_keeps_mean_and_spread()
     {
         (float[] image, _) = Sample();
@@ -155,6 +210,8 @@ public class AugmenterTests
             p.Scale.ShouldBeInRange(Everything.MinScale, Everything.MaxScale);
             p.Gamma.ShouldBeInRange(Everything.MinGamma, Everything.MaxGamma);
             p.NoiseSigma.ShouldBeInRange(0, Everything.MaxNoiseSigma);
+            Math.Abs(p.ShiftX).ShouldBeLessThanOrEqualTo(Everything.MaxShiftFraction);
+            Math.Abs(p.ShiftY).ShouldBeLessThanOrEqualTo(Everything.MaxShiftFraction);
         }
     }
 
@@ -163,6 +220,8 @@ public class AugmenterTests
     {
         Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { FlipXProbability = 1.5 }));
         Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { MinScale = 1.2, MaxScale = 1.1 }));
+        Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { MaxShiftFraction = 0.7 }));
+        Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { IntensityCurveProbability = -0.1 }));
         Should.Throw<ArgumentException>(() => new Augmenter(Everything).Augment(new float[10], [], 4, 4, 0));
     }
 

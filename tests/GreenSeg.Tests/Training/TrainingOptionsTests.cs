@@ -1,0 +1,65 @@
+using GreenSeg.Common;
+using GreenSeg.Data;
+using GreenSeg.Training;
+using GreenSeg.Transforms;
+
+namespace GreenSeg.Tests.Training;
+
+public class TrainingOptionsTests
+{
+    [Fact]
+    public void The_augmentation_section_of_a_config_round_trips_and_keeps_unnamed_defaults()
+    {
+        var options = TrainingOptions.Parse("""
+            data: somewhere
+            balance: sequence
+            augmentation:
+              max-rotation-degrees: 180
+              shift-probability: 0.5
+              intensity-curve-probability: 0.25
+            """, "test.yaml");
+
+        options.Balance.ShouldBe("sequence");
+        options.Augmentation.MaxRotationDegrees.ShouldBe(180);
+        options.Augmentation.ShiftProbability.ShouldBe(0.5);
+        options.Augmentation.IntensityCurveProbability.ShouldBe(0.25);
+        options.Augmentation.FlipXProbability.ShouldBe(new AugmentationOptions().FlipXProbability);
+        TrainingOptions saved = TrainingOptions.Parse(options.ToYaml(), "saved");
+        saved.Augmentation.ShouldBe(options.Augmentation);
+        saved.ToYaml().ShouldBe(options.ToYaml());
+    }
+
+    [Fact]
+    public void A_bad_augmentation_or_balance_value_is_an_error_that_names_it()
+    {
+        var bad = new TrainingOptions { Data = "d", Augmentation = new AugmentationOptions { GammaProbability = 2 } };
+        Should.Throw<GreenSegException>(() => bad.Validate()).Message.ShouldContain(nameof(AugmentationOptions.GammaProbability));
+        Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", Balance = "subjects" }.Validate()).Message.ShouldContain("balance");
+    }
+
+    [Theory]
+    [InlineData("stack")]
+    [InlineData("sequence")]
+    public void Balancing_gives_every_group_the_same_share(string balance)
+    {
+        TrainingStack Stack(string id, string sequence, int slices) =>
+            new(id, sequence, Enumerable.Range(0, slices).Select(z => new SliceRef($"{id}.nii", null, z)).ToList());
+        TrainingStack[] stacks = [Stack("DWI_0", "DWI", 30), Stack("DWI_1", "DWI", 10), Stack("T2W_0", "T2W", 5)];
+
+        double[] weights = Trainer.BalancingWeights(stacks, balance)!;
+
+        weights.Length.ShouldBe(45);
+        double dwi0 = weights[..30].Sum(), dwi1 = weights[30..40].Sum(), t2w = weights[40..].Sum();
+        if (balance == "stack")
+        {
+            dwi0.ShouldBe(dwi1, 1e-9);
+            dwi1.ShouldBe(t2w, 1e-9);
+        }
+        else
+        {
+            (dwi0 + dwi1).ShouldBe(t2w, 1e-9);
+            weights[0].ShouldBe(weights[35], 1e-12); // within a sequence, every slice alike
+        }
+        Trainer.BalancingWeights(stacks, "none").ShouldBeNull();
+    }
+}
