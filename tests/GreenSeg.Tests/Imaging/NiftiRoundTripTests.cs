@@ -57,7 +57,8 @@ public sealed class NiftiRoundTripTests : IDisposable
                 Extensions = [8, 0, 0, 0, 4, 0, 0, 0], // one empty extension: esize 8, ecode 4
             };
             var image = new NiftiImage(header, raw, sx, sy, sz, null);
-            string path = Path.Combine(_dir, $"rt{counter++}.nii{(gzip ? ".gz" : "")}");
+            // CsCheck runs samples on several threads at once: each needs a file of its own.
+            string path = Path.Combine(_dir, $"rt{Interlocked.Increment(ref counter)}.nii{(gzip ? ".gz" : "")}");
             image.Write(path);
             var back = NiftiImage.Read(path);
 
