@@ -133,13 +133,15 @@ public sealed record TrainingOptions
         if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
         _ = ParseCacheMode(Cache);
         if (Balance is not ("none" or "stack" or "sequence")) throw new GreenSegException($"balance must be none, stack or sequence, got '{Balance}'");
+        // YAML can null the section ("augmentation:" with nothing under it).
+        if (Augmentation is null) throw new GreenSegException("augmentation: the section is empty; give keys under it (e.g. shift-probability: 0.5) or remove it");
         try
         {
             Augmentation.Validate();
         }
         catch (ArgumentOutOfRangeException e)
         {
-            throw new GreenSegException($"augmentation {e.ParamName}: {e.Message.Split(" (Parameter")[0]}");
+            throw new GreenSegException($"augmentation {HyphenatedNamingConvention.Instance.Apply(e.ParamName ?? "")}: {e.Message.Split(" (Parameter")[0]}");
         }
         return this;
     }

@@ -33,8 +33,9 @@ public class TrainingOptionsTests
     public void A_bad_augmentation_or_balance_value_is_an_error_that_names_it()
     {
         var bad = new TrainingOptions { Data = "d", Augmentation = new AugmentationOptions { GammaProbability = 2 } };
-        Should.Throw<GreenSegException>(() => bad.Validate()).Message.ShouldContain(nameof(AugmentationOptions.GammaProbability));
+        Should.Throw<GreenSegException>(() => bad.Validate()).Message.ShouldContain("gamma-probability"); // the config's key
         Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", Balance = "subjects" }.Validate()).Message.ShouldContain("balance");
+        Should.Throw<GreenSegException>(() => TrainingOptions.Parse("data: d\naugmentation:\n", "empty.yaml").Validate()).Message.ShouldContain("augmentation");
     }
 
     [Theory]
