@@ -41,7 +41,7 @@ public sealed class Augmenter
         bool noise = random.Chance(o.NoiseProbability);
         double sigma = random.Uniform(0, o.MaxNoiseSigma);
         ulong noiseSeed = random.NextUInt64();
-        // Drawn last so that adding the shift left every earlier draw of a seed as it was.
+        // Shift and intensity curve are drawn last, so adding them left every earlier draw of a seed as it was.
         bool shift = random.Chance(o.ShiftProbability);
         double shiftX = random.Uniform(-o.MaxShiftFraction, o.MaxShiftFraction);
         double shiftY = random.Uniform(-o.MaxShiftFraction, o.MaxShiftFraction);
