@@ -24,6 +24,7 @@ app.Configure(config =>
     config.AddCommand<SegmentCommand>("segment").WithDescription("Brain masks for NIfTI stacks, slices, folders or globs with a trained model; time and energy per stack.");
     config.AddCommand<E2mipCommand>("e2mip").WithDescription("The E2MIP task-3 contract: train on TRAIN_DIR, predict TEST_DIR, report energy (and Dice with --truth).");
     config.AddCommand<DemoCommand>("demo").WithDescription("The whole chain on a fresh phantom: green training, predictions, evaluation; Dice, time and energy.");
+    config.AddCommand<CrossvalCommand>("crossval").WithDescription("Cross-validation by stack (k-fold, leave one sequence or stack out): each fold trains, segments its held-out stacks in 3D as segment does, scores them; resumable.");
     config.AddCommand<StudyCommand>("study").WithDescription("Run a study (preset techniques|architectures|quick, or a YAML file): runs one after another, stored in SQLite, resumable.");
     config.AddCommand<ReportCommand>("report").WithDescription("Write a study's report: Markdown and self-contained HTML with tables, Pareto front, energy and learning curves.");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");

@@ -7,7 +7,7 @@ namespace GreenSeg.Cli.Commands;
 public sealed class ReportSettings : CommandSettings
 {
     [CommandArgument(0, "<RESULTS>")]
-    [Description("A study folder (holding study.db) or a study.db file.")]
+    [Description("A study folder (holding study.db), a study.db file, or a cross-validation folder (holding crossval.db).")]
     public string Results { get; init; } = "";
 
     [CommandOption("-o|--out <DIR>")]
@@ -20,6 +20,14 @@ public sealed class ReportCommand : Command<ReportSettings>
 {
     public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
     {
+        if (Directory.Exists(settings.Results) && CrossValidation.CrossValidationStore.Exists(settings.Results))
+        {
+            var crossval = CrossValidation.CrossValidationResults.Load(settings.Results);
+            CrossvalCommand.Print(crossval);
+            if (settings.Out is not null) Directory.CreateDirectory(settings.Out);
+            ConsoleTable.Line($"wrote {crossval.WriteReport(settings.Out)}");
+            return 0;
+        }
         var results = StudyResults.Load(settings.Results);
         var files = StudyReport.Write(results, settings.Out ?? Path.GetDirectoryName(results.DatabasePath)!);
         ConsoleTable.Line($"study '{results.Name}': {results.Runs.Count} runs{(results.AnyEstimated ? " (energy estimated)" : "")}");

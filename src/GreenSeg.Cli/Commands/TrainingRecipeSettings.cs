@@ -18,6 +18,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public bool Baseline { get; init; }
 
     [CommandOption("--validation-fraction <F>")] public double? ValidationFraction { get; init; }
+    [CommandOption("--final")] [Description("Train on every stack (none held out) for the fixed --epochs; the last epoch is the model.")]
+    public bool? Final { get; init; }
     [CommandOption("--seed <N>")] public int? Seed { get; init; }
     [CommandOption("--split-seed <N>")] [Description("Seed of the validation split (default: --seed).")]
     public int? SplitSeed { get; init; }

@@ -97,5 +97,10 @@ public sealed class RunFolder
         System.IO.File.AppendAllText(LogPath, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss}Z {line}{Environment.NewLine}");
     }
 
-    internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    // A final run has no validation: its Dice figures are NaN, written as "NaN".
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 }

@@ -66,7 +66,8 @@ public static class Trainer
         var cache = new SampleCache(TrainingOptions.ParseCacheMode(options.Cache), preparation.Prepare, preparation.Fingerprint, CacheFolder(options));
         var trainSlices = trainStacks.SelectMany(s => s.Slices).ToList();
         Say($"{(resumeState is null ? "training" : $"resuming after epoch {resumeState.EpochsDone}")} {options.Model} on {trainStacks.Count} stacks ({trainSlices.Count} slices), " +
-            $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}; {threads} threads, {options.Precision}" +
+            (validationStacks.Count == 0 ? $"no stack held out ({options.Epochs} epochs, the last is the model)"
+                : $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}") + $"; {threads} threads, {options.Precision}" +
             $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache}, prefetch {options.Prefetch}");
 
         torch.manual_seed(options.Seed);
@@ -133,14 +134,16 @@ public static class Trainer
             observer.EpochStarted(epoch, options.Epochs, loader.BatchesPerEpoch);
             double trainLoss = TrainOneEpoch(model, compute, loss, optimizer, policy, loader, epoch, options.GradClip, device, scaler, observer, cancellationToken);
             double trainSeconds = epochClock.Elapsed.TotalSeconds;
-            var score = Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device, options.PostprocessValidation);
+            var score = validationStacks.Count == 0 ? ValidationScore.None
+                : Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device, options.PostprocessValidation);
             var (validationLoss, diceMean, diceSd) = (score.Loss, score.DiceMean, score.DiceSd);
-            policy.AfterEpoch(validationLoss);
+            // Without a held-out set the plateau policy listens to the training loss.
+            policy.AfterEpoch(validationStacks.Count == 0 ? trainLoss : validationLoss);
             var measurement = energy.Monitor.EndWindow(window);
 
-            double metric = byDice ? diceMean : validationLoss;
-            bool isBest = selection.Update(metric);
-            stopping.Update(metric);
+            // A final run keeps the last epoch (its schedule was fixed beforehand): every epoch is the best so far.
+            bool isBest = options.Final || selection.Update(byDice ? diceMean : validationLoss);
+            if (!options.Final) stopping.Update(byDice ? diceMean : validationLoss);
             if (isBest)
             {
                 bestEpoch = epoch;
@@ -176,7 +179,9 @@ public static class Trainer
             rows.Add(row);
             MetricsFile.Write(run.MetricsPath, rows);
             MetricsFile.PlotLearningCurve(run.LearningCurvePath, rows, $"{options.Model}: {Path.GetFileName(run.Path)}");
-            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}, val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000} ({string.Join(", ", validationStacks.Zip(score.StackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}{(options.PostprocessValidation ? $"; raw {score.RawDiceMean:0.0000}" : "")}), lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest ? " *best" : "")}"));
+            string validated = validationStacks.Count == 0 ? "" : FormattableString.Invariant(
+                $", val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000} ({string.Join(", ", validationStacks.Zip(score.StackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}{(options.PostprocessValidation ? $"; raw {score.RawDiceMean:0.0000}" : "")})");
+            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}{validated}, lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest && !options.Final ? " *best" : "")}"));
             observer.EpochDone(row, options.Epochs);
 
             string? reason = null;
@@ -230,15 +235,28 @@ public static class Trainer
     private static (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation) SplitData(TrainingOptions options)
     {
         var dataset = DatasetReader.Open(options.Data);
-        if (dataset.TrainingStacks.Count == 0) throw new InvalidInputException(dataset.Root, "has no training slices with masks");
+        var stacks = SelectStacks(dataset, options.Stacks);
+        if (stacks.Count == 0) throw new InvalidInputException(dataset.Root, "has no training slices with masks");
         if (options.ValidationData is not null)
         {
             var validation = DatasetReader.Open(options.ValidationData).TrainingStacks;
             if (validation.Count == 0) throw new InvalidInputException(options.ValidationData, "has no slices with masks to validate on");
-            return (dataset.TrainingStacks, validation);
+            return (stacks, validation);
         }
-        if (dataset.TrainingStacks.Count < 2) throw new InvalidInputException(dataset.Root, "needs at least two stacks to hold one out for validation (or give --validation-data)");
-        return StackSplit.Split(dataset.TrainingStacks, options.ValidationFraction, options.SplitSeed ?? options.Seed);
+        if (options.Final) return (stacks, []);
+        if (stacks.Count < 2) throw new InvalidInputException(dataset.Root, "needs at least two stacks to hold one out for validation (or give --validation-data, or --final)");
+        return StackSplit.Split(stacks, options.ValidationFraction, options.SplitSeed ?? options.Seed);
+    }
+
+    /// <summary>The dataset's stacks, or only the named ones (every name must exist).</summary>
+    internal static IReadOnlyList<TrainingStack> SelectStacks(Dataset dataset, IReadOnlyList<string>? ids)
+    {
+        if (ids is null) return dataset.TrainingStacks;
+        var byId = dataset.TrainingStacks.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var missing = ids.Where(id => !byId.ContainsKey(id)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidInputException(dataset.Root, $"has no labelled stack named {string.Join(", ", missing)} (stacks option)");
+        return ids.Distinct(StringComparer.Ordinal).Select(id => byId[id]).ToList();
     }
 
     private static string? CacheFolder(TrainingOptions options) =>
@@ -433,7 +451,10 @@ public static class Trainer
 /// <summary>A validation pass: loss, and the Dice of each stack (post-processed or raw, as the run scores) with the raw ones beside.</summary>
 internal sealed record ValidationScore(double Loss, IReadOnlyList<double> StackDices, IReadOnlyList<double> RawStackDices)
 {
-    public double DiceMean => StackDices.Average();
+    /// <summary>No validation stacks (a final run): every figure is NaN.</summary>
+    public static ValidationScore None { get; } = new(double.NaN, [], []);
+
+    public double DiceMean => StackDices.Count == 0 ? double.NaN : StackDices.Average();
     public double DiceSd => Evaluation.Statistics.SampleStandardDeviation(StackDices) ?? 0;
-    public double RawDiceMean => RawStackDices.Average();
+    public double RawDiceMean => RawStackDices.Count == 0 ? double.NaN : RawStackDices.Average();
 }

@@ -18,6 +18,14 @@ public sealed record TrainingOptions
     /// <summary>An explicit validation dataset; when null, stacks of <see cref="Data"/> are held out.</summary>
     public string? ValidationData { get; init; }
     public double ValidationFraction { get; init; } = 0.2;
+    /// <summary>
+    /// Train on every stack (no stack held out): a schedule fixed beforehand (<see cref="Epochs"/>, chosen by
+    /// cross-validation), and the last epoch's weights are the model. <see cref="ValidationData"/>, when given,
+    /// is still scored each epoch, for the log only.
+    /// </summary>
+    public bool Final { get; init; }
+    /// <summary>Train only on these stacks of <see cref="Data"/> (ids as <c>greenseg data inspect</c> lists them); null: all.</summary>
+    public List<string>? Stacks { get; init; }
     public int Seed { get; init; } = 42;
     /// <summary>Seed of the by-stack validation split; null uses <see cref="Seed"/>. A study fixes it so runs with other seeds share one split.</summary>
     public int? SplitSeed { get; init; }
@@ -122,8 +130,10 @@ public sealed record TrainingOptions
     public TrainingOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(Data)) throw new GreenSegException("no training data: give --data PATH (or data: in the config)");
-        if (ValidationData is null && ValidationFraction is <= 0 or >= 1)
+        if (ValidationData is null && !Final && ValidationFraction is <= 0 or >= 1)
             throw new GreenSegException($"validation-fraction must lie in (0, 1), got {ValidationFraction}");
+        if (Final && GreenStopDicePerKj is not null && ValidationData is null)
+            throw new GreenSegException("green-stop-dice-per-kj needs validation Dice, which a final run (no held-out stack) does not have");
         if (Epochs < 1) throw new GreenSegException($"epochs must be at least 1, got {Epochs}");
         if (Size < 16) throw new GreenSegException($"size must be at least 16 pixels, got {Size}");
         if (!(Spacing > 0)) throw new GreenSegException($"spacing must be > 0 mm, got {Spacing}");

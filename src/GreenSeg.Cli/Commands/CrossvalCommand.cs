@@ -1,0 +1,70 @@
+using System.ComponentModel;
+using System.Globalization;
+using GreenSeg.CrossValidation;
+using GreenSeg.Training;
+using Spectre.Console.Cli;
+
+namespace GreenSeg.Cli.Commands;
+
+public sealed class CrossvalSettings : TrainingRecipeSettings
+{
+    [CommandOption("--data <PATH>")] [Description("The labelled stacks: E2MIP folder, paired images/ masks/ folder, or .csv.")]
+    public string? Data { get; init; }
+    [CommandOption("--folds <FOLDS>")] [Description("A number k (k-fold by stack, sequences spread over folds; default 5), sequence (leave one sequence out) or stack (leave one stack out).")]
+    public string FoldsText { get; init; } = "5";
+    [CommandOption("-o|--out <DIR>")] [Description("Where folds, crossval.db and the report go (default crossval/<time>-<model>); run again to resume.")]
+    public string? Out { get; init; }
+}
+
+/// <summary>greenseg crossval: cross-validation by stack, scored in 3D per stack as segment writes masks; resumable.</summary>
+public sealed class CrossvalCommand : Command<CrossvalSettings>
+{
+    public override int Execute(CommandContext context, CrossvalSettings settings, CancellationToken cancellationToken)
+    {
+        var recipe = settings.Resolve();
+        string data = settings.Data ?? (recipe.Data.Length > 0 ? recipe.Data : throw new Common.GreenSegException("no data: give --data PATH"));
+        var options = new CrossValidationOptions
+        {
+            Data = data,
+            Folds = FoldSpec.Parse(settings.FoldsText),
+            OutputFolder = settings.Out ?? Path.Combine("crossval", $"{DateTime.Now:yyyyMMdd-HHmmss}-{recipe.Model}"),
+            Training = recipe,
+        };
+        var (folds, _) = CrossValidationRunner.Plan(options);
+        ConsoleTable.Line($"cross-validation ({options.Folds}): {folds.Count} folds over {folds.Sum(f => f.Test.Count)} stacks, {recipe.Epochs} epochs each; folder {Path.GetFullPath(options.OutputFolder)}");
+        var results = ProgressObserver.Run(training => CrossValidationRunner.Run(options, new ConsoleObserver(training), cancellationToken));
+        Print(results);
+        if (results.FoldResults.Count < folds.Count)
+        {
+            ConsoleTable.Line("stopped before the end; run the same command again to continue");
+            return 130;
+        }
+        ConsoleTable.Line($"report: {results.WriteReport()}");
+        return 0;
+    }
+
+    internal static void Print(CrossValidationResults results)
+    {
+        ConsoleTable.Write(["sequence", "stacks", "mean Dice", "worst stack"],
+            results.BySequence.Select(s => new[]
+            {
+                s.Sequence, s.Stacks.ToString(CultureInfo.InvariantCulture), s.MeanDice.ToString("0.000", CultureInfo.InvariantCulture),
+                FormattableString.Invariant($"{s.WorstStack} {s.WorstDice:0.000}"),
+            }), 1, 2);
+        ConsoleTable.Line(FormattableString.Invariant(
+            $"mean Dice over {results.Stacks.Count} stacks {results.MeanDice:0.000}; training {results.TrainingKj:0.0} kJ ({results.TrainingKjPerFold:0.0} per fold), inference {results.InferenceKj:0.00} kJ{(results.EnergyEstimated ? " (estimated)" : "")}"));
+    }
+
+    private sealed class ConsoleObserver(ITrainingObserver training) : ICrossValidationObserver
+    {
+        public ITrainingObserver Training => training;
+
+        public void FoldStarting(Fold fold, int count, bool resuming) =>
+            training.Message($"[{fold.Index + 1}/{count}] {(resuming ? "resuming" : "training")} {fold.Name}: {fold.Train.Count} stacks; testing on {string.Join(", ", fold.Test.Select(s => s.Id))}");
+
+        public void FoldSkipped(Fold fold, int count) => training.Message($"[{fold.Index + 1}/{count}] {fold.Name}: already scored, skipped");
+
+        public void StackScored(Fold fold, StackScore score) =>
+            training.Message(FormattableString.Invariant($"  {score.Stack}: Dice {score.Dice:0.000}, HD95 {score.Hd95Mm?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-"} mm, {score.PredictedMl:0.0} ml predicted / {score.TruthMl:0.0} ml"));
+    }
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+using GreenSeg.Common;
+
+namespace GreenSeg.CrossValidation;
+
+/// <summary>One sequence's held-out stacks: how many, their mean Dice and the worst stack.</summary>
+public sealed record SequenceSummary(string Sequence, int Stacks, double MeanDice, double WorstDice, string WorstStack);
+
+/// <summary>
+/// A cross-validation's outcome read back from its store: every held-out stack's scores, the mean over
+/// stacks (each stack counts once, however many slices it has), mean and worst per sequence, and the
+/// energy of all folds (training plus inference).
+/// </summary>
+public sealed class CrossValidationResults
+{
+    public required string Folder { get; init; }
+    public required string Folds { get; init; }
+    public required string OptionsYaml { get; init; }
+    public required IReadOnlyList<FoldResult> FoldResults { get; init; }
+
+    public IReadOnlyList<StackScore> Stacks => FoldResults.SelectMany(f => f.Scores).OrderBy(s => s.Stack, StringComparer.Ordinal).ToList();
+    public double MeanDice => Stacks.Count == 0 ? double.NaN : Stacks.Average(s => s.Dice);
+    public StackScore? Worst => Stacks.MinBy(s => s.Dice);
+    public double TrainingKj => FoldResults.Sum(f => f.TrainingKj);
+    public double InferenceKj => FoldResults.Sum(f => f.InferenceKj);
+    /// <summary>Mean training energy of one fold: what one training run of this recipe costs.</summary>
+    public double TrainingKjPerFold => FoldResults.Count == 0 ? 0 : TrainingKj / FoldResults.Count;
+    public bool EnergyEstimated => FoldResults.Any(f => f.EnergyEstimated);
+    public double Seconds => FoldResults.Sum(f => f.Seconds);
+
+    public IReadOnlyList<SequenceSummary> BySequence => Stacks.GroupBy(s => s.Sequence, StringComparer.Ordinal)
+        .OrderBy(g => g.Key, StringComparer.Ordinal)
+        .Select(g =>
+        {
+            var worst = g.MinBy(s => s.Dice)!;
+            return new SequenceSummary(g.Key, g.Count(), g.Average(s => s.Dice), worst.Dice, worst.Stack);
+        }).ToList();
+
+    public static CrossValidationResults From(CrossValidationStore store) => new()
+    {
+        Folder = Path.GetDirectoryName(store.Path)!,
+        Folds = store.GetMeta("folds") ?? "?",
+        OptionsYaml = store.GetMeta("options") ?? "",
+        FoldResults = store.Folds(),
+    };
+
+    public static CrossValidationResults Load(string folder)
+    {
+        using var store = CrossValidationStore.Open(folder, readOnly: true);
+        return From(store);
+    }
+
+    /// <summary>The report as Markdown: summary line, per-sequence table, per-stack table, per-fold cost, the recipe.</summary>
+    public string ToMarkdown()
+    {
+        var text = new StringBuilder();
+        string estimated = EnergyEstimated ? " (estimated)" : "";
+        text.AppendLine(Invariant($"# Cross-validation (folds: {Folds})"))
+            .AppendLine()
+            .AppendLine(Invariant($"{Stacks.Count} held-out stacks in {FoldResults.Count} folds: mean Dice **{MeanDice:0.000}**, worst {Worst?.Stack} {Worst?.Dice:0.000}; ") +
+                Invariant($"training {TrainingKj:0.0} kJ in all ({TrainingKjPerFold:0.0} kJ per fold), inference {InferenceKj:0.00} kJ{estimated}; {TimeSpan.FromSeconds(Seconds):hh\\:mm\\:ss}."))
+            .AppendLine()
+            .AppendLine("Scores are 3D per stack after post-processing, exactly as `greenseg segment` writes masks.")
+            .AppendLine()
+            .AppendLine("| sequence | stacks | mean Dice | worst stack |")
+            .AppendLine("|---|---:|---:|---|");
+        foreach (var sequence in BySequence)
+            text.AppendLine(Invariant($"| {sequence.Sequence} | {sequence.Stacks} | {sequence.MeanDice:0.000} | {sequence.WorstStack} {sequence.WorstDice:0.000} |"));
+        text.AppendLine()
+            .AppendLine("| stack | fold | slices | Dice | HD95 mm | ASSD mm | predicted ml | reference ml |")
+            .AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in Stacks)
+            text.AppendLine(Invariant($"| {s.Stack} | {s.Fold} | {s.Slices} | {s.Dice:0.000} | {Format(s.Hd95Mm)} | {Format(s.AssdMm)} | {s.PredictedMl:0.0} | {s.TruthMl:0.0} |"));
+        text.AppendLine()
+            .AppendLine($"| fold | trained on | epochs | training kJ{estimated} | inference kJ | time |")
+            .AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var f in FoldResults)
+            text.AppendLine(Invariant($"| {f.Name} | {f.TrainStacks.Count} stacks | {f.Epochs} | {f.TrainingKj:0.0} | {f.InferenceKj:0.00} | {TimeSpan.FromSeconds(f.Seconds):hh\\:mm\\:ss} |"));
+        text.AppendLine().AppendLine("Recipe:").AppendLine().AppendLine("```yaml").Append(OptionsYaml).AppendLine("```");
+        return text.ToString();
+    }
+
+    /// <summary>Writes OUT/crossval-report.md and returns its path.</summary>
+    public string WriteReport(string? folder = null)
+    {
+        string path = Path.Combine(folder ?? Folder, "crossval-report.md");
+        AtomicFile.WriteAllText(path, ToMarkdown());
+        return path;
+    }
+
+    private static string Format(double? value) => value is double v ? v.ToString("0.0", CultureInfo.InvariantCulture) : "-";
+    private static string Invariant(FormattableString text) => FormattableString.Invariant(text);
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GreenSeg.Common;
+using GreenSeg.Data;
+using GreenSeg.Energy;
+using GreenSeg.Evaluation;
+using GreenSeg.Inference;
+using GreenSeg.Training;
+
+namespace GreenSeg.CrossValidation;
+
+/// <summary>What `greenseg crossval` is asked to do.</summary>
+public sealed record CrossValidationOptions
+{
+    /// <summary>The labelled stacks (any layout `train` reads).</summary>
+    public required string Data { get; init; }
+    public required FoldSpec Folds { get; init; }
+    public required string OutputFolder { get; init; }
+    /// <summary>The recipe every fold trains with; data, stacks and the final schedule are set per fold.</summary>
+    public TrainingOptions Training { get; init; } = new();
+    /// <summary>How held-out stacks are segmented (segment's defaults); device and threads follow <see cref="Training"/>.</summary>
+    public SegmentOptions Segmentation { get; init; } = new();
+}
+
+public interface ICrossValidationObserver
+{
+    ITrainingObserver Training { get; }
+    void FoldStarting(Fold fold, int count, bool resuming);
+    void FoldSkipped(Fold fold, int count);
+    void StackScored(Fold fold, StackScore score);
+}
+
+public sealed class SilentCrossValidationObserver : ICrossValidationObserver
+{
+    public static SilentCrossValidationObserver Instance { get; } = new();
+    public ITrainingObserver Training => SilentObserver.Instance;
+    public void FoldStarting(Fold fold, int count, bool resuming) { }
+    public void FoldSkipped(Fold fold, int count) { }
+    public void StackScored(Fold fold, StackScore score) { }
+}
+
+/// <summary>
+/// Cross-validation by stack, the instrument recipes and defaults are decided by: each fold trains the
+/// recipe on its training stacks with the fixed schedule (no stack held out for selection: the last
+/// epoch is the model), then segments each held-out stack reassembled in 3D exactly as
+/// <c>greenseg segment</c> does (preprocessing, network, inverse, threshold, post-processing) and scores
+/// it (Dice, HD95, ASSD, volumes). Folds are recorded in OUT/crossval.db; a stopped cross-validation
+/// resumes with the fold it was in (its training resumes from the last checkpoint).
+/// </summary>
+public static class CrossValidationRunner
+{
+    public const string FoldsFolderName = "folds";
+    private const string PlanKey = "plan";
+
+    public static CrossValidationResults Run(CrossValidationOptions options, ICrossValidationObserver? observer = null,
+        CancellationToken cancellationToken = default)
+    {
+        observer ??= SilentCrossValidationObserver.Instance;
+        var (folds, recipe) = Plan(options);
+        using var store = CrossValidationStore.Open(options.OutputFolder);
+        string plan = Describe(options, recipe, folds);
+        if (store.GetMeta(PlanKey) is { } stored && stored != plan)
+            throw new InvalidInputException(store.Path, "holds a cross-validation of other data, folds or options; resume it with the same ones or choose another --out");
+        store.SetMeta(PlanKey, plan);
+        store.SetMeta("folds", options.Folds.ToString());
+        store.SetMeta("options", recipe.ToYaml());
+
+        var done = store.Folds().Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var fold in folds)
+        {
+            if (cancellationToken.IsCancellationRequested) break;
+            if (done.Contains(fold.Name))
+            {
+                observer.FoldSkipped(fold, folds.Count);
+                continue;
+            }
+            store.Record(RunFold(options, recipe, fold, folds.Count, observer, cancellationToken));
+        }
+        return CrossValidationResults.From(store);
+    }
+
+    /// <summary>The folds and the recipe they share, checked before anything trains.</summary>
+    public static (IReadOnlyList<Fold> Folds, TrainingOptions Recipe) Plan(CrossValidationOptions options)
+    {
+        var recipe = options.Training with
+        {
+            Data = Path.GetFullPath(options.Data),
+            Final = true,
+            ValidationData = null,
+            Stacks = null,
+            Output = Path.GetFullPath(options.OutputFolder),
+        };
+        recipe.Validate();
+        options.Segmentation.Validate();
+        var dataset = DatasetReader.Open(recipe.Data);
+        if (dataset.TrainingStacks.Count < 2) throw new InvalidInputException(recipe.Data, "needs at least two labelled stacks to cross-validate");
+        return (Folds.Make(dataset.TrainingStacks, options.Folds, recipe.Seed), recipe);
+    }
+
+    private static string Describe(CrossValidationOptions options, TrainingOptions recipe, IReadOnlyList<Fold> folds) =>
+        $"folds {options.Folds}\n" + string.Join("\n", folds.Select(f => $"{f.Name}: test {string.Join(",", f.Test.Select(s => s.Id))}")) +
+        "\n" + recipe.ToYaml() + JsonSerializer.Serialize(options.Segmentation);
+
+    private static FoldResult RunFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, int count,
+        ICrossValidationObserver observer, CancellationToken cancellationToken)
+    {
+        string runFolder = Path.Combine(recipe.Output, FoldsFolderName, fold.Name);
+        var training = recipe with { Stacks = fold.Train.Select(s => s.Id).ToList() };
+        var run = new RunFolder(runFolder);
+        string? last = run.FindCheckpoint("last");
+        observer.FoldStarting(fold, count, resuming: last is not null);
+        TrainingResult trained = last is null ? Trainer.Train(training, runFolder, observer.Training, cancellationToken)
+            : RunFolder.ReadState(last).StopReason is null ? Trainer.Resume(runFolder, observer.Training, cancellationToken)
+            : ReadSummary(run);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var inferenceClock = Stopwatch.StartNew();
+        var device = TorchRuntime.ResolveDevice(recipe.Device);
+        using var segmenter = Segmenter.Load(runFolder, options.Segmentation with { Device = recipe.Device, Threads = recipe.Threads });
+        using var energy = EnergySession.Start(recipe.ToEnergyOptions(device), $"crossval {fold.Name}");
+        energy.Monitor.BeginWindow("inference");
+        string predictions = Path.Combine(runFolder, "predictions");
+        Directory.CreateDirectory(predictions);
+        var scores = new List<StackScore>();
+        foreach (var stack in fold.Test)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var assembled = StackVolume.Assemble(stack);
+            var segmentation = segmenter.Segment(assembled.Image);
+            segmentation.Mask.Write(Path.Combine(predictions, $"{stack.Id}_maskpred.nii.gz"));
+            var metrics = SegmentationMetrics.Compute(segmentation.Mask.BinaryMask(), assembled.MaskVoxels, assembled.Image.Grid);
+            var score = new StackScore(fold.Name, stack.Id, stack.Sequence, stack.Slices.Count, metrics.Dice, metrics.Hd95Mm, metrics.AssdMm,
+                metrics.PredictedVolumeMl, metrics.TruthVolumeMl);
+            scores.Add(score);
+            observer.StackScored(fold, score);
+        }
+        var inference = energy.Monitor.EndWindow("inference");
+        return new FoldResult(fold.Name, fold.Index, fold.Train.Select(s => s.Id).ToList(), fold.Test.Select(s => s.Id).ToList(), runFolder,
+            trained.EpochsRun, trained.TotalEnergyKj, inference.TotalJoules / 1000, trained.EnergyEstimated || inference.AnyEstimated,
+            trained.Duration.TotalSeconds + inferenceClock.Elapsed.TotalSeconds, scores);
+    }
+
+    private static TrainingResult ReadSummary(RunFolder run)
+    {
+        if (!File.Exists(run.SummaryPath)) throw new InvalidInputException(run.Path, "finished training but has no summary.json; delete the fold folder to retrain it");
+        return JsonSerializer.Deserialize<TrainingResult>(File.ReadAllText(run.SummaryPath), RunFolder.JsonOptions)
+            ?? throw new InvalidInputException(run.SummaryPath, "empty training summary");
+    }
+}
