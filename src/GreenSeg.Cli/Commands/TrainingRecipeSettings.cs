@@ -27,6 +27,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public double? Spacing { get; init; }
     [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 256).")]
     public int? Size { get; init; }
+    [CommandOption("--normalization <MODE>")] [Description("ZScoreNonzero (default) | Percentile: per-slice intensity normalisation.")]
+    public GreenSeg.Transforms.IntensityNormalization? Normalization { get; init; }
     [CommandOption("--cache <MODE>")] [Description("none | memory | disk")]
     public string? Cache { get; init; }
     [CommandOption("--cache-dir <DIR>")] public string? CacheDir { get; init; }

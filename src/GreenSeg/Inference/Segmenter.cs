@@ -67,7 +67,7 @@ public sealed class Segmenter : IDisposable
         _inputType = inputType;
         _device = device;
         LoadTime = loadTime;
-        _preprocessor = new SlicePreprocessor(new PreprocessingOptions { TargetSpacing = manifest.Spacing, TargetWidth = manifest.Size, TargetHeight = manifest.Size });
+        _preprocessor = new SlicePreprocessor(manifest.Preprocessing());
     }
 
     /// <summary>Loads a model from a run folder, checkpoint folder or model.pt (with model.json beside it).</summary>

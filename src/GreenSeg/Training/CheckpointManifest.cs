@@ -18,9 +18,20 @@ public sealed record CheckpointManifest
     public int OutChannels { get; init; } = 1;
     public double Spacing { get; init; }
     public int Size { get; init; }
+    /// <summary>Absent in checkpoints written before it existed, which all used the z-score.</summary>
+    public Transforms.IntensityNormalization Normalization { get; init; } = Transforms.IntensityNormalization.ZScoreNonzero;
     public int Epoch { get; init; }
     public double? ValidationDice { get; init; }
     public string TrainedWith { get; init; } = "";
+
+    /// <summary>The preprocessing the model was trained with, which inference must repeat exactly.</summary>
+    public Transforms.PreprocessingOptions Preprocessing() => new()
+    {
+        TargetSpacing = Spacing,
+        TargetWidth = Size,
+        TargetHeight = Size,
+        Normalization = Normalization,
+    };
 
     public void Save(string folder) =>
         AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, RunFolder.JsonOptions));

@@ -15,7 +15,7 @@ public sealed class SamplePreparation
 
     public static SamplePreparation Create(TrainingOptions options)
     {
-        var preprocessor = new SlicePreprocessor(new PreprocessingOptions { TargetSpacing = options.Spacing, TargetWidth = options.Size, TargetHeight = options.Size });
+        var preprocessor = new SlicePreprocessor(options.Preprocessing());
         int size = options.Size;
         return new SamplePreparation
         {

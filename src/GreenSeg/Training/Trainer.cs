@@ -393,6 +393,7 @@ public static class Trainer
             ModelWidth = options.ModelWidth,
             Spacing = options.Spacing,
             Size = options.Size,
+            Normalization = options.Normalization,
             Epoch = epoch,
             ValidationDice = dice,
             TrainedWith = $"{options.Optimizer}, {options.Precision}{(options.ChannelsLast ? ", channels-last" : "")}",

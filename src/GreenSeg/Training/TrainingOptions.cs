@@ -31,6 +31,8 @@ public sealed record TrainingOptions
     public int? SplitSeed { get; init; }
     public double Spacing { get; init; } = 1.0;
     public int Size { get; init; } = 256;
+    /// <summary>How each slice's intensities are normalised (z-score over nonzero voxels, or percentile scaling).</summary>
+    public Transforms.IntensityNormalization Normalization { get; init; } = Transforms.IntensityNormalization.ZScoreNonzero;
     public string Cache { get; init; } = "memory";
     public string? CacheDir { get; init; }
     /// <summary>Batches prepared ahead in the background; 0 turns prefetch off.</summary>
@@ -126,6 +128,15 @@ public sealed record TrainingOptions
     [YamlIgnore] public double FixedLearningRate => ParsePositive(LearningRate, "learning-rate");
     [YamlIgnore] public int FixedBatchSize => (int)ParsePositive(BatchSize, "batch-size");
 
+    /// <summary>How slices are brought to the network's grid in this run (and, through the checkpoint, at inference).</summary>
+    public Transforms.PreprocessingOptions Preprocessing() => new()
+    {
+        TargetSpacing = Spacing,
+        TargetWidth = Size,
+        TargetHeight = Size,
+        Normalization = Normalization,
+    };
+
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
     public TrainingOptions Validate()
     {
@@ -140,6 +151,8 @@ public sealed record TrainingOptions
         if (!LearningRateIsAuto) _ = FixedLearningRate;
         if (!BatchSizeIsAuto) _ = FixedBatchSize;
         if (SelectBestBy is not ("dice" or "loss")) throw new GreenSegException($"select-best-by must be dice or loss, got '{SelectBestBy}'");
+        if (Normalization is not (Transforms.IntensityNormalization.ZScoreNonzero or Transforms.IntensityNormalization.Percentile))
+            throw new GreenSegException($"normalization must be ZScoreNonzero or Percentile, got '{Normalization}'");
         if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
         _ = ParseCacheMode(Cache);
         if (Balance is not ("none" or "stack" or "sequence")) throw new GreenSegException($"balance must be none, stack or sequence, got '{Balance}'");

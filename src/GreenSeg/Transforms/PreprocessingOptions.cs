@@ -10,6 +10,12 @@ public enum IntensityNormalization
     ZScoreNonzero,
     /// <summary>Values pass through unchanged (used to check geometry alone).</summary>
     None,
+    /// <summary>
+    /// (v - p1) / (p99 - p1) with the 1st and 99th percentiles of the slice's stored voxels, zeros included:
+    /// background and padding stay near 0 and the brightest tissue near 1 however much of the mother's body
+    /// is in the field of view, where a z-score's mean and spread follow the field of view.
+    /// </summary>
+    Percentile,
 }
 
 /// <summary>How slices are brought to the network's grid. Defaults: 1.0 mm, 256 x 256, z-score over nonzero voxels.</summary>

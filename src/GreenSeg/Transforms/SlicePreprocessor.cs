@@ -56,6 +56,7 @@ public sealed class SlicePreprocessor
         using (AxisTaps ys = AxisTaps.Forward(record.OriginalHeight, record.ResampledHeight, record.OffsetY, record.TargetHeight, nearest: false))
             AxisTaps.Linear(image, record.OriginalWidth, xs, ys, destination, record.TargetWidth);
         if (Options.Normalization == IntensityNormalization.ZScoreNonzero) ZScoreNonzero(image, destination);
+        else if (Options.Normalization == IntensityNormalization.Percentile) PercentileScale(image, destination);
     }
 
     public byte[] Mask(ReadOnlySpan<byte> mask, PreprocessingRecord record)
@@ -125,6 +126,33 @@ public sealed class SlicePreprocessor
         float inverseStd = std > 1e-12 ? (float)(1.0 / std) : 1f; // a constant slice is only centred
         for (int i = 0; i < destination.Length; i++)
             if (destination[i] != 0f) destination[i] = (destination[i] - shift) * inverseStd;
+    }
+
+    public const double LowPercentile = 1, HighPercentile = 99;
+
+    /// <summary>Maps the original slice's 1st..99th percentile range to 0..1 (no clipping); a constant slice becomes 0.</summary>
+    internal static void PercentileScale(ReadOnlySpan<float> original, Span<float> destination)
+    {
+        var sorted = original.ToArray();
+        Array.Sort(sorted);
+        float low = PercentileOfSorted(sorted, LowPercentile), high = PercentileOfSorted(sorted, HighPercentile);
+        float range = high - low;
+        if (!(range > 0))
+        {
+            destination.Clear();
+            return;
+        }
+        float scale = 1f / range;
+        for (int i = 0; i < destination.Length; i++) destination[i] = (destination[i] - low) * scale;
+    }
+
+    /// <summary>Linear interpolation between the closest ranks (numpy's default).</summary>
+    internal static float PercentileOfSorted(ReadOnlySpan<float> sorted, double percentile)
+    {
+        double rank = percentile / 100 * (sorted.Length - 1);
+        int below = (int)Math.Floor(rank);
+        int above = Math.Min(below + 1, sorted.Length - 1);
+        return (float)(sorted[below] + (sorted[above] - sorted[below]) * (rank - below));
     }
 
     /// <summary>Mean and standard deviation of the nonzero values, in two passes (no cancellation on large raw values).</summary>

@@ -160,15 +160,17 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
         return model.parameters().SelectMany(p => p.detach().contiguous().data<float>().ToArray()).ToArray();
     }
 
-    private sealed class StopAfterEpoch(int epoch, CancellationTokenSource stop) : ITrainingObserver
+}
+
+/// <summary>Cancels a run once the given epoch is done, as a kill between epochs would leave it.</summary>
+internal sealed class StopAfterEpoch(int epoch, CancellationTokenSource stop) : ITrainingObserver
+{
+    public void Message(string line) { }
+    public void EpochStarted(int e, int totalEpochs, int steps) { }
+    public void StepDone(int e, int step, int steps, double loss, double slicesPerSecond) { }
+    public void EpochDone(EpochMetrics metrics, int totalEpochs)
     {
-        public void Message(string line) { }
-        public void EpochStarted(int e, int totalEpochs, int steps) { }
-        public void StepDone(int e, int step, int steps, double loss, double slicesPerSecond) { }
-        public void EpochDone(EpochMetrics metrics, int totalEpochs)
-        {
-            if (metrics.Epoch == epoch) stop.Cancel();
-        }
+        if (metrics.Epoch == epoch) stop.Cancel();
     }
 }
 

@@ -1,0 +1,92 @@
+using GreenSeg.Common;
+using GreenSeg.CrossValidation;
+using GreenSeg.Tests.Training;
+using GreenSeg.Training;
+
+namespace GreenSeg.Tests.CrossValidation;
+
+[Collection(nameof(SerialTorch))]
+public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFixture<SmallPhantom>, IDisposable
+{
+    private readonly string _out = Directory.CreateTempSubdirectory("greenseg-crossval-").FullName;
+
+    public void Dispose() => Directory.Delete(_out, recursive: true);
+
+    private CrossValidationOptions Options(string folds = "sequence", int epochs = 1) => new()
+    {
+        Data = phantom.Root,
+        Folds = FoldSpec.Parse(folds),
+        OutputFolder = _out,
+        Training = new TrainingOptions
+        {
+            Model = "micronet", Size = 32, Spacing = 8, Epochs = epochs, LearningRate = "3e-3", Precision = "fp32", ChannelsLast = false, Threads = 2,
+        },
+    };
+
+    private sealed class Recorder : ICrossValidationObserver
+    {
+        public List<string> Events { get; } = [];
+        public ITrainingObserver Training => SilentObserver.Instance;
+        public void FoldStarting(Fold fold, int count, bool resuming) => Events.Add($"start {fold.Name}");
+        public void FoldSkipped(Fold fold, int count) => Events.Add($"skip {fold.Name}");
+        public void StackScored(Fold fold, StackScore score) => Events.Add($"score {score.Stack}");
+    }
+
+    [Fact]
+    public void EveryStackIsScoredOnceByAFoldThatNeverTrainedOnItAndARerunSkipsFinishedFolds()
+    {
+        var first = new Recorder();
+        var results = CrossValidationRunner.Run(Options(), first);
+
+        // The phantom has one stack of each sequence: leave one sequence out gives three folds.
+        results.FoldResults.Count.ShouldBe(3);
+        results.Stacks.Select(s => s.Stack).ShouldBe(["DWI_vol0000", "FMRI_vol0000", "T2W_vol0000"]);
+        foreach (var fold in results.FoldResults)
+        {
+            fold.TrainStacks.Intersect(fold.TestStacks).ShouldBeEmpty();
+            fold.Epochs.ShouldBe(1);
+            fold.TrainingKj.ShouldBeGreaterThan(0);
+            // Each fold's model is a final run: it trained on exactly the other stacks.
+            TrainingOptions.Load(Path.Combine(fold.RunFolder, "config.yaml")).Stacks.ShouldBe(fold.TrainStacks);
+            foreach (string stack in fold.TestStacks)
+                File.Exists(Path.Combine(fold.RunFolder, "predictions", $"{stack}_maskpred.nii.gz")).ShouldBeTrue();
+        }
+        results.Stacks.ShouldAllBe(s => s.Dice >= 0 && s.Dice <= 1 && s.TruthMl > 0);
+        first.Events.Count(e => e.StartsWith("start")).ShouldBe(3);
+
+        var second = new Recorder();
+        var again = CrossValidationRunner.Run(Options(), second);
+        second.Events.ShouldBe(["skip DWI", "skip FMRI", "skip T2W"]);
+        again.MeanDice.ShouldBe(results.MeanDice);
+
+        string report = File.ReadAllText(again.WriteReport());
+        report.ShouldContain("| DWI | 1 |");
+        report.ShouldContain("FMRI_vol0000");
+    }
+
+    [Fact]
+    public void AFoldStoppedAfterTrainingIsScoredWithoutTrainingAgain()
+    {
+        var folds = CrossValidationRunner.Plan(Options()).Folds;
+        // As if killed after fold DWI's training ended and before it was scored: its run folder is complete.
+        var recipe = CrossValidationRunner.Plan(Options()).Recipe with { Stacks = folds[0].Train.Select(s => s.Id).ToList() };
+        Trainer.Train(recipe, Path.Combine(_out, CrossValidationRunner.FoldsFolderName, folds[0].Name));
+
+        var recorder = new Recorder();
+        var results = CrossValidationRunner.Run(Options(), recorder);
+
+        recorder.Events[0].ShouldBe("start DWI");
+        results.FoldResults.Count.ShouldBe(3);
+        Directory.GetFiles(Path.Combine(_out, CrossValidationRunner.FoldsFolderName, "DWI"), "train.log").ShouldHaveSingleItem();
+        File.ReadAllLines(Path.Combine(_out, CrossValidationRunner.FoldsFolderName, "DWI", "train.log")).Count(l => l.Contains("training micronet")).ShouldBe(1);
+    }
+
+    [Fact]
+    public void ResumingWithOtherOptionsIsRefused()
+    {
+        CrossValidationRunner.Run(Options("sequence"));
+
+        Should.Throw<InvalidInputException>(() => CrossValidationRunner.Run(Options("sequence", epochs: 2)))
+            .Message.ShouldContain("other data, folds or options");
+    }
+}
