@@ -21,6 +21,8 @@ public sealed record CheckpointManifest
     public int Epoch { get; init; }
     public double? ValidationDice { get; init; }
     public string TrainedWith { get; init; } = "";
+    /// <summary>Slices were turned to the canonical in-plane orientation (<see cref="Transforms.InPlaneOrientation"/>); absent in older manifests.</summary>
+    public bool CanonicalOrientation { get; init; }
 
     public void Save(string folder) =>
         AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, RunFolder.JsonOptions));

@@ -15,12 +15,14 @@ public sealed class SamplePreparation
 
     public static SamplePreparation Create(TrainingOptions options)
     {
-        var preprocessor = new SlicePreprocessor(new PreprocessingOptions { TargetSpacing = options.Spacing, TargetWidth = options.Size, TargetHeight = options.Size });
+        var preprocessor = new SlicePreprocessor(new PreprocessingOptions { TargetSpacing = options.Spacing, TargetWidth = options.Size, TargetHeight = options.Size,
+            CanonicalOrientation = options.CanonicalOrientation });
         int size = options.Size;
         return new SamplePreparation
         {
             Prepare = raw =>
             {
+                if (options.CanonicalOrientation) raw = raw.InCanonicalOrientation();
                 var prepared = preprocessor.Forward(raw.Image, raw.Mask, raw.Width, raw.Height, raw.SpacingX, raw.SpacingY);
                 return new PreparedSample(prepared.Image, prepared.Mask!, size);
             },
