@@ -38,6 +38,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public bool? Augment { get; init; }
     [CommandOption("--balance <MODE>")] [Description("none | stack | sequence: give each stack or each sequence an equal share of an epoch.")]
     public string? Balance { get; init; }
+    [CommandOption("--canonical-orientation")] [Description("Turn every slice to one in-plane orientation from its file's affine (transposes and flips only); segment does the same.")]
+    public bool CanonicalOrientation { get; init; }
 
     [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
     public string? Model { get; init; }

@@ -1,4 +1,5 @@
 using GreenSeg.Imaging;
+using GreenSeg.Transforms;
 
 namespace GreenSeg.Data;
 
@@ -10,6 +11,7 @@ public sealed class SliceReader
 {
     private string? _imagePath, _maskPath;
     private NiftiImage? _image, _mask;
+    private InPlaneOrientation _orientation;
 
     public RawSlice Read(SliceRef slice)
     {
@@ -17,6 +19,7 @@ public sealed class SliceReader
         {
             _image = NiftiImage.Read(slice.ImagePath);
             _imagePath = slice.ImagePath;
+            _orientation = InPlaneOrientation.FromAffine(_image.Header.Affine());
         }
         if (slice.MaskPath is not null && _maskPath != slice.MaskPath)
         {
@@ -33,6 +36,6 @@ public sealed class SliceReader
                     $"mask is {m.SizeX}x{m.SizeY}x{m.SizeZ} but its image {Path.GetFileName(slice.ImagePath)} is {image.SizeX}x{image.SizeY}x{image.SizeZ}");
             mask = m.BinaryMask().AsSpan(slice.Z * m.SliceLength, m.SliceLength).ToArray();
         }
-        return new RawSlice(image.ScaledSlice(slice.Z), mask, image.SizeX, image.SizeY, image.SpacingX, image.SpacingY);
+        return new RawSlice(image.ScaledSlice(slice.Z), mask, image.SizeX, image.SizeY, image.SpacingX, image.SpacingY, _orientation);
     }
 }

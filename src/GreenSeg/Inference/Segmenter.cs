@@ -102,8 +102,12 @@ public sealed class Segmenter : IDisposable
         TimeSpan prepare = TimeSpan.Zero, network = TimeSpan.Zero, restore = TimeSpan.Zero;
         int sliceLength = stack.SliceLength;
         var probabilities = new float[stack.VoxelCount];
-        // Every slice of a stack shares its size and spacing, hence one geometry record.
-        var record = _preprocessor.Plan(stack.SizeX, stack.SizeY, stack.SpacingX, stack.SpacingY);
+        // Every slice of a stack shares its size, spacing and orientation, hence one orientation and one geometry
+        // record, planned on the slice as the network sees it (turned to the canonical orientation when the model was trained so).
+        var orientation = Manifest.CanonicalOrientation ? InPlaneOrientation.FromAffine(stack.Header.Affine()) : InPlaneOrientation.Identity;
+        var (width, height) = orientation.Size(stack.SizeX, stack.SizeY);
+        var (spacingX, spacingY) = orientation.Spacing(stack.SpacingX, stack.SpacingY);
+        var record = _preprocessor.Plan(width, height, spacingX, spacingY);
         int size = Manifest.Size, pixels = size * size;
         // Memory stays bounded by one batch of network inputs however long the stack is.
         for (int first = 0; first < stack.SizeZ; first += Options.BatchSize)
@@ -112,14 +116,19 @@ public sealed class Segmenter : IDisposable
             int count = Math.Min(Options.BatchSize, stack.SizeZ - first);
             var input = new float[count * pixels];
             for (int i = 0; i < count; i++)
-                _preprocessor.Image(stack.ScaledSlice(first + i), record, input.AsSpan(i * pixels, pixels));
+            {
+                float[] slice = stack.ScaledSlice(first + i);
+                _preprocessor.Image(orientation.IsIdentity ? slice : orientation.Apply<float>(slice, stack.SizeX, stack.SizeY), record, input.AsSpan(i * pixels, pixels));
+            }
             long prepared = Stopwatch.GetTimestamp();
             var output = Predict(input, count, size);
             long predicted = Stopwatch.GetTimestamp();
             for (int i = 0; i < count; i++)
             {
-                int z = first + i;
-                SlicePreprocessor.InverseProbabilities(output.AsSpan(i * pixels, pixels), record, probabilities.AsSpan(z * sliceLength, sliceLength));
+                var prediction = output.AsSpan(i * pixels, pixels);
+                var destination = probabilities.AsSpan((first + i) * sliceLength, sliceLength);
+                if (orientation.IsIdentity) SlicePreprocessor.InverseProbabilities(prediction, record, destination);
+                else orientation.Invert<float>(SlicePreprocessor.InverseProbabilities(prediction, record), stack.SizeX, stack.SizeY, destination);
             }
             prepare += Stopwatch.GetElapsedTime(start, prepared);
             network += Stopwatch.GetElapsedTime(prepared, predicted);

@@ -23,6 +23,8 @@ public sealed record CheckpointManifest
     public int Epoch { get; init; }
     public double? ValidationDice { get; init; }
     public string TrainedWith { get; init; } = "";
+    /// <summary>Slices were turned to the canonical in-plane orientation (<see cref="Transforms.InPlaneOrientation"/>); absent in older manifests.</summary>
+    public bool CanonicalOrientation { get; init; }
 
     /// <summary>The preprocessing the model was trained with, which inference must repeat exactly.</summary>
     public Transforms.PreprocessingOptions Preprocessing() => new()
@@ -31,6 +33,7 @@ public sealed record CheckpointManifest
         TargetWidth = Size,
         TargetHeight = Size,
         Normalization = Normalization,
+        CanonicalOrientation = CanonicalOrientation,
     };
 
     public void Save(string folder) =>

@@ -21,6 +21,7 @@ public sealed class SamplePreparation
         {
             Prepare = raw =>
             {
+                if (options.CanonicalOrientation) raw = raw.InCanonicalOrientation();
                 var prepared = preprocessor.Forward(raw.Image, raw.Mask, raw.Width, raw.Height, raw.SpacingX, raw.SpacingY);
                 return new PreparedSample(prepared.Image, prepared.Mask!, size);
             },

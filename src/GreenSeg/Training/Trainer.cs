@@ -397,6 +397,7 @@ public static class Trainer
             Epoch = epoch,
             ValidationDice = dice,
             TrainedWith = $"{options.Optimizer}, {options.Precision}{(options.ChannelsLast ? ", channels-last" : "")}",
+            CanonicalOrientation = options.CanonicalOrientation,
         }.Save(folder);
     }
 

@@ -45,6 +45,8 @@ public sealed record TrainingOptions
     public string Balance { get; init; } = "none";
     /// <summary>What augmentation draws when <see cref="Augment"/> is on (the config's <c>augmentation:</c> section).</summary>
     public Transforms.AugmentationOptions Augmentation { get; init; } = new();
+    /// <summary>Turn every slice to one canonical in-plane orientation from its image's affine (<see cref="Transforms.InPlaneOrientation"/>); segment then does the same.</summary>
+    public bool CanonicalOrientation { get; init; }
 
     // Model and compute
     public string Model { get; init; } = "att-squeeze-unet";
@@ -135,6 +137,7 @@ public sealed record TrainingOptions
         TargetWidth = Size,
         TargetHeight = Size,
         Normalization = Normalization,
+        CanonicalOrientation = CanonicalOrientation,
     };
 
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>

@@ -29,6 +29,12 @@ public sealed record PreprocessingOptions
     public int TargetWidth { get; init; } = 256;
     public int TargetHeight { get; init; } = 256;
     public IntensityNormalization Normalization { get; init; } = IntensityNormalization.ZScoreNonzero;
+    /// <summary>
+    /// Slices are turned to one canonical in-plane orientation (<see cref="InPlaneOrientation"/>) before this
+    /// preprocessing. The callers that know the image's affine do it (training's sample preparation, the
+    /// segmenter); here it keys the caches, whose slices differ with it.
+    /// </summary>
+    public bool CanonicalOrientation { get; init; }
 
     public void Validate()
     {
@@ -46,8 +52,9 @@ public sealed record PreprocessingOptions
     /// </summary>
     public string Fingerprint()
     {
+        // The orientation is named only when on, so the caches of runs without it keep their keys.
         string canonical = string.Create(CultureInfo.InvariantCulture,
-            $"preprocessing v{Version};spacing={TargetSpacing:R};size={TargetWidth}x{TargetHeight};normalization={Normalization}");
+            $"preprocessing v{Version};spacing={TargetSpacing:R};size={TargetWidth}x{TargetHeight};normalization={Normalization}{(CanonicalOrientation ? ";canonical-orientation" : "")}");
         byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(canonical));
         return Convert.ToHexStringLower(hash, 0, 8);
     }

@@ -184,6 +184,7 @@ public class SlicePreprocessorTests
             (defaults with { TargetWidth = 192 }).Fingerprint(),
             (defaults with { TargetHeight = 192 }).Fingerprint(),
             (defaults with { Normalization = IntensityNormalization.None }).Fingerprint(),
+            (defaults with { CanonicalOrientation = true }).Fingerprint(),
         ];
         variants.Distinct().Count().ShouldBe(variants.Length);
     }
