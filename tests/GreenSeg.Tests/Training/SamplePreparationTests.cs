@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using GreenSeg.Data;
+using GreenSeg.Tests.Transforms;
+using GreenSeg.Training;
+using GreenSeg.Transforms;
+
+namespace GreenSeg.Tests.Training;
+
+public class SamplePreparationTests
+{
+    private const int Size = 32;
+
+    /// <summary>Every augmentation that existed before synthetic contrast, always on.</summary>
+    private static readonly AugmentationOptions EveryEarlierAugmentation = new()
+    {
+        FlipXProbability = 1, FlipYProbability = 1, RotationProbability = 1, ScaleProbability = 1, ShiftProbability = 1,
+        GammaProbability = 1, NoiseProbability = 1, BiasFieldProbability = 1, IntensityCurveProbability = 1,
+    };
+
+    [Fact]
+    public void Without_synthetic_contrast_the_augmented_batches_are_bit_identical_to_before_it_existed()
+    {
+        var preparation = SamplePreparation.Create(new TrainingOptions { Size = Size, Augmentation = EveryEarlierAugmentation });
+        var images = new float[4 * Size * Size];
+        var masks = new float[4 * Size * Size];
+        PreparedSample sample = Sample();
+        for (int i = 0; i < 4; i++)
+            preparation.Writer(sample, new Random(1234 + i), images.AsSpan(i * Size * Size, Size * Size), masks.AsSpan(i * Size * Size, Size * Size));
+
+        // SHA-256 of the batch as the writer produced it before synthetic contrast was added (this platform's float maths).
+        Hash(images).ShouldBe("99e541fc3ece667d657fb1a50431547b201ebbaee7c741e1c922b5c94bb03d8c");
+        Hash(masks).ShouldBe("e38278c78bea2441ed838ad8346d0dacc704563cdf22b60891aca2daac78b60e");
+    }
+
+    private static PreparedSample Sample()
+    {
+        var image = new float[Size * Size];
+        for (int y = 0; y < Size; y++)
+        for (int x = 0; x < Size; x++)
+            image[x + Size * y] = MathF.Sin(x * 0.3f) + 0.5f * MathF.Cos(y * 0.17f) + 0.01f * x * y / Size;
+        return new PreparedSample(image, SlicePreprocessorTests.Ellipse(Size, Size, 15, 17, 8, 6), Size);
+    }
+
+    private static string Hash(float[] values) => Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(values.AsSpan())));
+}
