@@ -33,6 +33,41 @@ public class SamplePreparationTests
         Hash(masks).ShouldBe("e38278c78bea2441ed838ad8346d0dacc704563cdf22b60891aca2daac78b60e");
     }
 
+    [Fact]
+    public void Only_synthetic_contrast_makes_prepared_samples_carry_intensity_classes_and_changes_the_cache_fingerprint()
+    {
+        (float[] image, byte[] mask) = SyntheticContrastTests.Slice();
+        var raw = new RawSlice(image, mask, 64, 64, 1, 1);
+        var plain = SamplePreparation.Create(new TrainingOptions { Size = 64 });
+        var withSynthetic = new TrainingOptions { Size = 64, Augmentation = new AugmentationOptions { SyntheticContrastProbability = 0.5 } };
+        var synthetic = SamplePreparation.Create(withSynthetic);
+        var notAugmented = SamplePreparation.Create(withSynthetic with { Augment = false });
+
+        plain.Prepare(raw).Classes.ShouldBeNull();
+        plain.Fingerprint.ShouldBe(new PreprocessingOptions { TargetWidth = 64, TargetHeight = 64 }.Fingerprint());
+        notAugmented.Prepare(raw).Classes.ShouldBeNull();
+        notAugmented.Fingerprint.ShouldBe(plain.Fingerprint);
+        PreparedSample prepared = synthetic.Prepare(raw);
+        prepared.Classes.ShouldBe(IntensityClasses.Compute(prepared.Image, prepared.Mask, 6, 2));
+        synthetic.Fingerprint.ShouldNotBe(plain.Fingerprint);
+    }
+
+    [Fact]
+    public void The_writer_renders_a_synthetic_contrast_from_the_classes_and_keeps_the_mask()
+    {
+        (float[] image, byte[] mask) = SyntheticContrastTests.Slice();
+        var preparation = SamplePreparation.Create(new TrainingOptions { Size = 64, Augmentation = AugmentationOptions.None with { SyntheticContrastProbability = 1 } });
+        PreparedSample prepared = preparation.Prepare(new RawSlice(image, mask, 64, 64, 1, 1));
+        var imageOut = new float[64 * 64];
+        var maskOut = new float[64 * 64];
+
+        preparation.Writer(prepared, new Random(5), imageOut, maskOut);
+
+        maskOut.ShouldBe(prepared.Mask.Select(b => (float)b).ToArray());
+        imageOut.SequenceEqual(prepared.Image).ShouldBeFalse();
+        imageOut.Average().ShouldBe(0, 1e-4);
+    }
+
     private static PreparedSample Sample()
     {
         var image = new float[Size * Size];
