@@ -34,6 +34,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public bool? Augment { get; init; }
     [CommandOption("--balance <MODE>")] [Description("none | stack | sequence: give each stack or each sequence an equal share of an epoch.")]
     public string? Balance { get; init; }
+    [CommandOption("--synthetic-contrast <P>")] [Description("Probability that a slice is redrawn with a random synthetic contrast before the other augmentations (augmentation: synthetic-contrast-probability; default 0).")]
+    public double? SyntheticContrast { get; init; }
 
     [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
     public string? Model { get; init; }
@@ -91,6 +93,9 @@ public abstract class TrainingRecipeSettings : EnergySettings
             if (target is null || value is null || Equals(value, setting.GetValue(defaults))) continue;
             target.SetValue(options, value);
         }
+        // Nested in the augmentation: section, out of the loop's reach; a null section is left for Validate to report.
+        if (SyntheticContrast is double probability && options.Augmentation is not null)
+            options = options with { Augmentation = options.Augmentation with { SyntheticContrastProbability = probability } };
         return options;
     }
 }
