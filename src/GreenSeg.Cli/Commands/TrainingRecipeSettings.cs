@@ -40,6 +40,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public string? Balance { get; init; }
     [CommandOption("--canonical-orientation")] [Description("Turn every slice to one in-plane orientation from its file's affine (transposes and flips only); segment does the same.")]
     public bool CanonicalOrientation { get; init; }
+    [CommandOption("--synthetic-contrast <P>")] [Description("Probability that a slice is redrawn with a random synthetic contrast before the other augmentations (augmentation: synthetic-contrast-probability; default 0).")]
+    public double? SyntheticContrast { get; init; }
 
     [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
     public string? Model { get; init; }
@@ -97,6 +99,9 @@ public abstract class TrainingRecipeSettings : EnergySettings
             if (target is null || value is null || Equals(value, setting.GetValue(defaults))) continue;
             target.SetValue(options, value);
         }
+        // Nested in the augmentation: section, out of the loop's reach; a null section is left for Validate to report.
+        if (SyntheticContrast is double probability && options.Augmentation is not null)
+            options = options with { Augmentation = options.Augmentation with { SyntheticContrastProbability = probability } };
         return options;
     }
 }

@@ -95,11 +95,16 @@ public sealed class SampleCache
             writer.Write(sample.Size);
             foreach (float v in sample.Image) writer.Write(v);
             writer.Write(sample.Mask);
+            if (sample.Classes is not null) writer.Write(sample.Classes);
         });
         return sample;
     }
 
-    /// <summary>An entry that is unreadable, of another format or another fingerprint counts as a miss.</summary>
+    /// <summary>
+    /// An entry that is unreadable, of another format or another fingerprint counts as a miss. After the
+    /// mask an entry may hold the intensity classes (as many bytes again); the fingerprint says whether
+    /// they were prepared, so entries written before classes existed read as they did.
+    /// </summary>
     private PreparedSample? TryReadEntry(string path)
     {
         if (!File.Exists(path)) return null;
@@ -112,7 +117,9 @@ public sealed class SampleCache
             var image = new float[size * size];
             for (int i = 0; i < image.Length; i++) image[i] = reader.ReadSingle();
             var mask = reader.ReadBytes(size * size);
-            return mask.Length == size * size ? new PreparedSample(image, mask, size) : null;
+            var classes = reader.ReadBytes(size * size);
+            if (mask.Length != size * size || (classes.Length != 0 && classes.Length != size * size)) return null;
+            return new PreparedSample(image, mask, size, classes.Length == 0 ? null : classes);
         }
         catch (IOException)
         {

@@ -17,15 +17,22 @@ public sealed class SamplePreparation
     {
         var preprocessor = new SlicePreprocessor(options.Preprocessing());
         int size = options.Size;
+        AugmentationOptions augmentation = options.Augmentation;
+        // Intensity classes are prepared (and cached) once per slice, and only when they will be rendered.
+        bool classify = options.Augment && augmentation.SyntheticContrastProbability > 0;
         return new SamplePreparation
         {
             Prepare = raw =>
             {
                 if (options.CanonicalOrientation) raw = raw.InCanonicalOrientation();
                 var prepared = preprocessor.Forward(raw.Image, raw.Mask, raw.Width, raw.Height, raw.SpacingX, raw.SpacingY);
-                return new PreparedSample(prepared.Image, prepared.Mask!, size);
+                byte[]? classes = classify
+                    ? IntensityClasses.Compute(prepared.Image, prepared.Mask, augmentation.SyntheticContrastClasses, augmentation.SyntheticContrastBrainClasses)
+                    : null;
+                return new PreparedSample(prepared.Image, prepared.Mask!, size, classes);
             },
-            Fingerprint = preprocessor.Options.Fingerprint(),
+            Fingerprint = preprocessor.Options.Fingerprint()
+                + (classify ? IntensityClasses.Fingerprint(augmentation.SyntheticContrastClasses, augmentation.SyntheticContrastBrainClasses) : ""),
             Writer = options.Augment ? AugmentingWriter(new Augmenter(options.Augmentation), size) : BatchLoader.CopyWriter,
         };
     }
@@ -33,7 +40,7 @@ public sealed class SamplePreparation
     private static SampleWriter AugmentingWriter(Augmenter augmenter, int size) => (sample, random, image, mask) =>
     {
         var maskBytes = new byte[mask.Length];
-        augmenter.Augment(sample.Image, sample.Mask, size, size, (ulong)random.NextInt64(), image, maskBytes);
+        augmenter.Augment(sample.Image, sample.Mask, size, size, (ulong)random.NextInt64(), image, maskBytes, sample.Classes);
         for (int i = 0; i < mask.Length; i++) mask[i] = maskBytes[i];
     };
 }

@@ -35,6 +35,21 @@ public sealed record AugmentationOptions
     public double BiasFieldProbability { get; init; } = 0.3;
     /// <summary>Largest coefficient of the log bias field's quadratic polynomial over the slice (coordinates in [-1, 1]).</summary>
     public double MaxBiasFieldStrength { get; init; } = 0.3;
+    /// <summary>
+    /// Replaces the image by a synthetic rendering of its intensity classes (<see cref="SyntheticContrast"/>)
+    /// before the other augmentations: domain randomisation as in SynthSeg, so no one sequence's contrast is learnt.
+    /// </summary>
+    public double SyntheticContrastProbability { get; init; }
+    /// <summary>Intensity classes per slice, the brain's included; each gets its own random intensity when rendered.</summary>
+    public int SyntheticContrastClasses { get; init; } = 6;
+    /// <summary>Of those, the classes that only brain-mask voxels fall into, so the brain stays a region of its own.</summary>
+    public int SyntheticContrastBrainClasses { get; init; } = 2;
+    /// <summary>Largest texture (noise) standard deviation within a class; class means are drawn in [0, 1].</summary>
+    public double SyntheticContrastMaxClassStd { get; init; } = 0.12;
+    /// <summary>Largest Gaussian blur of the rendering, in pixels.</summary>
+    public double SyntheticContrastMaxBlurSigma { get; init; } = 1.5;
+    /// <summary>Largest resolution loss: the rendering is resampled down by a factor in [1, this] and back up.</summary>
+    public double SyntheticContrastMaxDownsampleFactor { get; init; } = 3;
 
     /// <summary>No augmentation at all.</summary>
     public static AugmentationOptions None { get; } = new()
@@ -52,7 +67,7 @@ public sealed record AugmentationOptions
             (nameof(ShiftProbability), ShiftProbability),
             (nameof(GammaProbability), GammaProbability), (nameof(NoiseProbability), NoiseProbability),
             (nameof(IntensityCurveProbability), IntensityCurveProbability), (nameof(InvertProbability), InvertProbability),
-            (nameof(BiasFieldProbability), BiasFieldProbability),
+            (nameof(BiasFieldProbability), BiasFieldProbability), (nameof(SyntheticContrastProbability), SyntheticContrastProbability),
         })
             if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(name, p, "a probability must be in [0, 1]");
         Require(MaxRotationDegrees is >= 0 and <= 180, nameof(MaxRotationDegrees), "must be in [0, 180]");
@@ -62,6 +77,13 @@ public sealed record AugmentationOptions
         Require(MinGamma > 0 && MinGamma <= MaxGamma && double.IsFinite(MaxGamma), nameof(MinGamma), "need 0 < MinGamma <= MaxGamma");
         Require(MaxNoiseSigma >= 0 && double.IsFinite(MaxNoiseSigma), nameof(MaxNoiseSigma), "must be >= 0");
         Require(MaxBiasFieldStrength >= 0 && double.IsFinite(MaxBiasFieldStrength), nameof(MaxBiasFieldStrength), "must be >= 0");
+        Require(SyntheticContrastBrainClasses is >= 1 and <= 2, nameof(SyntheticContrastBrainClasses), "must be 1 or 2");
+        Require(SyntheticContrastClasses > SyntheticContrastBrainClasses && SyntheticContrastClasses <= IntensityClasses.MaxCount,
+            nameof(SyntheticContrastClasses), $"must exceed the brain classes (at least one background class) and be at most {IntensityClasses.MaxCount}");
+        Require(SyntheticContrastMaxClassStd is >= 0 and <= 1, nameof(SyntheticContrastMaxClassStd), "must be in [0, 1]");
+        // The blur kernel lives on the stack: a few pixels of sigma is all a 2D slice needs.
+        Require(SyntheticContrastMaxBlurSigma is >= 0 and <= 8, nameof(SyntheticContrastMaxBlurSigma), "must be in [0, 8] pixels");
+        Require(SyntheticContrastMaxDownsampleFactor is >= 1 and <= 8, nameof(SyntheticContrastMaxDownsampleFactor), "must be in [1, 8]");
     }
 
     private static void Require(bool condition, string name, string problem)
@@ -74,7 +96,8 @@ public sealed record AugmentationOptions
 /// What one augmentation call drew (identity values where an augmentation was not applied).
 /// BiasCoefficients multiply x, y, x², xy, y² of the log bias field; NoiseSeed seeds the noise values;
 /// ShiftX and ShiftY move the content by that fraction of the slice's width and height; IntensityCurve
-/// holds the curve's values at equally spaced points of [0, 1] from 0 to 1 inclusive (empty: no curve).
+/// holds the curve's values at equally spaced points of [0, 1] from 0 to 1 inclusive (empty: no curve);
+/// SyntheticContrastSeed, when set, seeds the <see cref="SyntheticContrast"/> rendering that replaces the image first.
 /// </summary>
 public sealed record AugmentationParameters(
     bool FlipX,
@@ -87,7 +110,8 @@ public sealed record AugmentationParameters(
     ulong NoiseSeed,
     double ShiftX = 0,
     double ShiftY = 0,
-    double[]? IntensityCurve = null)
+    double[]? IntensityCurve = null,
+    ulong? SyntheticContrastSeed = null)
 {
     public bool IsSpatialIdentity => !FlipX && !FlipY && RotationDegrees == 0 && Scale == 1 && ShiftX == 0 && ShiftY == 0;
 }

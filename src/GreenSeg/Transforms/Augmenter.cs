@@ -3,7 +3,8 @@ using GreenSeg.Common;
 namespace GreenSeg.Transforms;
 
 /// <summary>
-/// Seeded training augmentation of an image/mask pair on the preprocessed canvas: flips, rotation and
+/// Seeded training augmentation of an image/mask pair on the preprocessed canvas: optionally a synthetic
+/// contrast first (the image redrawn from its intensity classes), then flips, rotation and
 /// scaling about the centre in one resampling (bilinear for the image, nearest for the mask, zero
 /// outside), then a smooth multiplicative bias field, gamma, and Gaussian noise on the image. The same
 /// seed gives the same output; every parameter is drawn whether or not its augmentation fires, so
@@ -14,11 +15,13 @@ public sealed class Augmenter
     public const int BiasTerms = 5;
 
     public AugmentationOptions Options { get; }
+    private readonly SyntheticContrast? _syntheticContrast;
 
     public Augmenter(AugmentationOptions options)
     {
         options.Validate();
         Options = options;
+        _syntheticContrast = options.SyntheticContrastProbability > 0 ? new SyntheticContrast(options) : null;
     }
 
     /// <summary>Draws the parameters of one augmentation in a fixed order.</summary>
@@ -47,9 +50,12 @@ public sealed class Augmenter
         double shiftY = random.Uniform(-o.MaxShiftFraction, o.MaxShiftFraction);
         bool curve = random.Chance(o.IntensityCurveProbability);
         double[] knots = DrawCurve(random, o.IntensityCurveKnots, random.Chance(o.InvertProbability));
+        // Synthetic contrast comes after those, for the same reason.
+        bool synthetic = random.Chance(o.SyntheticContrastProbability);
+        ulong syntheticSeed = random.NextUInt64();
         return new AugmentationParameters(flipX, flipY, rotate ? angle : 0, scale ? factor : 1, gamma ? gammaValue : 1,
             noise ? sigma : 0, bias ? coefficients : new double[BiasTerms], noiseSeed, shift ? shiftX : 0, shift ? shiftY : 0,
-            curve ? knots : []);
+            curve ? knots : [], synthetic ? syntheticSeed : null);
     }
 
     /// <summary>A monotone curve from 0 to 1 (or 1 to 0 when inverted) through sorted random inner values.</summary>
@@ -64,25 +70,32 @@ public sealed class Augmenter
     }
 
     /// <summary>Augments into new arrays; mask may be empty (image only).</summary>
-    public AugmentedSlice Augment(ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int width, int height, ulong seed)
+    /// <param name="classes">The image's <see cref="IntensityClasses"/>; needed only when synthetic contrast is drawn.</param>
+    public AugmentedSlice Augment(ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int width, int height, ulong seed,
+        ReadOnlySpan<byte> classes = default)
     {
         var imageOut = new float[image.Length];
         byte[]? maskOut = mask.IsEmpty ? null : new byte[mask.Length];
-        AugmentationParameters parameters = Draw(seed);
-        Apply(parameters, image, mask, width, height, imageOut, maskOut);
+        AugmentationParameters parameters = Augment(image, mask, width, height, seed, imageOut, maskOut, classes);
         return new AugmentedSlice(imageOut, maskOut, parameters);
     }
 
     /// <summary>Augments into caller-owned buffers (which must not overlap the inputs).</summary>
+    /// <param name="classes">The image's <see cref="IntensityClasses"/>; needed only when synthetic contrast is drawn.</param>
     public AugmentationParameters Augment(ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int width, int height, ulong seed,
-        Span<float> imageOut, Span<byte> maskOut)
+        Span<float> imageOut, Span<byte> maskOut, ReadOnlySpan<byte> classes = default)
     {
         AugmentationParameters parameters = Draw(seed);
+        if (parameters.SyntheticContrastSeed is ulong syntheticSeed)
+        {
+            if (classes.IsEmpty) throw new ArgumentException("synthetic contrast needs the slice's intensity classes", nameof(classes));
+            image = _syntheticContrast!.Render(classes, width, height, syntheticSeed);
+        }
         Apply(parameters, image, mask, width, height, imageOut, maskOut);
         return parameters;
     }
 
-    /// <summary>Applies given parameters (a pure function of its inputs).</summary>
+    /// <summary>Applies given parameters (a pure function of its inputs) except the synthetic contrast, which needs the intensity classes.</summary>
     public static void Apply(AugmentationParameters parameters, ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int width, int height,
         Span<float> imageOut, Span<byte> maskOut)
     {
@@ -212,7 +225,7 @@ public sealed class Augmenter
         for (int i = 0; i < image.Length; i++) image[i] = (float)((image[i] - newMean) * scale + mean);
     }
 
-    private static (double Mean, double Std) MeanStd(ReadOnlySpan<float> values)
+    internal static (double Mean, double Std) MeanStd(ReadOnlySpan<float> values)
     {
         double sum = 0;
         foreach (float v in values) sum += v;

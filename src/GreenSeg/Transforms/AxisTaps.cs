@@ -88,6 +88,14 @@ internal sealed class AxisTaps : IDisposable
         ArrayPool<float>.Shared.Return(Weight);
     }
 
+    /// <summary>Bilinear resize of a whole image, pixel centres onto pixel centres over the same field of view.</summary>
+    public static void Resize(ReadOnlySpan<float> source, int width, int height, Span<float> destination, int destinationWidth, int destinationHeight)
+    {
+        using AxisTaps xs = Forward(width, destinationWidth, 0, destinationWidth, nearest: false);
+        using AxisTaps ys = Forward(height, destinationHeight, 0, destinationHeight, nearest: false);
+        Linear(source, width, xs, ys, destination, destinationWidth);
+    }
+
     /// <summary>Separable bilinear resampling of a width x height source into destination (taps per axis).</summary>
     public static void Linear(ReadOnlySpan<float> source, int width, AxisTaps xs, AxisTaps ys, Span<float> destination, int destinationWidth)
     {

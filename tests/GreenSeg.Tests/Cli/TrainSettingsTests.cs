@@ -26,6 +26,20 @@ public sealed class TrainSettingsTests : IDisposable
     }
 
     [Fact]
+    public void SyntheticContrastFlagSetsTheAugmentationProbabilityAndKeepsTheRestOfTheSection()
+    {
+        string config = Path.Combine(_dir, "run.yaml");
+        File.WriteAllText(config, "data: /somewhere\naugmentation:\n  synthetic-contrast-probability: 0.2\n  synthetic-contrast-classes: 8\n");
+
+        new TrainSettings { Config = config }.Resolve().Augmentation.SyntheticContrastProbability.ShouldBe(0.2);
+        var options = new TrainSettings { Config = config, SyntheticContrast = 0.7 }.Resolve();
+
+        options.Augmentation.SyntheticContrastProbability.ShouldBe(0.7);
+        options.Augmentation.SyntheticContrastClasses.ShouldBe(8);
+        new TrainSettings().Resolve().Augmentation.SyntheticContrastProbability.ShouldBe(0);
+    }
+
+    [Fact]
     public void BaselineIsTheStudysRecipeAndTheDefaultIsTheGreenOne()
     {
         var baseline = new TrainSettings { Baseline = true, Data = "d" }.Resolve();

@@ -54,6 +54,20 @@ public sealed class LoaderTests : IDisposable
     }
 
     [Fact]
+    public void DiskCacheRoundTripsTheSyntheticContrastClassesAndReadsEntriesWithoutThem()
+    {
+        string folder = Path.Combine(_root, "cache");
+        Func<RawSlice, PreparedSample> withClasses = raw => Scale(1)(raw) with { Classes = raw.Mask!.Select(b => (byte)(b + 3)).ToArray() };
+        byte[] classes = new SampleCache(CacheMode.Disk, withClasses, "classes", folder).Get(_slices[2]).Classes!;
+
+        var again = new SampleCache(CacheMode.Disk, withClasses, "classes", folder);
+        again.Get(_slices[2]).Classes.ShouldBe(classes);
+        again.HitCount.ShouldBe(1);
+        new SampleCache(CacheMode.Disk, Scale(1), "plain", folder).Get(_slices[2]);
+        new SampleCache(CacheMode.Disk, Scale(1), "plain", folder).Get(_slices[2]).Classes.ShouldBeNull();
+    }
+
+    [Fact]
     public void DiskCacheEntryOfAnEditedFileIsNotReused()
     {
         string folder = Path.Combine(_root, "cache");
