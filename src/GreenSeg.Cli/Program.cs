@@ -3,6 +3,9 @@ using GreenSeg.Cli.Commands;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
+// libtorch reads its environment when it loads: GreenSeg's settings go in before anything touches it.
+GreenSeg.Common.NativeEnvironment.EnsureApplied();
+
 // Redirected output (logs, CI) has no terminal width: give tables room instead of Spectre's 80 columns.
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
 

@@ -14,6 +14,7 @@ public sealed class InfoCommand : Command
         table.AddRow("libtorch threads", torch.get_num_threads().ToString());
         table.AddRow("CUDA available", torch.cuda.is_available().ToString());
         table.AddRow("processors", Environment.ProcessorCount.ToString());
+        foreach (var (name, value) in GreenSeg.Common.NativeEnvironment.Applied) table.AddRow(name, Markup.Escape(value));
         table.AddRow("OS", RuntimeInformation.OSDescription);
         table.AddRow(".NET", RuntimeInformation.FrameworkDescription);
         AnsiConsole.Write(table);
