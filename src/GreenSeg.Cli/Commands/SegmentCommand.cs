@@ -47,9 +47,9 @@ public sealed class SegmentSettings : EnergySettings
     public int BatchSize { get; init; } = 8;
 
     [CommandOption("--precision <P>")]
-    [Description("bf16-pure (weights and activations in bf16, fastest) | bf16-mixed (bf16 convolutions on fp32 weights, as training) | fp32")]
-    [DefaultValue(InferencePrecision.Bf16Pure)]
-    public string Precision { get; init; } = InferencePrecision.Bf16Pure;
+    [Description("auto (bf16-pure where bf16 runs in hardware, else fp32) | bf16-pure (weights and activations in bf16) | bf16-mixed (bf16 convolutions on fp32 weights, as training) | fp32")]
+    [DefaultValue(InferencePrecision.Auto)]
+    public string Precision { get; init; } = InferencePrecision.Auto;
 
     [CommandOption("--channels-last <BOOL>")]
     [Description("NHWC memory layout for the convolutions.")]

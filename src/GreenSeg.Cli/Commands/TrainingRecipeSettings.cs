@@ -46,7 +46,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
     public string? Model { get; init; }
     [CommandOption("--model-width <N>")] public int? ModelWidth { get; init; }
-    [CommandOption("--precision <P>")] [Description("fp32 | bf16-mixed | fp16-mixed (CUDA)")]
+    [CommandOption("--precision <P>")] [Description("auto (bf16-mixed where bf16 runs in hardware, else fp32) | fp32 | bf16-mixed | fp16-mixed (CUDA)")]
     public string? Precision { get; init; }
     [CommandOption("--channels-last <BOOL>")] public bool? ChannelsLast { get; init; }
     [CommandOption("--threads <N>")] public int? Threads { get; init; }

@@ -21,6 +21,13 @@ public static class NativeEnvironment
 {
     public const string AllowAvx512Variable = "GREENSEG_ALLOW_AVX512";
 
+    /// <summary>
+    /// Whether libtorch computes bf16 convolutions in hardware here: the CPU has AVX-512 bf16 instructions and
+    /// libtorch may use them. Capped at AVX2, bf16 falls back to reference code about 20x slower than fp32,
+    /// so the "auto" precisions choose fp32 then.
+    /// </summary>
+    public static bool NativeBf16 { get; private set; }
+
     /// <summary>The variables set and their values, as applied at start-up (for `greenseg info`).</summary>
     public static IReadOnlyDictionary<string, string> Applied { get; private set; } = new Dictionary<string, string>();
 
@@ -54,7 +61,46 @@ public static class NativeEnvironment
             if (SetEnv(name, value, overwrite: 0) == 0) applied[name] = value;
         }
         Applied = applied;
+        if (defaults.ContainsKey("ONEDNN_MAX_CPU_ISA")) DisableNnpack();
+        string isa = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? (defaults.TryGetValue("ONEDNN_MAX_CPU_ISA", out var capped) ? capped : "");
+        NativeBf16 = CpuFlags().Contains("avx512_bf16") && !isa.StartsWith("AVX2", StringComparison.OrdinalIgnoreCase)
+            && !isa.StartsWith("SSE", StringComparison.OrdinalIgnoreCase) && !isa.Equals("AVX", StringComparison.OrdinalIgnoreCase);
     }
+
+    private static HashSet<string> CpuFlags()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+            return line is null ? [] : [.. line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// With oneDNN capped, libtorch routes some convolutions to NNPACK, which cannot start on this CPU and
+    /// prints a warning on every call; turned off, they take libtorch's own path. Loads libtorch (after the
+    /// variables above are set). A libtorch without these entry points is left as it is.
+    /// </summary>
+    private static void DisableNnpack()
+    {
+        try
+        {
+            SetUserEnabledNnpack(GlobalContext(), false);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
+    [DllImport("torch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    private static extern IntPtr GlobalContext();
+
+    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    private static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
     [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi)]
     private static extern int SetEnv(string name, string value, int overwrite);

@@ -18,7 +18,7 @@ public sealed record SegmentOptions
     public PostProcessingOptions PostProcessing { get; init; } = PostProcessingOptions.Default;
     public int BatchSize { get; init; } = 8;
     /// <summary>fp32, bf16-mixed (bf16 convolutions on fp32 weights, as in training) or bf16-pure (see <see cref="InferencePrecision"/>).</summary>
-    public string Precision { get; init; } = InferencePrecision.Bf16Pure;
+    public string Precision { get; init; } = InferencePrecision.Auto;
     public bool ChannelsLast { get; init; } = true;
     public string Device { get; init; } = "cpu";
     /// <summary>libtorch intra-op threads; 0 leaves libtorch's default.</summary>
@@ -164,20 +164,23 @@ public sealed class Segmenter : IDisposable
 /// <summary>
 /// The --precision of inference. fp32; bf16-mixed: fp32 weights with bf16 convolutions, exactly as the
 /// green recipe trains; bf16-pure: weights and activations in bf16 throughout, no casts around each
-/// convolution and half the memory traffic. bf16-pure is the default: on CPUs with bf16 instructions it
-/// is the fastest, and bf16's 8-bit mantissa moves probabilities by far less than a threshold decides.
+/// convolution and half the memory traffic. auto, the default, is bf16-pure where bf16 is computed in
+/// hardware (CUDA, or AVX-512 bf16 that libtorch may use: see NativeEnvironment), where it is the fastest and
+/// its 8-bit mantissa moves probabilities by far less than a threshold decides; elsewhere fp32.
 /// </summary>
 public static class InferencePrecision
 {
+    public const string Auto = "auto";
     public const string Fp32 = "fp32";
     public const string Bf16Mixed = "bf16-mixed";
     public const string Bf16Pure = "bf16-pure";
-    public static IReadOnlyList<string> Names { get; } = [Fp32, Bf16Mixed, Bf16Pure, "fp16-mixed"];
+    public static IReadOnlyList<string> Names { get; } = [Auto, Fp32, Bf16Mixed, Bf16Pure, "fp16-mixed"];
 
     /// <summary>The convolutions' compute precision and the type the weights (and inputs) are held in.</summary>
     public static (Precision Compute, ScalarType Weights) Parse(string name, Device device)
     {
         string normalized = name.Trim().ToLowerInvariant();
+        if (normalized == Auto) normalized = device.type == TorchSharp.DeviceType.CUDA || NativeEnvironment.NativeBf16 ? Bf16Pure : Fp32;
         if (normalized == Bf16Pure) return (Models.Precision.Fp32, ScalarType.BFloat16);
         if (PrecisionOption.Names.Contains(normalized)) return (PrecisionOption.Parse(normalized, device), ScalarType.Float32);
         throw new GreenSegException($"precision '{name}': expected one of {string.Join(", ", Names)} (fp16-mixed on CUDA only)");

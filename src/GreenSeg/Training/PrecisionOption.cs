@@ -4,13 +4,18 @@ using static TorchSharp.torch;
 
 namespace GreenSeg.Training;
 
-/// <summary>The --precision option: fp32, bf16-mixed (fp32 weights, bf16 convolutions), fp16-mixed (CUDA only).</summary>
+/// <summary>
+/// The --precision option: auto (bf16-mixed where bf16 is computed in hardware, on CUDA or a CPU with AVX-512
+/// bf16 that libtorch may use; else fp32), fp32, bf16-mixed (fp32 weights, bf16 convolutions), fp16-mixed (CUDA only).
+/// </summary>
 public static class PrecisionOption
 {
-    public static IReadOnlyList<string> Names { get; } = ["fp32", "bf16-mixed", "fp16-mixed"];
+    public const string Auto = "auto";
+    public static IReadOnlyList<string> Names { get; } = [Auto, "fp32", "bf16-mixed", "fp16-mixed"];
 
     public static Precision Parse(string name, Device device) => name.Trim().ToLowerInvariant() switch
     {
+        Auto => device.type == TorchSharp.DeviceType.CUDA || NativeEnvironment.NativeBf16 ? Precision.Bf16Mixed : Precision.Fp32,
         "fp32" => Precision.Fp32,
         "bf16-mixed" or "bf16" => Precision.Bf16Mixed,
         "fp16-mixed" or "fp16" => device.type == TorchSharp.DeviceType.CUDA

@@ -51,7 +51,7 @@ public sealed record TrainingOptions
     // Model and compute
     public string Model { get; init; } = "att-squeeze-unet";
     public int? ModelWidth { get; init; }
-    public string Precision { get; init; } = "bf16-mixed";
+    public string Precision { get; init; } = PrecisionOption.Auto;
     public bool ChannelsLast { get; init; } = true;
     public int Threads { get; init; }
     public string Device { get; init; } = "cpu";
