@@ -36,6 +36,7 @@ app.Configure(config =>
         models.SetDescription("The model zoo: architectures, sizes and compute.");
         models.AddCommand<ModelsListCommand>("list").WithDescription("List every model: parameters, GMACs, reference.");
         models.AddCommand<ModelsShowCommand>("show").WithDescription("Show the layer table of one model.");
+        models.AddCommand<ModelsPretrainedCommand>("pretrained").WithDescription("The bundled models (segment's default): network, size, the command and data that trained them, their recipe's cross-validated Dice.");
     });
     config.AddBranch("energy", energy =>
     {

@@ -79,3 +79,33 @@ internal static class Format
 
     public static string MiB(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
 }
+
+/// <summary>greenseg models pretrained: the models that ship with GreenSeg, how each was trained and how well its recipe cross-validated.</summary>
+public sealed class ModelsPretrainedCommand : Command
+{
+    public override int Execute(CommandContext context, CancellationToken cancellationToken)
+    {
+        var models = PretrainedModels.All();
+        if (models.Count == 0)
+        {
+            ConsoleTable.Line($"no bundled models in {PretrainedModels.Root}");
+            return 0;
+        }
+        foreach (var model in models)
+        {
+            var (manifest, _) = GreenSeg.Training.CheckpointManifest.Locate(model.Folder);
+            ConsoleTable.Line($"{model.Name}{(model.Name == PretrainedModels.DefaultName ? " (segment's default)" : "")}: {model.Card.Description}");
+            ConsoleTable.Write(["", ""],
+            [
+                ["network", FormattableString.Invariant($"{manifest.Model}{(manifest.ModelWidth is int w ? $" width {w}" : "")}, {manifest.Size}x{manifest.Size} at {manifest.Spacing} mm, {manifest.Normalization}{(manifest.CanonicalOrientation ? ", canonical orientation" : "")}")],
+                ["size", Format.MiB(model.SizeBytes) + " MiB"],
+                ["trained on", model.Card.TrainedOn],
+                ["command", model.Card.Command],
+                ["cross-validation", model.Card.CrossValidation],
+                ["limitations", model.Card.Limitations],
+                ["folder", model.Folder],
+            ]);
+        }
+        return 0;
+    }
+}

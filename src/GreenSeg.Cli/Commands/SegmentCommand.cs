@@ -12,7 +12,7 @@ public sealed class SegmentSettings : EnergySettings
     public string[] Inputs { get; init; } = [];
 
     [CommandOption("-m|--model <RUN_DIR_OR_CHECKPOINT>")]
-    [Description("A training run folder (its best checkpoint), a checkpoint folder, or a model.pt with model.json beside it.")]
+    [Description("A training run folder (its best checkpoint), a checkpoint folder, a model.pt with model.json beside it, or a bundled model's name (greenseg models pretrained); default: the bundled fetal-brain-v1.")]
     public string? Model { get; init; }
 
     [CommandOption("-o|--out <DIR>")]
@@ -69,9 +69,16 @@ public sealed class SegmentSettings : EnergySettings
     public override ValidationResult Validate()
     {
         if (Inputs.Length == 0) return ValidationResult.Error("give at least one INPUT (file, folder or glob)");
-        if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model RUN_DIR_OR_CHECKPOINT is required");
         if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out DIR is required");
         return base.Validate();
+    }
+
+    /// <summary>The model to load: the given path, a bundled model named so, or the bundled default.</summary>
+    public string ModelPath()
+    {
+        if (string.IsNullOrWhiteSpace(Model)) return GreenSeg.Models.PretrainedModels.Default().Folder;
+        if (!File.Exists(Model) && !Directory.Exists(Model) && GreenSeg.Models.PretrainedModels.Find(Model) is { } bundled) return bundled.Folder;
+        return Model;
     }
 
     public SegmentOptions ToSegmentOptions() => new()
@@ -93,6 +100,7 @@ public sealed class SegmentCommand : Command<SegmentSettings>
     public override int Execute(CommandContext context, SegmentSettings settings, CancellationToken cancellationToken)
     {
         var options = settings.ToSegmentOptions().Validate();
+        string modelPath = settings.ModelPath();
         var plan = BatchSegmentation.Plan(settings.Inputs, new SegmentationOutput
         {
             Folder = settings.Out!,
@@ -106,7 +114,7 @@ public sealed class SegmentCommand : Command<SegmentSettings>
             return CliErrors.InputError;
         }
         var result = SegmentationConsole.RunWithProgress(plan.Jobs.Count,
-            onStack => BatchSegmentation.Run(settings.Model!, plan, options, settings.ToEnergyOptions(), onStack, cancellationToken));
+            onStack => BatchSegmentation.Run(modelPath, plan, options, settings.ToEnergyOptions(), onStack, cancellationToken));
         SegmentationConsole.Print(result);
         return result.AllSucceeded ? 0 : CliErrors.InputError;
     }

@@ -58,7 +58,7 @@ public sealed record E2mipResult(E2mipPlan Plan, TrainingResult Training, BatchS
 /// <summary>
 /// The E2MIP task-3 contract (fetal brain segmentation) in four stages, each callable on its own:
 /// <see cref="Plan"/> (read both datasets, name every output, refuse what cannot work),
-/// <see cref="Train"/> (the recipe, into OUT/run), <see cref="Predict"/> (the best checkpoint on every
+/// <see cref="Train"/> (the recipe on every labelled stack, a final run, into OUT/run), <see cref="Predict"/> (the model on every
 /// test stack into OUT/test_volume_prediction/&lt;name&gt;_maskpred.nii.gz), <see cref="Evaluate"/>
 /// (against the truth folder when there is one); <see cref="Summarize"/> writes OUT/e2mip-summary.json.
 /// Training and inference energy are measured separately, as the challenge reports them.
@@ -90,7 +90,8 @@ public static class E2mipPipeline
         if (options.TruthFolder is { } truth && !Directory.Exists(truth))
             throw new InvalidInputException(Path.GetFullPath(truth), "truth folder not found");
 
-        var training = options.Training with { Data = Path.GetFullPath(options.TrainFolder), Output = output };
+        // Every labelled stack trains the model, on the schedule cross-validation chose: none is held out for selection.
+        var training = options.Training with { Data = Path.GetFullPath(options.TrainFolder), Output = output, Final = true, Stacks = null };
         training.Validate();
         var trainingData = DatasetReader.Open(training.Data);
         if (trainingData.TrainingStacks.Count == 0)
@@ -114,7 +115,7 @@ public static class E2mipPipeline
     public static TrainingResult Train(E2mipPlan plan, ITrainingObserver? observer = null, CancellationToken cancellationToken = default) =>
         Trainer.Train(plan.Training, plan.RunFolder, observer, cancellationToken);
 
-    /// <summary>Segments every test stack with the run's best checkpoint.</summary>
+    /// <summary>Segments every test stack with the run's model (its last epoch).</summary>
     public static BatchSegmentationResult Predict(E2mipPlan plan, Action<StackOutcome>? onStack = null, CancellationToken cancellationToken = default)
     {
         var device = TorchRuntime.ResolveDevice(plan.Training.Device);

@@ -23,4 +23,12 @@ public static class PrecisionOption
             : throw new GreenSegException("precision fp16-mixed needs a CUDA device: fp16 on CPU gives NaN losses; use bf16-mixed on CPU"),
         _ => throw new GreenSegException($"precision '{name}': expected one of {string.Join(", ", Names)}"),
     };
+
+    /// <summary>The option's name of a resolved precision (what "auto" became).</summary>
+    public static string Name(Precision precision) => precision switch
+    {
+        Precision.Fp32 => "fp32",
+        Precision.Bf16Mixed => "bf16-mixed",
+        _ => "fp16-mixed",
+    };
 }

@@ -67,7 +67,7 @@ public static class Trainer
         var trainSlices = trainStacks.SelectMany(s => s.Slices).ToList();
         Say($"{(resumeState is null ? "training" : $"resuming after epoch {resumeState.EpochsDone}")} {options.Model} on {trainStacks.Count} stacks ({trainSlices.Count} slices), " +
             (validationStacks.Count == 0 ? $"no stack held out ({options.Epochs} epochs, the last is the model)"
-                : $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}") + $"; {threads} threads, {options.Precision}" +
+                : $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}") + $"; {threads} threads, {PrecisionOption.Name(precision)}" +
             $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache}, prefetch {options.Prefetch}");
 
         torch.manual_seed(options.Seed);
@@ -396,7 +396,7 @@ public static class Trainer
             Normalization = options.Normalization,
             Epoch = epoch,
             ValidationDice = dice,
-            TrainedWith = $"{options.Optimizer}, {options.Precision}{(options.ChannelsLast ? ", channels-last" : "")}",
+            TrainedWith = $"{options.Optimizer}, {PrecisionOption.Name(PrecisionOption.Parse(options.Precision, TorchRuntime.ResolveDevice(options.Device)))}{(options.ChannelsLast ? ", channels-last" : "")}",
             CanonicalOrientation = options.CanonicalOrientation,
         }.Save(folder);
     }
