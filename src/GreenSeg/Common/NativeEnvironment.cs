@@ -49,6 +49,8 @@ public static class NativeEnvironment
         {
             defaults["ONEDNN_MAX_CPU_ISA"] = "AVX2";
             defaults["ATEN_CPU_CAPABILITY"] = "avx2";
+            // Capped, libtorch's NNPACK cannot start and says so on every convolution; its warnings go, errors stay.
+            defaults["TORCH_CPP_LOG_LEVEL"] = "ERROR";
         }
         var applied = new Dictionary<string, string>();
         foreach (var (name, value) in defaults)
@@ -61,7 +63,6 @@ public static class NativeEnvironment
             if (SetEnv(name, value, overwrite: 0) == 0) applied[name] = value;
         }
         Applied = applied;
-        if (defaults.ContainsKey("ONEDNN_MAX_CPU_ISA")) DisableNnpack();
         string isa = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? (defaults.TryGetValue("ONEDNN_MAX_CPU_ISA", out var capped) ? capped : "");
         NativeBf16 = CpuFlags().Contains("avx512_bf16") && !isa.StartsWith("AVX2", StringComparison.OrdinalIgnoreCase)
             && !isa.StartsWith("SSE", StringComparison.OrdinalIgnoreCase) && !isa.Equals("AVX", StringComparison.OrdinalIgnoreCase);
@@ -79,28 +80,6 @@ public static class NativeEnvironment
             return [];
         }
     }
-
-    /// <summary>
-    /// With oneDNN capped, libtorch routes some convolutions to NNPACK, which cannot start on this CPU and
-    /// prints a warning on every call; turned off, they take libtorch's own path. Loads libtorch (after the
-    /// variables above are set). A libtorch without these entry points is left as it is.
-    /// </summary>
-    private static void DisableNnpack()
-    {
-        try
-        {
-            SetUserEnabledNnpack(GlobalContext(), false);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-        }
-    }
-
-    [DllImport("torch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
-    private static extern IntPtr GlobalContext();
-
-    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
-    private static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
     [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi)]
     private static extern int SetEnv(string name, string value, int overwrite);

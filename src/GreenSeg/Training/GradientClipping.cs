@@ -16,4 +16,13 @@ public static class GradientClipping
         if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "max gradient norm must be > 0");
         return torch.nn.utils.clip_grad_norm_(parameters.Where(p => p.grad is not null).ToList(), maxNorm);
     }
+
+    /// <summary>Whether every gradient is finite, in one reduction over all of them (parameters without a gradient are skipped).</summary>
+    public static bool AllFinite(IEnumerable<Parameter> parameters)
+    {
+        using var scope = torch.NewDisposeScope();
+        var sums = parameters.Select(p => p.grad).OfType<torch.Tensor>().Select(g => g.sum()).ToList();
+        // A sum is non-finite exactly when some element is NaN or infinite (or the finite values overflow, also unusable).
+        return sums.Count == 0 || torch.stack(sums).sum().isfinite().item<bool>();
+    }
 }

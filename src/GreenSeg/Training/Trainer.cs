@@ -26,6 +26,9 @@ public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpo
 /// </summary>
 public static class Trainer
 {
+    /// <summary>Consecutive steps with a non-finite loss or gradient after which a run counts as diverged.</summary>
+    public const int MaxSkippedStepsInARow = 5;
+
     public static TrainingResult Train(TrainingOptions options, string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -282,7 +285,10 @@ public static class Trainer
         return (compute.PrepareInput(images), masks);
     }
 
-    /// <summary>One optimizer step on one batch; returns the loss. Everything it creates dies in its scope.</summary>
+    /// <summary>
+    /// One optimizer step on one batch; returns the loss, or NaN when the step was skipped because a
+    /// gradient was not finite (the weights are then left as they were). Everything it creates dies in its scope.
+    /// </summary>
     internal static double Step(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss, OptimizerHelper optimizer,
         HostBatch batch, double gradClip, Device device, DynamicLossScaler? scaler = null)
     {
@@ -293,6 +299,14 @@ public static class Trainer
         if (scaler is null)
         {
             value.backward();
+            // As a loss scaler skips overflowing steps: one non-finite gradient must not poison every weight.
+            // On the project's machines libtorch's convolution backward returns NaN now and then for the
+            // same inputs (never twice in a row), so a step is skipped rather than the run lost.
+            if (!GradientClipping.AllFinite(model.parameters()))
+            {
+                optimizer.zero_grad();
+                return double.NaN;
+            }
             if (gradClip > 0) GradientClipping.ClipNorm(model.parameters(), gradClip);
             optimizer.step();
         }
@@ -310,17 +324,23 @@ public static class Trainer
     {
         model.train();
         double sum = 0;
-        int seen = 0, step = 0;
+        int seen = 0, step = 0, skippedInARow = 0;
         var clock = Stopwatch.StartNew();
         foreach (var batch in loader.Epoch(epoch, cancellationToken))
         {
             double value = Step(model, compute, loss, optimizer, batch, gradClip, device, scaler);
+            step++;
             if (!double.IsFinite(value))
-                throw new GreenSegException($"training diverged at epoch {epoch}, step {step}: loss is {value}; lower the learning rate or use --lr auto");
+            {
+                // A lone non-finite step is skipped; a run of them is divergence.
+                if (++skippedInARow >= MaxSkippedStepsInARow)
+                    throw new GreenSegException($"training diverged at epoch {epoch}, step {step - 1}: {skippedInARow} steps in a row had a non-finite loss or gradient; lower the learning rate or use --lr auto");
+                continue;
+            }
+            skippedInARow = 0;
             policy.AfterOptimizerStep();
             sum += value * batch.Count;
             seen += batch.Count;
-            step++;
             observer.StepDone(epoch, step, loader.BatchesPerEpoch, value, seen / clock.Elapsed.TotalSeconds);
         }
         return sum / seen;

@@ -69,6 +69,13 @@ public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture
         }
     }
 
+    /// <summary>The runs' recorded errors, for assertion messages.</summary>
+    private static string ErrorsOf(string folder)
+    {
+        using var store = StudyStore.Open(folder, readOnly: true);
+        return string.Join("; ", store.Runs().Where(r => r.Error is not null).Select(r => $"{r.Name}: {r.Error}"));
+    }
+
     [Fact]
     public void A_stopped_study_resumes_with_only_the_remaining_runs_then_reports()
     {
@@ -80,7 +87,7 @@ public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture
             var stopper = new Stopper(cancel, afterRuns: 1);
             var first = StudyRunner.Run(plan, folder, stopper, cancellationToken: cancel.Token);
             stopper.Started.ShouldBe(["baseline"]);
-            first.Runs.ShouldBe([new RunOutcome("baseline", RunAction.Trained, RunStatus.Finished)]);
+            first.Runs.ShouldBe([new RunOutcome("baseline", RunAction.Trained, RunStatus.Finished)], ErrorsOf(folder));
             first.Complete(plan).ShouldBeFalse();
         }
         using (var store = StudyStore.Open(folder, readOnly: true))
@@ -139,7 +146,7 @@ public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture
         using (var cancel = new CancellationTokenSource())
         {
             var outcome = StudyRunner.Run(plan, folder, new Stopper(cancel, afterEpoch: 0), cancellationToken: cancel.Token);
-            outcome.Runs.ShouldBe([new RunOutcome("only", RunAction.Trained, RunStatus.Interrupted)]);
+            outcome.Runs.ShouldBe([new RunOutcome("only", RunAction.Trained, RunStatus.Interrupted)], ErrorsOf(folder));
         }
         using (var store = StudyStore.Open(folder, readOnly: true))
         {
