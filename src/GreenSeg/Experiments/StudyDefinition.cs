@@ -12,7 +12,7 @@ public enum StudyBase
 {
     /// <summary>The study's baseline (<see cref="Training.TrainingOptions.Baseline"/>).</summary>
     Baseline,
-    /// <summary>GreenSeg's defaults: the green recipe.</summary>
+    /// <summary>The study's green recipe (<see cref="Training.TrainingOptions.StudyGreen"/>).</summary>
     Green,
 }
 
@@ -170,7 +170,7 @@ public static partial class StudyDefinitionParser
         {
             "baseline" => StudyBase.Baseline,
             "green" => StudyBase.Green,
-            var other => throw Error(node, $"base '{other}': expected baseline (the study's baseline recipe) or green (GreenSeg's defaults)"),
+            var other => throw Error(node, $"base '{other}': expected baseline (the study's baseline recipe) or green (the study's green recipe)"),
         };
 
         /// <summary>A mapping of training options; YAML null (<c>~</c>) resets an option to null.</summary>

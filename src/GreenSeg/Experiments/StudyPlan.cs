@@ -54,7 +54,7 @@ public static class StudyPlanner
             if (StudyDefinitionParser.StudyWideKeys.Contains(setting.Key))
                 throw new GreenSegException($"--set {setting.Key}: the dataset and split are the study's (use --data and the study file's split:)");
 
-        var start = (definition.Base == StudyBase.Baseline ? TrainingOptions.Baseline(dataset) : new TrainingOptions { Data = dataset }) with
+        var start = (definition.Base == StudyBase.Baseline ? TrainingOptions.Baseline(dataset) : TrainingOptions.StudyGreen(dataset)) with
         {
             SplitSeed = definition.SplitSeed,
             ValidationFraction = definition.ValidationFraction,

@@ -46,8 +46,8 @@ public sealed class TrainSettingsTests : IDisposable
         (baseline.Model, baseline.ModelWidth, baseline.Precision, baseline.ChannelsLast, baseline.Cache, baseline.Prefetch, baseline.Optimizer, baseline.LrPolicy)
             .ShouldBe(("unet", 64, "fp32", false, "none", 0, "adam", "fixed"));
         var green = new TrainSettings { Data = "d" }.Resolve();
-        (green.Model, green.Precision, green.ChannelsLast, green.Cache, green.Optimizer, green.LearningRate)
-            .ShouldBe(("att-squeeze-unet", "bf16-mixed", true, "memory", "novograd", "auto"));
+        (green.Model, green.ModelWidth, green.Precision, green.ChannelsLast, green.Cache, green.Optimizer, green.LearningRate, green.Size, green.Spacing, green.Epochs)
+            .ShouldBe(("unet", 16, "auto", true, "memory", "adam", "1e-3", 128, 2.0, 25));
         green.Prefetch.ShouldBeGreaterThan(0);
     }
 

@@ -163,8 +163,8 @@ public class StudyDefinitionTests
         plan["+channels-last"].Options.ShouldBe(baseline with { ChannelsLast = true });
         plan["+light-architecture"].Options.ShouldBe(baseline with { Model = "att-squeeze-unet", ModelWidth = null });
 
-        // All together is the green recipe (GreenSeg's defaults) on the same data, split and budget.
-        var green = new TrainingOptions();
+        // All together is the study's green recipe, with bf16 as the technique it measures, on the same data, split and budget.
+        var green = TrainingOptions.StudyGreen(baseline.Data) with { Precision = "bf16-mixed" };
         plan["green"].Options.ShouldBe(green with
         {
             Data = baseline.Data, SplitSeed = baseline.SplitSeed, ValidationFraction = baseline.ValidationFraction,
@@ -177,7 +177,7 @@ public class StudyDefinitionTests
     {
         var plan = StudyPlanner.Expand(StudyPresets.Load("architectures"), "/data");
         plan.Runs.Select(r => r.Options.Model).ShouldBe(ModelRegistry.Names);
-        var green = new TrainingOptions();
+        var green = TrainingOptions.StudyGreen("/data");
         plan.Runs.ShouldAllBe(r => r.Options.Precision == green.Precision && r.Options.Optimizer == green.Optimizer
             && r.Options.Cache == green.Cache && r.Options.ChannelsLast && r.Options.LearningRateIsAuto && r.Options.ModelWidth == null);
     }

@@ -69,7 +69,7 @@ public class StudyPlanTests
         var a = plan["a_epochs-7"].Options;
         var b = plan["b_epochs-7"].Options;
         a.Data.ShouldBe(Path.GetFullPath("data"));
-        a.Precision.ShouldBe("bf16-mixed", "base: green");
+        a.Optimizer.ShouldBe("novograd", "base: green");
         a.EnergyBudget.ShouldBe("10kJ");
         a.Epochs.ShouldBe(7, "the matrix wins over the shared set and the budget");
         a.Model.ShouldBe("unet");
