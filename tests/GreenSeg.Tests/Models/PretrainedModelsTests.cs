@@ -1,0 +1,50 @@
+using GreenSeg.Common;
+using GreenSeg.Imaging;
+using GreenSeg.Inference;
+using GreenSeg.Models;
+using GreenSeg.Phantom;
+
+namespace GreenSeg.Tests.Models;
+
+public sealed class PretrainedModelsTests
+{
+    [Fact]
+    public void TheDefaultModelIsBundledWithItsCardAndIsSmall()
+    {
+        var model = PretrainedModels.Default();
+
+        model.Name.ShouldBe(PretrainedModels.DefaultName);
+        PretrainedModels.All().Select(m => m.Name).ShouldContain(PretrainedModels.DefaultName);
+        model.SizeBytes.ShouldBeLessThan(15L << 20);
+        model.Card.Command.ShouldContain("greenseg");
+        model.Card.CrossValidation.ShouldContain("crossval");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("..")]
+    [InlineData("../fetal-brain-v1")]
+    [InlineData("/etc")]
+    [InlineData("no-such-model")]
+    public void ANameThatIsNotABundledModelFindsNothing(string name) => PretrainedModels.Find(name).ShouldBeNull();
+
+}
+
+[Collection(nameof(GreenSeg.Tests.Training.SerialTorch))]
+public sealed class PretrainedModelSegmentationTests
+{
+    [Fact]
+    public void TheBundledModelLoadsAndSegmentsAPhantomStack()
+    {
+        var generator = new PhantomGenerator(new PhantomOptions { Seed = 5, TrainStacks = new(0, 0, 0), TestStacks = new(1, 0, 0) });
+        PhantomStack stack = generator.Generate(generator.Plan().Single());
+        var image = NiftiImage.Create(stack.Width, stack.Height, stack.Depth, stack.SpacingX, stack.SpacingY, stack.SpacingZ, stack.Image, stack.ImageType);
+
+        using var segmenter = Segmenter.Load(PretrainedModels.Default().Folder, new SegmentOptions { Threads = 2 });
+        var mask = segmenter.Segment(image).Mask;
+
+        (mask.SizeX, mask.SizeY, mask.SizeZ).ShouldBe((stack.Width, stack.Height, stack.Depth));
+        // A phantom is not a fetus, but a model that found no brain at all would be no model.
+        mask.BinaryMask().Count(v => v == 1).ShouldBeGreaterThan(0);
+    }
+}
