@@ -169,7 +169,8 @@ public static class E2mipPipeline
                 plan.TrainingSlices,
                 result.Training.EpochsRun,
                 result.Training.BestEpoch,
-                result.Training.BestValidationDice,
+                // A final run validates nothing: no Dice rather than NaN, which JSON cannot hold.
+                BestValidationDice = double.IsNaN(result.Training.BestValidationDice) ? (double?)null : result.Training.BestValidationDice,
                 result.Training.StopReason,
                 Seconds = result.Training.Duration.TotalSeconds,
                 EnergyKj = result.Training.TotalEnergyKj,

@@ -38,8 +38,8 @@ public class SamplePreparationTests
     {
         (float[] image, byte[] mask) = SyntheticContrastTests.Slice();
         var raw = new RawSlice(image, mask, 64, 64, 1, 1);
-        var plain = SamplePreparation.Create(new TrainingOptions { Size = 64 });
-        var withSynthetic = new TrainingOptions { Size = 64, Augmentation = new AugmentationOptions { SyntheticContrastProbability = 0.5 } };
+        var plain = SamplePreparation.Create(new TrainingOptions { Size = 64, Spacing = 1 });
+        var withSynthetic = new TrainingOptions { Size = 64, Spacing = 1, Augmentation = new AugmentationOptions { SyntheticContrastProbability = 0.5 } };
         var synthetic = SamplePreparation.Create(withSynthetic);
         var notAugmented = SamplePreparation.Create(withSynthetic with { Augment = false });
 
