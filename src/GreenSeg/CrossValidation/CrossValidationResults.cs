@@ -68,10 +68,10 @@ public sealed class CrossValidationResults
         foreach (var sequence in BySequence)
             text.AppendLine(Invariant($"| {sequence.Sequence} | {sequence.Stacks} | {sequence.MeanDice:0.000} | {sequence.WorstStack} {sequence.WorstDice:0.000} |"));
         text.AppendLine()
-            .AppendLine("| stack | fold | slices | Dice | HD95 mm | ASSD mm | predicted ml | reference ml |")
-            .AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+            .AppendLine("| stack | fold | slices | Dice | Dice before post-processing | HD95 mm | ASSD mm | predicted ml | reference ml |")
+            .AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in Stacks)
-            text.AppendLine(Invariant($"| {s.Stack} | {s.Fold} | {s.Slices} | {s.Dice:0.000} | {Format(s.Hd95Mm)} | {Format(s.AssdMm)} | {s.PredictedMl:0.0} | {s.TruthMl:0.0} |"));
+            text.AppendLine(Invariant($"| {s.Stack} | {s.Fold} | {s.Slices} | {s.Dice:0.000} | {(s.RawDice is double raw ? raw.ToString("0.000", CultureInfo.InvariantCulture) : "-")} | {Format(s.Hd95Mm)} | {Format(s.AssdMm)} | {s.PredictedMl:0.0} | {s.TruthMl:0.0} |"));
         text.AppendLine()
             .AppendLine($"| fold | trained on | epochs | training kJ{estimated} | inference kJ | time |")
             .AppendLine("|---|---|---:|---:|---:|---:|");

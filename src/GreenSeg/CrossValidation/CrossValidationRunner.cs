@@ -126,11 +126,12 @@ public static class CrossValidationRunner
         {
             cancellationToken.ThrowIfCancellationRequested();
             var assembled = StackVolume.Assemble(stack);
-            var segmentation = segmenter.Segment(assembled.Image);
+            var segmentation = segmenter.Segment(assembled.Image, keepProbabilities: true);
             segmentation.Mask.Write(Path.Combine(predictions, $"{stack.Id}_maskpred.nii.gz"));
             var metrics = SegmentationMetrics.Compute(segmentation.Mask.BinaryMask(), assembled.MaskVoxels, assembled.Image.Grid);
+            byte[] thresholded = PostProcessing.Threshold(segmentation.Probabilities!.Scaled(), segmenter.Options.Threshold);
             var score = new StackScore(fold.Name, stack.Id, stack.Sequence, stack.Slices.Count, metrics.Dice, metrics.Hd95Mm, metrics.AssdMm,
-                metrics.PredictedVolumeMl, metrics.TruthVolumeMl);
+                metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels));
             scores.Add(score);
             observer.StackScored(fold, score);
         }

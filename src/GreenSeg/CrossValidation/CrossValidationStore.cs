@@ -4,8 +4,9 @@ using Microsoft.Data.Sqlite;
 namespace GreenSeg.CrossValidation;
 
 /// <summary>A tested stack's scores (3D, after post-processing, as <c>greenseg segment</c> writes the mask).</summary>
+/// <remarks><see cref="RawDice"/> is the Dice of the thresholded prediction before post-processing (what post-processing gained or lost).</remarks>
 public sealed record StackScore(string Fold, string Stack, string Sequence, int Slices, double Dice, double? Hd95Mm, double? AssdMm,
-    double PredictedMl, double TruthMl);
+    double PredictedMl, double TruthMl, double? RawDice = null);
 
 /// <summary>A finished fold: what it trained on, what it cost, and its test stacks' scores.</summary>
 public sealed record FoldResult(string Name, int Position, IReadOnlyList<string> TrainStacks, IReadOnlyList<string> TestStacks,
@@ -73,6 +74,9 @@ public sealed class CrossValidationStore : IDisposable
                 PRIMARY KEY (fold, stack));
             INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
             """);
+        // Databases written before the raw Dice was kept gain its column (empty for their stacks).
+        using var columns = Command("SELECT COUNT(*) FROM pragma_table_info('stacks') WHERE name = 'raw_dice'");
+        if (Convert.ToInt64(columns.ExecuteScalar()) == 0) Execute("ALTER TABLE stacks ADD COLUMN raw_dice REAL");
     }
 
     private void CheckSchema()
@@ -106,10 +110,11 @@ public sealed class CrossValidationStore : IDisposable
         Execute("DELETE FROM stacks WHERE fold = $fold", transaction, ("$fold", fold.Name));
         foreach (var score in fold.Scores)
             Execute("""
-                INSERT INTO stacks (fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml)
-                VALUES ($fold, $stack, $sequence, $slices, $dice, $hd95, $assd, $predicted, $truth)
+                INSERT INTO stacks (fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, raw_dice)
+                VALUES ($fold, $stack, $sequence, $slices, $dice, $hd95, $assd, $predicted, $truth, $raw)
                 """, transaction, ("$fold", fold.Name), ("$stack", score.Stack), ("$sequence", score.Sequence), ("$slices", score.Slices),
-                ("$dice", score.Dice), ("$hd95", score.Hd95Mm), ("$assd", score.AssdMm), ("$predicted", score.PredictedMl), ("$truth", score.TruthMl));
+                ("$dice", score.Dice), ("$hd95", score.Hd95Mm), ("$assd", score.AssdMm), ("$predicted", score.PredictedMl), ("$truth", score.TruthMl),
+                ("$raw", score.RawDice));
         transaction.Commit();
     }
 
@@ -133,12 +138,13 @@ public sealed class CrossValidationStore : IDisposable
 
     private List<StackScore> ReadScores()
     {
-        using var command = Command("SELECT fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml FROM stacks ORDER BY stack");
+        using var command = Command("SELECT fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, raw_dice FROM stacks ORDER BY stack");
         using var reader = command.ExecuteReader();
         var scores = new List<StackScore>();
         while (reader.Read())
             scores.Add(new StackScore(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetDouble(4),
-                reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.IsDBNull(6) ? null : reader.GetDouble(6), reader.GetDouble(7), reader.GetDouble(8)));
+                reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.IsDBNull(6) ? null : reader.GetDouble(6), reader.GetDouble(7), reader.GetDouble(8),
+                reader.IsDBNull(9) ? null : reader.GetDouble(9)));
         return scores;
     }
 

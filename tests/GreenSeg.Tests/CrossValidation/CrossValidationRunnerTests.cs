@@ -51,7 +51,7 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
             foreach (string stack in fold.TestStacks)
                 File.Exists(Path.Combine(fold.RunFolder, "predictions", $"{stack}_maskpred.nii.gz")).ShouldBeTrue();
         }
-        results.Stacks.ShouldAllBe(s => s.Dice >= 0 && s.Dice <= 1 && s.TruthMl > 0);
+        results.Stacks.ShouldAllBe(s => s.Dice >= 0 && s.Dice <= 1 && s.TruthMl > 0 && s.RawDice != null && s.RawDice >= 0 && s.RawDice <= 1);
         first.Events.Count(e => e.StartsWith("start")).ShouldBe(3);
 
         var second = new Recorder();

@@ -1,0 +1,72 @@
+using GreenSeg.Common;
+using GreenSeg.CrossValidation;
+using Microsoft.Data.Sqlite;
+
+namespace GreenSeg.Tests.CrossValidation;
+
+public sealed class CrossValidationStoreTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("greenseg-cvstore-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static FoldResult Fold(string name, int position, params StackScore[] scores) =>
+        new(name, position, ["A_vol0000", "B_vol0000"], scores.Select(s => s.Stack).ToList(), $"/runs/{name}", 25, 40.5, 0.25, true, 600, scores);
+
+    [Fact]
+    public void FoldsAndScoresRoundTripAndSummariesFollowThem()
+    {
+        using (var store = CrossValidationStore.Open(_folder))
+        {
+            store.Record(Fold("fold1", 0, new StackScore("fold1", "DWI_vol0001", "DWI", 20, 0.8, 5.5, 1.2, 100, 110, 0.75)));
+            store.Record(Fold("fold2", 1, new StackScore("fold2", "DWI_vol0002", "DWI", 30, 0.6, null, null, 0, 90, null),
+                new StackScore("fold2", "T2W_vol0001", "T2W", 40, 0.9, 3, 1, 200, 210, 0.9)));
+        }
+
+        var results = CrossValidationResults.Load(_folder);
+
+        results.FoldResults.Select(f => f.Name).ShouldBe(["fold1", "fold2"]);
+        results.Stacks.Count.ShouldBe(3);
+        results.Stacks[0].ShouldBe(new StackScore("fold1", "DWI_vol0001", "DWI", 20, 0.8, 5.5, 1.2, 100, 110, 0.75));
+        results.MeanDice.ShouldBe((0.8 + 0.6 + 0.9) / 3, 1e-12);
+        results.BySequence.ShouldBe([new SequenceSummary("DWI", 2, 0.7, 0.6, "DWI_vol0002"), new SequenceSummary("T2W", 1, 0.9, 0.9, "T2W_vol0001")],
+            ignoreOrder: false);
+        results.TrainingKj.ShouldBe(81);
+        results.ToMarkdown().ShouldContain("| DWI_vol0002 | fold2 | 30 | 0.600 | - | - | - | 0.0 | 90.0 |");
+    }
+
+    [Fact]
+    public void ADatabaseWithoutTheRawDiceColumnGainsIt()
+    {
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, CrossValidationStore.FileName)}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO meta VALUES ('schema_version', '1');
+                CREATE TABLE stacks (fold TEXT NOT NULL, stack TEXT NOT NULL, sequence TEXT NOT NULL, slices INTEGER NOT NULL,
+                    dice REAL NOT NULL, hd95_mm REAL, assd_mm REAL, predicted_ml REAL NOT NULL, truth_ml REAL NOT NULL, PRIMARY KEY (fold, stack));
+                INSERT INTO stacks VALUES ('fold1', 'DWI_vol0001', 'DWI', 20, 0.8, 5, 1, 100, 110);
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        using (var store = CrossValidationStore.Open(_folder))
+            store.Record(Fold("fold1", 0, new StackScore("fold1", "DWI_vol0001", "DWI", 20, 0.8, 5, 1, 100, 110, 0.7)));
+
+        CrossValidationResults.Load(_folder).Stacks.Single().RawDice.ShouldBe(0.7);
+    }
+
+    [Fact]
+    public void AFileThatIsNotACrossValidationIsAClearError()
+    {
+        File.WriteAllText(Path.Combine(_folder, CrossValidationStore.FileName), "not sqlite at all");
+
+        Should.Throw<InvalidInputException>(() => CrossValidationStore.Open(_folder, readOnly: true)).Message.ShouldContain(CrossValidationStore.FileName);
+    }
+}
