@@ -38,26 +38,13 @@ public sealed class CrossValidationStore : IDisposable
     {
         string path = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, FileName));
         if (readOnly && !File.Exists(path)) throw new InvalidInputException(path, "no cross-validation database here (expected a folder written by greenseg crossval)");
-        if (!readOnly) Directory.CreateDirectory(folder);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        return SqliteDatabase.Open(path, readOnly, "cross-validation", connection =>
         {
-            DataSource = path,
-            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-        }.ToString());
-        try
-        {
-            connection.Open();
             var store = new CrossValidationStore(path, connection);
             if (!readOnly) store.CreateSchema();
             store.CheckSchema();
             return store;
-        }
-        catch (SqliteException e)
-        {
-            connection.Dispose();
-            throw new InvalidInputException(path, $"not a readable cross-validation database ({e.Message})", e);
-        }
+        });
     }
 
     private void CreateSchema()

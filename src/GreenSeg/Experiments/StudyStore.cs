@@ -68,26 +68,13 @@ public sealed class StudyStore : IDisposable
         bool isFile = File.Exists(folderOrFile) || (!Directory.Exists(folderOrFile) && folderOrFile.EndsWith(".db", StringComparison.OrdinalIgnoreCase));
         string path = System.IO.Path.GetFullPath(isFile ? folderOrFile : System.IO.Path.Combine(folderOrFile, FileName));
         if (readOnly && !File.Exists(path)) throw new InvalidInputException(path, "no study database here (expected a study folder holding study.db, or a .db file)");
-        if (!readOnly) Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        return SqliteDatabase.Open(path, readOnly, "study", connection =>
         {
-            DataSource = path,
-            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-        }.ToString());
-        try
-        {
-            connection.Open();
             var store = new StudyStore(path, connection);
             if (readOnly) store.CheckSchema();
             else store.CreateSchema();
             return store;
-        }
-        catch (SqliteException e)
-        {
-            connection.Dispose();
-            throw new InvalidInputException(path, $"not a readable study database ({e.Message})", e);
-        }
+        });
     }
 
     private void CreateSchema()
