@@ -27,7 +27,7 @@ public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpo
 public static class Trainer
 {
     /// <summary>Consecutive steps with a non-finite loss or gradient after which a run counts as diverged.</summary>
-    public const int MaxSkippedStepsInARow = 5;
+    public const int MaxSkippedStepsInARow = 25;
 
     public static TrainingResult Train(TrainingOptions options, string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {

@@ -105,7 +105,7 @@ public sealed class StudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture
         second.Runs.Select(r => (r.Name, r.Action, r.Status)).ShouldBe([
             ("baseline", RunAction.Skipped, RunStatus.Finished), ("+cache", RunAction.Trained, RunStatus.Finished),
             ("+novograd", RunAction.Trained, RunStatus.Finished), ("+bf16-channels-last", RunAction.Trained, RunStatus.Finished),
-        ]);
+        ], ErrorsOf(folder));
         second.Complete(plan).ShouldBeTrue();
 
         var results = StudyResults.Load(folder);
