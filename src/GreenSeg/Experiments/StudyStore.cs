@@ -209,12 +209,12 @@ public sealed class StudyStore : IDisposable
         {
             rows.Add(new EpochMetrics
             {
-                Epoch = reader.GetInt32(0), TrainLoss = reader.GetDouble(1), ValidationLoss = reader.GetDouble(2),
-                ValidationDice = reader.GetDouble(3), ValidationDiceSd = reader.GetDouble(4), LearningRate = reader.GetDouble(5),
-                BatchSize = reader.GetInt32(6), EpochSeconds = reader.GetDouble(7), TrainSeconds = reader.GetDouble(8),
-                DataWaitSeconds = reader.GetDouble(9), SlicesPerSecond = reader.GetDouble(10), EnergyJoules = reader.GetDouble(11),
-                CpuJoules = reader.GetDouble(12), RamJoules = reader.GetDouble(13), GpuJoules = reader.GetDouble(14),
-                EnergyOrigin = reader.GetString(15), Co2Grams = reader.GetDouble(16), CumulativeEnergyKj = reader.GetDouble(17),
+                Epoch = reader.GetInt32(0), TrainLoss = RealOrNaN(reader, 1), ValidationLoss = RealOrNaN(reader, 2),
+                ValidationDice = RealOrNaN(reader, 3), ValidationDiceSd = RealOrNaN(reader, 4), LearningRate = RealOrNaN(reader, 5),
+                BatchSize = reader.GetInt32(6), EpochSeconds = RealOrNaN(reader, 7), TrainSeconds = RealOrNaN(reader, 8),
+                DataWaitSeconds = RealOrNaN(reader, 9), SlicesPerSecond = RealOrNaN(reader, 10), EnergyJoules = RealOrNaN(reader, 11),
+                CpuJoules = RealOrNaN(reader, 12), RamJoules = RealOrNaN(reader, 13), GpuJoules = RealOrNaN(reader, 14),
+                EnergyOrigin = reader.GetString(15), Co2Grams = RealOrNaN(reader, 16), CumulativeEnergyKj = RealOrNaN(reader, 17),
                 IsBest = reader.GetInt32(18) != 0,
             });
         }
@@ -251,6 +251,7 @@ public sealed class StudyStore : IDisposable
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
     private static double? Real(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
+    private static double RealOrNaN(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? double.NaN : reader.GetDouble(ordinal);
     private static int? Integer(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
 
     /// <summary>The first option that differs between two config YAMLs, for the error message.</summary>
@@ -273,7 +274,8 @@ public sealed class StudyStore : IDisposable
         var command = _connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = _transaction;
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        // SQLite has no NaN (a final run's or a skipped epoch's validation figures): stored as NULL, read back as NaN.
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value is double.NaN ? DBNull.Value : value ?? DBNull.Value);
         return command;
     }
 

@@ -75,6 +75,19 @@ public sealed class StudyStoreTests : IDisposable
     }
 
     [Fact]
+    public void An_epoch_without_validation_figures_is_stored_and_read_back_as_NaN()
+    {
+        using var store = StudyStore.Open(_folder);
+        store.Register(Run("final", TrainingOptions.Baseline("/d") with { Final = true }), 0, 1, 1);
+
+        store.UpsertEpoch("final", Epoch(0, double.NaN, true) with { ValidationLoss = double.NaN });
+
+        var row = store.Epochs("final").Single();
+        double.IsNaN(row.ValidationDice).ShouldBeTrue();
+        double.IsNaN(row.ValidationLoss).ShouldBeTrue();
+    }
+
+    [Fact]
     public void A_failed_run_keeps_its_error_and_a_retry_clears_it()
     {
         using var store = StudyStore.Open(_folder);
