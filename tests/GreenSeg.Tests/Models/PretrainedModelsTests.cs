@@ -21,6 +21,26 @@ public sealed class PretrainedModelsTests
     }
 
     [Theory]
+    [InlineData("{ not json")]
+    [InlineData("[1, 2]")]
+    [InlineData("{ \"name\": \"x\" }")]
+    public void ABrokenCardIsAnErrorNamingTheFile(string text)
+    {
+        string folder = Path.Combine(PretrainedModels.Root, "broken-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, PretrainedModels.CardFileName), text);
+            Should.Throw<InvalidInputException>(() => PretrainedModels.Find(Path.GetFileName(folder)))
+                .Message.ShouldContain(PretrainedModels.CardFileName);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("..")]
     [InlineData("../fetal-brain-v1")]
