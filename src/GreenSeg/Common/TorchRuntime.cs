@@ -12,6 +12,9 @@ public static class TorchRuntime
         return torch.get_num_threads();
     }
 
+    /// <summary>Whether bf16 runs in hardware on this device: CUDA, or a CPU whose AVX-512 bf16 libtorch may use (what the "auto" precisions follow).</summary>
+    public static bool Bf16InHardware(torch.Device device) => device.type == DeviceType.CUDA || NativeEnvironment.NativeBf16;
+
     /// <summary>Parses "cpu", "cuda" or "cuda:N"; CUDA only where TorchSharp's CUDA package is installed.</summary>
     public static torch.Device ResolveDevice(string name)
     {

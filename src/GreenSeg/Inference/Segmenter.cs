@@ -180,7 +180,7 @@ public static class InferencePrecision
     public static (Precision Compute, ScalarType Weights) Parse(string name, Device device)
     {
         string normalized = name.Trim().ToLowerInvariant();
-        if (normalized == Auto) normalized = device.type == TorchSharp.DeviceType.CUDA || NativeEnvironment.NativeBf16 ? Bf16Pure : Fp32;
+        if (normalized == Auto) normalized = TorchRuntime.Bf16InHardware(device) ? Bf16Pure : Fp32;
         if (normalized == Bf16Pure) return (Models.Precision.Fp32, ScalarType.BFloat16);
         if (PrecisionOption.Names.Contains(normalized)) return (PrecisionOption.Parse(normalized, device), ScalarType.Float32);
         throw new GreenSegException($"precision '{name}': expected one of {string.Join(", ", Names)} (fp16-mixed on CUDA only)");

@@ -15,7 +15,7 @@ public static class PrecisionOption
 
     public static Precision Parse(string name, Device device) => name.Trim().ToLowerInvariant() switch
     {
-        Auto => device.type == TorchSharp.DeviceType.CUDA || NativeEnvironment.NativeBf16 ? Precision.Bf16Mixed : Precision.Fp32,
+        Auto => TorchRuntime.Bf16InHardware(device) ? Precision.Bf16Mixed : Precision.Fp32,
         "fp32" => Precision.Fp32,
         "bf16-mixed" or "bf16" => Precision.Bf16Mixed,
         "fp16-mixed" or "fp16" => device.type == TorchSharp.DeviceType.CUDA
