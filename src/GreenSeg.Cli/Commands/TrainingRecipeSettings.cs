@@ -23,9 +23,9 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--seed <N>")] public int? Seed { get; init; }
     [CommandOption("--split-seed <N>")] [Description("Seed of the validation split (default: --seed).")]
     public int? SplitSeed { get; init; }
-    [CommandOption("--spacing <MM>")] [Description("In-plane spacing slices are resampled to (default 1.0).")]
+    [CommandOption("--spacing <MM>")] [Description("In-plane spacing slices are resampled to (default 2).")]
     public double? Spacing { get; init; }
-    [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 256).")]
+    [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 128).")]
     public int? Size { get; init; }
     [CommandOption("--normalization <MODE>")] [Description("ZScoreNonzero (default) | Percentile: per-slice intensity normalisation.")]
     public GreenSeg.Transforms.IntensityNormalization? Normalization { get; init; }
@@ -40,6 +40,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public string? Balance { get; init; }
     [CommandOption("--canonical-orientation")] [Description("Turn every slice to one in-plane orientation from its file's affine (transposes and flips only); segment does the same.")]
     public bool CanonicalOrientation { get; init; }
+    [CommandOption("--multi-planar <SHARE>")] [Description("Also train on planes cut across each stack's two other axes: this many cut planes per stored slice (e.g. 1 doubles an epoch; default 0).")]
+    public double? MultiPlanar { get; init; }
     [CommandOption("--synthetic-contrast <P>")] [Description("Probability that a slice is redrawn with a random synthetic contrast before the other augmentations (augmentation: synthetic-contrast-probability; default 0).")]
     public double? SyntheticContrast { get; init; }
 

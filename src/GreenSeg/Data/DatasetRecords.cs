@@ -1,7 +1,11 @@
 namespace GreenSeg.Data;
 
-/// <summary>One 2D training sample: slice <see cref="Z"/> of an image file (0 for a 2D file) and its mask.</summary>
-public sealed record SliceRef(string ImagePath, string? MaskPath, int Z);
+/// <summary>
+/// One 2D training sample: slice <see cref="Z"/> of an image file (0 for a 2D file) and its mask; or, when
+/// <see cref="Cut"/> is set, the plane at index <see cref="Z"/> across another axis of that stack
+/// reassembled (<see cref="MultiPlanarCuts"/>; the paths are then its first slice's, for messages).
+/// </summary>
+public sealed record SliceRef(string ImagePath, string? MaskPath, int Z, StackCut? Cut = null);
 
 /// <summary>The slices of one stack (subject). Splits are made by stack, never by slice.</summary>
 public sealed record TrainingStack(string Id, string Sequence, IReadOnlyList<SliceRef> Slices);

@@ -127,12 +127,19 @@ public sealed class SampleCache
         }
     }
 
-    /// <summary>The source file's identity (path, length, modification time) and the slice index: an edited file gets a new entry.</summary>
+    /// <summary>
+    /// The source file's identity (path, length, modification time) and the slice index: an edited file gets a
+    /// new entry. A cut plane's pixels are cut in memory from its stack, so its entry is keyed by its pixels.
+    /// </summary>
     private static string EntryName(SliceRef slice)
     {
         var image = new FileInfo(slice.ImagePath);
         var mask = new FileInfo(slice.MaskPath ?? slice.ImagePath);
         string key = $"{image.FullName}|{image.Length}|{image.LastWriteTimeUtc.Ticks}|{mask.FullName}|{mask.Length}|{mask.LastWriteTimeUtc.Ticks}|{slice.Z}";
+        if (slice.Cut is { Plane: var plane } cut)
+            key += $"|cut {cut.StackId} {cut.Axis} {plane.Width}x{plane.Height} {plane.SpacingX} {plane.SpacingY} {plane.Orientation}|"
+                + Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(plane.Image.AsSpan())))
+                + Convert.ToHexString(SHA256.HashData(plane.Mask ?? []));
         return Hash(key)[..32] + ".sample";
     }
 

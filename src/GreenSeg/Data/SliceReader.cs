@@ -15,6 +15,7 @@ public sealed class SliceReader
 
     public RawSlice Read(SliceRef slice)
     {
+        if (slice.Cut is { } cut) return cut.Plane;
         if (_imagePath != slice.ImagePath)
         {
             _image = NiftiImage.Read(slice.ImagePath);

@@ -67,8 +67,10 @@ public static class Trainer
         var (trainStacks, validationStacks) = SplitData(options);
         var preparation = SamplePreparation.Create(options);
         var cache = new SampleCache(TrainingOptions.ParseCacheMode(options.Cache), preparation.Prepare, preparation.Fingerprint, CacheFolder(options));
+        trainStacks = MultiPlanarCuts.Add(trainStacks, options.MultiPlanar);
         var trainSlices = trainStacks.SelectMany(s => s.Slices).ToList();
-        Say($"{(resumeState is null ? "training" : $"resuming after epoch {resumeState.EpochsDone}")} {options.Model} on {trainStacks.Count} stacks ({trainSlices.Count} slices), " +
+        int cuts = MultiPlanarCuts.CountCuts(trainStacks);
+        Say($"{(resumeState is null ? "training" : $"resuming after epoch {resumeState.EpochsDone}")} {options.Model} on {trainStacks.Count} stacks ({trainSlices.Count} slices{(cuts > 0 ? $", {cuts} of them cut across other planes" : "")}), " +
             (validationStacks.Count == 0 ? $"no stack held out ({options.Epochs} epochs, the last is the model)"
                 : $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}") + $"; {threads} threads, {PrecisionOption.Name(precision)}" +
             $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache}, prefetch {options.Prefetch}");

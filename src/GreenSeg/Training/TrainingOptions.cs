@@ -48,6 +48,11 @@ public sealed record TrainingOptions
     public Transforms.AugmentationOptions Augmentation { get; init; } = new();
     /// <summary>Turn every slice to one canonical in-plane orientation from its image's affine (<see cref="Transforms.InPlaneOrientation"/>); segment then does the same.</summary>
     public bool CanonicalOrientation { get; init; }
+    /// <summary>
+    /// Multi-planar slices: cut planes across each training stack's two other axes added per stored slice
+    /// (<see cref="Data.MultiPlanarCuts"/>); 0 = stored slices only, 1 = as many cut planes as stored slices.
+    /// </summary>
+    public double MultiPlanar { get; init; }
 
     // Model and compute
     public string Model { get; init; } = "unet";
@@ -174,6 +179,7 @@ public sealed record TrainingOptions
         if (Normalization is not (Transforms.IntensityNormalization.ZScoreNonzero or Transforms.IntensityNormalization.Percentile))
             throw new GreenSegException($"normalization must be ZScoreNonzero or Percentile, got '{Normalization}'");
         if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
+        if (!(MultiPlanar >= 0) || !double.IsFinite(MultiPlanar)) throw new GreenSegException($"multi-planar must be a number >= 0 (cut planes per stored slice), got {MultiPlanar}");
         _ = ParseCacheMode(Cache);
         if (Balance is not ("none" or "stack" or "sequence")) throw new GreenSegException($"balance must be none, stack or sequence, got '{Balance}'");
         // YAML can null the section ("augmentation:" with nothing under it).
