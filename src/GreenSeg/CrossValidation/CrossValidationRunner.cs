@@ -49,7 +49,7 @@ public sealed class SilentCrossValidationObserver : ICrossValidationObserver
 /// </summary>
 public static class CrossValidationRunner
 {
-    public const string FoldsFolderName = "folds";
+    public const string FoldsFolderName = CheckpointManifest.FoldsFolderName;
     private const string PlanKey = "plan";
 
     public static CrossValidationResults Run(CrossValidationOptions options, ICrossValidationObserver? observer = null,

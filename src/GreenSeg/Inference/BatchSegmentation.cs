@@ -51,10 +51,14 @@ public sealed record StackOutcome(SegmentationJob Job, int Slices, TimeSpan Elap
     public bool Succeeded => Error is null;
 }
 
-/// <summary>A finished batch: the model's load time and energy, every stack, the total over the stacks, and the report file.</summary>
+/// <summary>
+/// A finished batch: the model (the first member of an ensemble), the members' count, their load time and
+/// energy, every stack, the total over the stacks, and the report file.
+/// </summary>
 public sealed record BatchSegmentationResult(
     SegmentationPlan Plan,
     CheckpointManifest Model,
+    int EnsembleSize,
     TimeSpan ModelLoad,
     EnergyMeasurement ModelLoadEnergy,
     IReadOnlyList<StackOutcome> Stacks,
@@ -183,7 +187,7 @@ public static class BatchSegmentation
 
         string reportFolder = Path.GetFullPath(plan.Output.ReportFolder ?? plan.Output.Folder);
         string reportPath = Path.Combine(reportFolder, ReportFileName);
-        var batch = new BatchSegmentationResult(plan, segmenter.Manifest, segmenter.LoadTime, load, outcomes, total, reportPath);
+        var batch = new BatchSegmentationResult(plan, segmenter.Manifest, segmenter.Manifests.Count, segmenter.LoadTime, load, outcomes, total, reportPath);
         AtomicFile.Write(reportPath, stream => WriteReport(batch, stream));
         session.AppendEmissions(Path.Combine(reportFolder, EmissionsFileName), total);
         return batch;
@@ -228,7 +232,7 @@ public static class BatchSegmentation
             Row("stack", NiftiFiles.Stem(problem.Path), problem.Path, "", "failed", null, null, null, null, problem.Problem);
         int failed = batch.Failures.Count;
         Row("all-stacks", "", "", "", failed == 0 ? "ok" : $"{failed} failed", batch.Slices, batch.Total.Duration, null, batch.Total, "");
-        Row("model-load", batch.Model.Model, "", "", "ok", null, batch.ModelLoad, null, batch.ModelLoadEnergy, "");
+        Row("model-load", batch.EnsembleSize > 1 ? $"{batch.EnsembleSize} x {batch.Model.Model}" : batch.Model.Model, "", "", "ok", null, batch.ModelLoad, null, batch.ModelLoadEnergy, "");
     }
 
     private static string Seconds(TimeSpan? time) => time?.TotalSeconds.ToString("F4", CultureInfo.InvariantCulture) ?? "";

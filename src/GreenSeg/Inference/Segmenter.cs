@@ -43,122 +43,183 @@ public sealed record StackSegmentation(NiftiImage Mask, NiftiImage? Probabilitie
 /// <summary>
 /// Segments stacks slice by slice with a trained model: each slice goes through the training
 /// preprocessing, the network, and the exact inverse back to the slice's own grid; the 3D mask is then
-/// thresholded and post-processed, and written with the input's header geometry.
+/// thresholded and post-processed, and written with the input's header geometry. An ensemble (the fold
+/// models of a cross-validation) averages its members' probabilities in the stack's own grid, each member
+/// with its own preprocessing, before the one threshold and post-processing.
 /// </summary>
 public sealed class Segmenter : IDisposable
 {
-    private readonly SegmentationModel _model;
-    private readonly SlicePreprocessor _preprocessor;
-    private readonly ComputeSettings _compute;
-    private readonly ScalarType _inputType;
-    private readonly Device _device;
+    private readonly IReadOnlyList<Member> _members;
 
     public SegmentOptions Options { get; }
-    public CheckpointManifest Manifest { get; }
+    /// <summary>The (first) model's manifest; <see cref="Manifests"/> lists every member's.</summary>
+    public CheckpointManifest Manifest => _members[0].Manifest;
+    public IReadOnlyList<CheckpointManifest> Manifests => _members.Select(m => m.Manifest).ToList();
     public TimeSpan LoadTime { get; }
 
-    private Segmenter(SegmentationModel model, CheckpointManifest manifest, SegmentOptions options, ComputeSettings compute, ScalarType inputType,
-        Device device, TimeSpan loadTime)
+    private Segmenter(IReadOnlyList<Member> members, SegmentOptions options, TimeSpan loadTime)
     {
-        _model = model;
-        Manifest = manifest;
+        _members = members;
         Options = options;
-        _compute = compute;
-        _inputType = inputType;
-        _device = device;
         LoadTime = loadTime;
-        _preprocessor = new SlicePreprocessor(manifest.Preprocessing());
     }
 
-    /// <summary>Loads a model from a run folder, checkpoint folder or model.pt (with model.json beside it).</summary>
+    /// <summary>
+    /// Loads a model from a run folder, checkpoint folder or model.pt (with model.json beside it); a
+    /// cross-validation's folder loads its fold models as an ensemble (<see cref="CheckpointManifest.LocateAll"/>).
+    /// </summary>
     public static Segmenter Load(string modelPath, SegmentOptions? options = null)
     {
         options = (options ?? new SegmentOptions()).Validate();
         var clock = Stopwatch.StartNew();
         TorchRuntime.ConfigureThreads(options.Threads);
-        var (manifest, weights) = CheckpointManifest.Locate(modelPath);
         var device = TorchRuntime.ResolveDevice(options.Device);
         var (precision, weightType) = InferencePrecision.Parse(options.Precision, device);
-        var model = ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
+        var compute = new ComputeSettings(precision, options.ChannelsLast);
+        var members = new List<Member>();
         try
         {
-            ModelWeights.Load(model, weights);
+            foreach (var (manifest, weights) in CheckpointManifest.LocateAll(modelPath))
+                members.Add(Member.Load(manifest, weights, compute, weightType, device));
         }
         catch
         {
-            model.Dispose();
+            foreach (var member in members) member.Dispose();
             throw;
         }
-        model.to(device);
-        if (weightType != ScalarType.Float32) model.to(weightType);
-        ComputeMode.Apply(model, precision, options.ChannelsLast);
-        model.eval();
-        return new Segmenter(model, manifest, options, new ComputeSettings(precision, options.ChannelsLast), weightType, device, clock.Elapsed);
+        return new Segmenter(members, options, clock.Elapsed);
     }
 
     public StackSegmentation Segment(NiftiImage stack, bool keepProbabilities = false)
     {
         var clock = Stopwatch.StartNew();
-        TimeSpan prepare = TimeSpan.Zero, network = TimeSpan.Zero, restore = TimeSpan.Zero;
-        int sliceLength = stack.SliceLength;
-        var probabilities = new float[stack.VoxelCount];
-        // Every slice of a stack shares its size, spacing and orientation, hence one orientation and one geometry
-        // record, planned on the slice as the network sees it (turned to the canonical orientation when the model was trained so).
-        var orientation = Manifest.CanonicalOrientation ? InPlaneOrientation.FromAffine(stack.Header.Affine()) : InPlaneOrientation.Identity;
-        var (width, height) = orientation.Size(stack.SizeX, stack.SizeY);
-        var (spacingX, spacingY) = orientation.Spacing(stack.SpacingX, stack.SpacingY);
-        var record = _preprocessor.Plan(width, height, spacingX, spacingY);
-        int size = Manifest.Size, pixels = size * size;
-        // Memory stays bounded by one batch of network inputs however long the stack is.
-        for (int first = 0; first < stack.SizeZ; first += Options.BatchSize)
+        var timings = new SegmentationTimings(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        float[]? probabilities = null;
+        foreach (var member in _members)
         {
-            long start = Stopwatch.GetTimestamp();
-            int count = Math.Min(Options.BatchSize, stack.SizeZ - first);
-            var input = new float[count * pixels];
-            for (int i = 0; i < count; i++)
+            var (memberProbabilities, memberTimings) = member.Probabilities(stack, Options);
+            timings = timings with
             {
-                float[] slice = stack.ScaledSlice(first + i);
-                _preprocessor.Image(orientation.IsIdentity ? slice : orientation.Apply<float>(slice, stack.SizeX, stack.SizeY), record, input.AsSpan(i * pixels, pixels));
-            }
-            long prepared = Stopwatch.GetTimestamp();
-            var output = Predict(input, count, size);
-            long predicted = Stopwatch.GetTimestamp();
-            for (int i = 0; i < count; i++)
-            {
-                var prediction = output.AsSpan(i * pixels, pixels);
-                var destination = probabilities.AsSpan((first + i) * sliceLength, sliceLength);
-                if (orientation.IsIdentity) SlicePreprocessor.InverseProbabilities(prediction, record, destination);
-                else orientation.Invert<float>(SlicePreprocessor.InverseProbabilities(prediction, record), stack.SizeX, stack.SizeY, destination);
-            }
-            prepare += Stopwatch.GetElapsedTime(start, prepared);
-            network += Stopwatch.GetElapsedTime(prepared, predicted);
-            restore += Stopwatch.GetElapsedTime(predicted);
+                Prepare = timings.Prepare + memberTimings.Prepare,
+                Network = timings.Network + memberTimings.Network,
+                Restore = timings.Restore + memberTimings.Restore,
+            };
+            if (probabilities is null) probabilities = memberProbabilities;
+            else for (int i = 0; i < probabilities.Length; i++) probabilities[i] += memberProbabilities[i];
         }
+        if (_members.Count > 1) for (int i = 0; i < probabilities!.Length; i++) probabilities[i] /= _members.Count;
         long cleanUp = Stopwatch.GetTimestamp();
-        var mask = PostProcessing.Apply(PostProcessing.Threshold(probabilities, Options.Threshold), stack.Grid, Options.PostProcessing);
+        var mask = PostProcessing.Apply(PostProcessing.Threshold(probabilities!, Options.Threshold), stack.Grid, Options.PostProcessing);
         var maskImage = stack.WithMask(mask);
-        var timings = new SegmentationTimings(prepare, network, restore, Stopwatch.GetElapsedTime(cleanUp));
+        timings = timings with { PostProcess = Stopwatch.GetElapsedTime(cleanUp) };
         var probabilityImage = keepProbabilities ? stack.WithVoxels(probabilities, NiftiDataType.Float32) : null;
         return new StackSegmentation(maskImage, probabilityImage, clock.Elapsed, stack.SizeZ, timings);
     }
 
-    /// <summary>Sigmoid probabilities for a batch of prepared slices (flip test-time augmentation when asked).</summary>
-    private float[] Predict(float[] input, int count, int size)
+    public void Dispose()
     {
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var images = _compute.PrepareInput(torch.tensor(input, [count, 1, size, size]).to(_device).to_type(_inputType));
-        var probabilities = torch.sigmoid(_model.call(images).to_type(ScalarType.Float32));
-        if (Options.FlipTta)
-        {
-            var flipped = _compute.PrepareInput(images.flip(3));
-            var back = torch.sigmoid(_model.call(flipped).to_type(ScalarType.Float32)).flip(3);
-            probabilities = (probabilities + back) / 2;
-        }
-        return probabilities.contiguous().cpu().data<float>().ToArray();
+        foreach (var member in _members) member.Dispose();
     }
 
-    public void Dispose() => _model.Dispose();
+    /// <summary>One network with the preprocessing it was trained with.</summary>
+    private sealed class Member : IDisposable
+    {
+        private readonly SegmentationModel _model;
+        private readonly SlicePreprocessor _preprocessor;
+        private readonly ComputeSettings _compute;
+        private readonly ScalarType _inputType;
+        private readonly Device _device;
+
+        public CheckpointManifest Manifest { get; }
+
+        private Member(SegmentationModel model, CheckpointManifest manifest, ComputeSettings compute, ScalarType inputType, Device device)
+        {
+            _model = model;
+            Manifest = manifest;
+            _compute = compute;
+            _inputType = inputType;
+            _device = device;
+            _preprocessor = new SlicePreprocessor(manifest.Preprocessing());
+        }
+
+        public static Member Load(CheckpointManifest manifest, string weights, ComputeSettings compute, ScalarType weightType, Device device)
+        {
+            var model = ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
+            try
+            {
+                ModelWeights.Load(model, weights);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            model.to(device);
+            if (weightType != ScalarType.Float32) model.to(weightType);
+            ComputeMode.Apply(model, compute.Precision, compute.ChannelsLast);
+            model.eval();
+            return new Member(model, manifest, compute, weightType, device);
+        }
+
+        /// <summary>The stack's brain probabilities in its own grid, and where the time went (no post-processing).</summary>
+        public (float[] Probabilities, SegmentationTimings Timings) Probabilities(NiftiImage stack, SegmentOptions options)
+        {
+            TimeSpan prepare = TimeSpan.Zero, network = TimeSpan.Zero, restore = TimeSpan.Zero;
+            int sliceLength = stack.SliceLength;
+            var probabilities = new float[stack.VoxelCount];
+            // Every slice of a stack shares its size, spacing and orientation, hence one orientation and one geometry
+            // record, planned on the slice as the network sees it (turned to the canonical orientation when the model was trained so).
+            var orientation = Manifest.CanonicalOrientation ? InPlaneOrientation.FromAffine(stack.Header.Affine()) : InPlaneOrientation.Identity;
+            var (width, height) = orientation.Size(stack.SizeX, stack.SizeY);
+            var (spacingX, spacingY) = orientation.Spacing(stack.SpacingX, stack.SpacingY);
+            var record = _preprocessor.Plan(width, height, spacingX, spacingY);
+            int size = Manifest.Size, pixels = size * size;
+            // Memory stays bounded by one batch of network inputs however long the stack is.
+            for (int first = 0; first < stack.SizeZ; first += options.BatchSize)
+            {
+                long start = Stopwatch.GetTimestamp();
+                int count = Math.Min(options.BatchSize, stack.SizeZ - first);
+                var input = new float[count * pixels];
+                for (int i = 0; i < count; i++)
+                {
+                    float[] slice = stack.ScaledSlice(first + i);
+                    _preprocessor.Image(orientation.IsIdentity ? slice : orientation.Apply<float>(slice, stack.SizeX, stack.SizeY), record, input.AsSpan(i * pixels, pixels));
+                }
+                long prepared = Stopwatch.GetTimestamp();
+                var output = Predict(input, count, size, options.FlipTta);
+                long predicted = Stopwatch.GetTimestamp();
+                for (int i = 0; i < count; i++)
+                {
+                    var prediction = output.AsSpan(i * pixels, pixels);
+                    var destination = probabilities.AsSpan((first + i) * sliceLength, sliceLength);
+                    if (orientation.IsIdentity) SlicePreprocessor.InverseProbabilities(prediction, record, destination);
+                    else orientation.Invert<float>(SlicePreprocessor.InverseProbabilities(prediction, record), stack.SizeX, stack.SizeY, destination);
+                }
+                prepare += Stopwatch.GetElapsedTime(start, prepared);
+                network += Stopwatch.GetElapsedTime(prepared, predicted);
+                restore += Stopwatch.GetElapsedTime(predicted);
+            }
+            return (probabilities, new SegmentationTimings(prepare, network, restore, TimeSpan.Zero));
+        }
+
+        /// <summary>Sigmoid probabilities for a batch of prepared slices (flip test-time augmentation when asked).</summary>
+        private float[] Predict(float[] input, int count, int size, bool flipTta)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var images = _compute.PrepareInput(torch.tensor(input, [count, 1, size, size]).to(_device).to_type(_inputType));
+            var probabilities = torch.sigmoid(_model.call(images).to_type(ScalarType.Float32));
+            if (flipTta)
+            {
+                var flipped = _compute.PrepareInput(images.flip(3));
+                var back = torch.sigmoid(_model.call(flipped).to_type(ScalarType.Float32)).flip(3);
+                probabilities = (probabilities + back) / 2;
+            }
+            return probabilities.contiguous().cpu().data<float>().ToArray();
+        }
+
+        public void Dispose() => _model.Dispose();
+    }
 }
 
 /// <summary>

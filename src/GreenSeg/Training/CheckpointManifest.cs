@@ -40,6 +40,28 @@ public sealed record CheckpointManifest
         AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, RunFolder.JsonOptions));
 
     /// <summary>Finds the manifest for a run folder (its best checkpoint), a checkpoint folder, or a model.pt path.</summary>
+    /// <summary>The folder of a cross-validation's output that holds one run folder per fold.</summary>
+    public const string FoldsFolderName = "folds";
+
+    /// <summary>
+    /// The checkpoints a path names: one (as <see cref="Locate"/>), or, for a cross-validation's output folder
+    /// (run folders under <c>folds/</c>), each fold's model in fold order: an ensemble.
+    /// </summary>
+    public static IReadOnlyList<(CheckpointManifest Manifest, string WeightsPath)> LocateAll(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string folds = Path.Combine(full, FoldsFolderName);
+        if (!Directory.Exists(full) || File.Exists(Path.Combine(full, FileName)) || !Directory.Exists(folds)) return [Locate(path)];
+        var members = new List<(CheckpointManifest, string)>();
+        foreach (string fold in Directory.GetDirectories(folds).Order(StringComparer.Ordinal))
+        {
+            // A fold still training has checkpoints but no summary; its weights are not the fold's model yet.
+            if (!File.Exists(Path.Combine(fold, RunFolder.SummaryFileName))) throw new InvalidInputException(fold, "has not finished training; finish the cross-validation (run it again to resume) before using its folds as an ensemble");
+            members.Add(Locate(fold));
+        }
+        return members.Count > 0 ? members : throw new InvalidInputException(folds, "holds no fold models; has the cross-validation trained any fold yet?");
+    }
+
     public static (CheckpointManifest Manifest, string WeightsPath) Locate(string path)
     {
         string full = Path.GetFullPath(path);

@@ -44,7 +44,8 @@ public sealed class RunFolder
     public string LogPath => File("train.log");
     public string LearningCurvePath => File("learning-curve.png");
     public string LrFinderPlotPath => File("lr-finder.png");
-    public string SummaryPath => File("summary.json");
+    public const string SummaryFileName = "summary.json";
+    public string SummaryPath => File(SummaryFileName);
     public string BestModelPath => System.IO.Path.Combine(CheckpointFolder("best"), "model.pt");
     public string LastFolder => CheckpointFolder("last");
 
