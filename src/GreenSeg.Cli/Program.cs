@@ -21,6 +21,7 @@ app.Configure(config =>
     {
         data.SetDescription("Generate and inspect datasets.");
         data.AddCommand<DataPhantomCommand>("phantom").WithDescription("Write the synthetic fetal-MRI phantom (T2W, DWI, FMRI stacks with exact brain masks) in the E2MIP layout.");
+        data.AddCommand<DataStacksCommand>("stacks").WithDescription("Reassemble training stacks stored as slices into 3D stacks and masks (images/, masks/) for viewers, segment and evaluate.");
         data.AddCommand<DataInspectCommand>("inspect").WithDescription("Report stacks, slices, shapes, spacings, types, mask coverage and problems of a dataset.");
     });
     config.AddCommand<TrainCommand>("train").WithDescription("Train a model (green recipe by default; --baseline for the study's baseline).");

@@ -45,3 +45,31 @@ public static class StackVolume
         return new NiftiImage(header, [], width, height, depth, sourcePath: null);
     }
 }
+
+/// <summary>
+/// Writes training stacks stored as slices as 3D stacks (<c>images/&lt;stack&gt;.nii.gz</c> and
+/// <c>masks/&lt;stack&gt;_mask.nii.gz</c>), as a viewer, <c>greenseg segment</c> and <c>greenseg evaluate</c> take them.
+/// Never overwrites a file: an existing output is an error before anything is written.
+/// </summary>
+public static class StackExport
+{
+    public const string MaskSuffix = "_mask";
+
+    /// <summary>The (image, mask) paths written, one pair per stack.</summary>
+    public static IReadOnlyList<(string Image, string Mask)> Write(IEnumerable<TrainingStack> stacks, string folder)
+    {
+        string images = Path.Combine(Path.GetFullPath(folder), "images"), masks = Path.Combine(Path.GetFullPath(folder), "masks");
+        var outputs = stacks.Select(s => (Stack: s, Image: Path.Combine(images, s.Id + ".nii.gz"), Mask: Path.Combine(masks, s.Id + MaskSuffix + ".nii.gz"))).ToList();
+        if (outputs.SelectMany(o => new[] { o.Image, o.Mask }).FirstOrDefault(File.Exists) is { } existing)
+            throw new InvalidInputException(existing, "already exists; GreenSeg does not overwrite files it did not write in this run: choose an empty --out");
+        Directory.CreateDirectory(images);
+        Directory.CreateDirectory(masks);
+        foreach (var (stack, image, mask) in outputs)
+        {
+            var assembled = StackVolume.Assemble(stack);
+            assembled.Image.Write(image);
+            assembled.Mask.Write(mask);
+        }
+        return outputs.Select(o => (o.Image, o.Mask)).ToList();
+    }
+}

@@ -137,7 +137,7 @@ public static class Trainer
             // Dropout and other torch randomness: a function of the epoch, so a resumed run replays it.
             torch.manual_seed(options.Seed * 1_000_003L + epoch);
             observer.EpochStarted(epoch, options.Epochs, loader.BatchesPerEpoch);
-            double trainLoss = TrainOneEpoch(model, compute, loss, optimizer, policy, loader, epoch, options.GradClip, device, scaler, observer, cancellationToken);
+            var (trainLoss, skippedSteps) = TrainOneEpoch(model, compute, loss, optimizer, policy, loader, epoch, options.GradClip, device, scaler, observer, cancellationToken);
             double trainSeconds = epochClock.Elapsed.TotalSeconds;
             var score = validationStacks.Count == 0 ? ValidationScore.None
                 : Validate(model, compute, loss, cache, validationStacks, batchSize, options.Size, device, options.PostprocessValidation);
@@ -186,7 +186,7 @@ public static class Trainer
             MetricsFile.PlotLearningCurve(run.LearningCurvePath, rows, $"{options.Model}: {Path.GetFileName(run.Path)}");
             string validated = validationStacks.Count == 0 ? "" : FormattableString.Invariant(
                 $", val loss {validationLoss:0.0000}, val Dice {diceMean:0.0000} ± {diceSd:0.0000} ({string.Join(", ", validationStacks.Zip(score.StackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}{(options.PostprocessValidation ? $"; raw {score.RawDiceMean:0.0000}" : "")})");
-            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}{validated}, lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(isBest && !options.Final ? " *best" : "")}"));
+            Say(FormattableString.Invariant($"epoch {epoch}: train loss {trainLoss:0.0000}{validated}, lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(skippedSteps > 0 ? $", {skippedSteps} steps skipped (non-finite gradient)" : "")}{(isBest && !options.Final ? " *best" : "")}"));
             observer.EpochDone(row, options.Epochs);
 
             string? reason = null;
@@ -320,13 +320,14 @@ public static class Trainer
         return value.item<float>();
     }
 
-    private static double TrainOneEpoch(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss, OptimizerHelper optimizer,
+    /// <summary>Trains one epoch; returns the mean training loss over the steps taken and how many steps were skipped.</summary>
+    private static (double Loss, int SkippedSteps) TrainOneEpoch(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss, OptimizerHelper optimizer,
         LrPolicy policy, BatchLoader loader, int epoch, double gradClip, Device device, DynamicLossScaler? scaler, ITrainingObserver observer,
         CancellationToken cancellationToken)
     {
         model.train();
         double sum = 0;
-        int seen = 0, step = 0, skippedInARow = 0;
+        int seen = 0, step = 0, skippedInARow = 0, skipped = 0;
         var clock = Stopwatch.StartNew();
         foreach (var batch in loader.Epoch(epoch, cancellationToken))
         {
@@ -335,6 +336,7 @@ public static class Trainer
             if (!double.IsFinite(value))
             {
                 // A lone non-finite step is skipped; a run of them is divergence.
+                skipped++;
                 if (++skippedInARow >= MaxSkippedStepsInARow)
                     throw new GreenSegException($"training diverged at epoch {epoch}, step {step - 1}: {skippedInARow} steps in a row had a non-finite loss or gradient; lower the learning rate or use --lr auto");
                 continue;
@@ -345,7 +347,7 @@ public static class Trainer
             seen += batch.Count;
             observer.StepDone(epoch, step, loader.BatchesPerEpoch, value, seen / clock.Elapsed.TotalSeconds);
         }
-        return sum / seen;
+        return (sum / seen, skipped);
     }
 
     /// <summary>

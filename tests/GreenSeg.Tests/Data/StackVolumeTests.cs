@@ -71,4 +71,29 @@ public sealed class StackVolumeTests : IDisposable
         Should.Throw<InvalidInputException>(() => StackVolume.Assemble(DatasetReader.Open(_root).TrainingStacks.Single()))
             .Message.ShouldContain("DWI_vol0000_slice01.nii.gz");
     }
+
+    [Fact]
+    public void Exported_stacks_read_back_as_the_assembled_volumes_and_nothing_is_overwritten()
+    {
+        var generator = new PhantomGenerator(new PhantomOptions { Seed = 4, TrainStacks = new(1, 1, 0), TestStacks = new(0, 0, 0) });
+        string data = Path.Combine(_root, "data"), export = Path.Combine(_root, "export");
+        foreach (var spec in generator.Plan()) PhantomWriter.Write(data, generator.Generate(spec));
+        var stacks = DatasetReader.Open(data).TrainingStacks;
+
+        var written = StackExport.Write(stacks, export);
+
+        written.Count.ShouldBe(2);
+        foreach (var (stack, (image, mask)) in stacks.Zip(written))
+        {
+            Path.GetFileName(image).ShouldBe(stack.Id + ".nii.gz");
+            Path.GetFileName(mask).ShouldBe(stack.Id + "_mask.nii.gz");
+            var assembled = StackVolume.Assemble(stack);
+            NiftiImage.Read(image).Scaled().ShouldBe(assembled.Image.Scaled());
+            NiftiImage.Read(mask).BinaryMask().ShouldBe(assembled.MaskVoxels);
+            NiftiImage.Read(image).SpacingZ.ShouldBe(assembled.Image.SpacingZ, 1e-6);
+        }
+        byte[] before = File.ReadAllBytes(written[0].Image);
+        Should.Throw<InvalidInputException>(() => StackExport.Write(stacks, export)).Message.ShouldContain("already exists");
+        File.ReadAllBytes(written[0].Image).ShouldBe(before);
+    }
 }
