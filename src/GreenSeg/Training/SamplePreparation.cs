@@ -33,7 +33,7 @@ public sealed class SamplePreparation
             },
             Fingerprint = preprocessor.Options.Fingerprint()
                 + (classify ? IntensityClasses.Fingerprint(augmentation.SyntheticContrastClasses, augmentation.SyntheticContrastBrainClasses) : ""),
-            Writer = options.Augment ? AugmentingWriter(new Augmenter(options.Augmentation), size) : BatchLoader.CopyWriter,
+            Writer = options.Augment ? AugmentingWriter(new Augmenter(options.Augmentation, options.Normalization), size) : BatchLoader.CopyWriter,
         };
     }
 

@@ -17,11 +17,12 @@ public sealed class Augmenter
     public AugmentationOptions Options { get; }
     private readonly SyntheticContrast? _syntheticContrast;
 
-    public Augmenter(AugmentationOptions options)
+    /// <param name="normalization">The preprocessing's normalisation, which synthetic renderings end with too.</param>
+    public Augmenter(AugmentationOptions options, IntensityNormalization normalization = IntensityNormalization.ZScoreNonzero)
     {
         options.Validate();
         Options = options;
-        _syntheticContrast = options.SyntheticContrastProbability > 0 ? new SyntheticContrast(options) : null;
+        _syntheticContrast = options.SyntheticContrastProbability > 0 ? new SyntheticContrast(options, normalization) : null;
     }
 
     /// <summary>Draws the parameters of one augmentation in a fixed order.</summary>

@@ -110,6 +110,14 @@ public sealed class SlicePreprocessor
         AxisTaps.Nearest(labels, record.TargetWidth, xs, ys, destination, record.OriginalWidth);
     }
 
+    /// <summary>Normalises an image in place with statistics of its own values (as <see cref="Image(ReadOnlySpan{float}, PreprocessingRecord, Span{float})"/> does with the stored slice's).</summary>
+    public static void Normalize(Span<float> image, IntensityNormalization normalization)
+    {
+        float[] original = image.ToArray();
+        if (normalization == IntensityNormalization.ZScoreNonzero) ZScoreNonzero(original, image);
+        else if (normalization == IntensityNormalization.Percentile) PercentileScale(original, image);
+    }
+
     /// <summary>
     /// Statistics come from the original slice's nonzero voxels (not from interpolated values);
     /// destination voxels that are zero (background, padding) stay zero.

@@ -9,7 +9,8 @@ namespace GreenSeg.Transforms;
 /// random mean in [0, 1] with Gaussian texture of a random spread, then a random Gaussian blur, the
 /// augmenter's bias field, gamma and noise (always applied, drawn within their options' ranges), a random
 /// resolution loss (bilinear down by a factor in [1, max] and back up, as a coarser acquisition would
-/// give) and a z-score over the slice, the network's usual input scale. Only intensities are drawn: the
+/// give) and the intensity normalisation real slices get (<see cref="Normalization"/>), so renderings and
+/// real slices share one input scale. Only intensities are drawn: the
 /// slice's mask is untouched. The same seed gives the same image. Thread-safe.
 /// </summary>
 public sealed class SyntheticContrast
@@ -17,11 +18,13 @@ public sealed class SyntheticContrast
     private readonly Augmenter _corruption;
 
     public AugmentationOptions Options { get; }
+    public IntensityNormalization Normalization { get; }
 
-    public SyntheticContrast(AugmentationOptions options)
+    public SyntheticContrast(AugmentationOptions options, IntensityNormalization normalization = IntensityNormalization.ZScoreNonzero)
     {
         options.Validate();
         Options = options;
+        Normalization = normalization;
         _corruption = new Augmenter(AugmentationOptions.None with
         {
             BiasFieldProbability = 1, MaxBiasFieldStrength = options.MaxBiasFieldStrength,
@@ -68,7 +71,8 @@ public sealed class SyntheticContrast
         if (blurSigma > 0f) GaussianBlur.Apply(painted, width, height, blurSigma);
         Augmenter.Apply(corruption, painted, [], width, height, imageOut, []);
         LoseResolution(imageOut, width, height, downsampleFactor);
-        ZScore(imageOut);
+        if (Normalization == IntensityNormalization.ZScoreNonzero) ZScore(imageOut);
+        else SlicePreprocessor.Normalize(imageOut, Normalization);
     }
 
     private static void LoseResolution(Span<float> image, int width, int height, double factor)

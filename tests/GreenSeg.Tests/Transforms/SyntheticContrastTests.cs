@@ -86,6 +86,25 @@ public class SyntheticContrastTests
     }
 
     [Fact]
+    public void Renderings_end_on_the_scale_of_the_runs_normalisation()
+    {
+        (float[] image, byte[] mask) = Slice();
+        byte[] classes = IntensityClasses.Compute(image, mask, 6, 2);
+        var percentile = new SyntheticContrast(new AugmentationOptions(), IntensityNormalization.Percentile);
+        var augmenter = new Augmenter(OnlySyntheticContrast with { NoiseProbability = 0, GammaProbability = 0, BiasFieldProbability = 0 }, IntensityNormalization.Percentile);
+        for (ulong seed = 0; seed < 10; seed++)
+        {
+            float[] rendered = percentile.Render(classes, Size, Size, seed);
+            var sorted = rendered.Order().ToArray();
+            SlicePreprocessor.PercentileOfSorted(sorted, SlicePreprocessor.LowPercentile).ShouldBe(0, 1e-4);
+            SlicePreprocessor.PercentileOfSorted(sorted, SlicePreprocessor.HighPercentile).ShouldBe(1, 1e-4);
+            var augmented = augmenter.Augment(image, mask, Size, Size, seed, classes);
+            if (augmented.Parameters.SyntheticContrastSeed is not null && augmented.Parameters.IsSpatialIdentity)
+                SlicePreprocessor.PercentileOfSorted(augmented.Image.Order().ToArray(), SlicePreprocessor.HighPercentile).ShouldBe(1, 1e-4);
+        }
+    }
+
+    [Fact]
     public void Without_texture_blur_corruption_or_resolution_loss_every_synthetic_class_is_one_intensity()
     {
         (float[] image, byte[] mask) = Slice();
