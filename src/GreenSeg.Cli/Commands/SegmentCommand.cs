@@ -19,6 +19,10 @@ public sealed class SegmentSettings : EnergySettings
     [Description("Folder for the masks, inference.csv and emissions.csv; outputs never overwrite an input.")]
     public string? Out { get; init; }
 
+    [CommandOption("--overwrite")]
+    [Description("Replace masks that already exist in --out (by default such an input is refused: the file may be a reference mask).")]
+    public bool Overwrite { get; init; }
+
     [CommandOption("--suffix <TEXT>")]
     [Description("Output names are <input stem><suffix>.nii.gz.")]
     [DefaultValue(SegmentationOutput.DefaultSuffix)]
@@ -106,6 +110,7 @@ public sealed class SegmentCommand : Command<SegmentSettings>
             Folder = settings.Out!,
             Suffix = settings.Suffix,
             Probabilities = settings.Probabilities,
+            Overwrite = settings.Overwrite,
         });
         if (plan.Jobs.Count == 0)
         {

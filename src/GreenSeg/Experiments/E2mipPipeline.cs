@@ -37,7 +37,7 @@ public sealed record E2mipPlan(
 {
     public string PredictionFolder => Prediction.Output.Folder;
     public string SummaryPath => Path.Combine(OutputFolder, E2mipPipeline.SummaryFileName);
-    public string EvaluationFolder => Path.Combine(OutputFolder, "evaluation");
+    public string EvaluationFolder => Path.Combine(OutputFolder, E2mipPipeline.EvaluationFolderName);
 }
 
 /// <summary>The outcome of the whole chain, as e2mip-summary.json records it.</summary>
@@ -66,6 +66,7 @@ public sealed record E2mipResult(E2mipPlan Plan, TrainingResult Training, BatchS
 public static class E2mipPipeline
 {
     public const string RunFolderName = "run";
+    public const string EvaluationFolderName = "evaluation";
     public const string PredictionFolderName = "test_volume_prediction";
     public const string PredictionSuffix = "_maskpred";
     public const string SummaryFileName = "e2mip-summary.json";
@@ -85,6 +86,10 @@ public static class E2mipPipeline
         string output = Path.GetFullPath(options.OutputFolder);
         if (File.Exists(output)) throw new InvalidInputException(output, "is a file; the output must be a folder");
         string run = Path.Combine(output, RunFolderName);
+        // Everything e2mip writes stays inside --out: a link in its place could lead anywhere.
+        foreach (string inside in new[] { run, Path.Combine(output, PredictionFolderName), Path.Combine(output, EvaluationFolderName) })
+            if (new DirectoryInfo(inside).LinkTarget is not null || new FileInfo(inside).LinkTarget is not null)
+                throw new InvalidInputException(inside, "is a symbolic link; e2mip writes only inside --out and does not follow it: remove the link or choose a new --out");
         if (Directory.Exists(Path.Combine(run, "checkpoints")))
             throw new InvalidInputException(output, "already holds an e2mip run (run/checkpoints); choose a new --out");
         if (options.TruthFolder is { } truth && !Directory.Exists(truth))

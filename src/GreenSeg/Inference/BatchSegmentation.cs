@@ -22,6 +22,11 @@ public sealed record SegmentationOutput
     public bool Probabilities { get; init; }
     /// <summary>Where inference.csv and emissions.csv go; null: <see cref="Folder"/>.</summary>
     public string? ReportFolder { get; init; }
+    /// <summary>
+    /// Replace masks (and probability maps) that already exist. Off by default: an existing file may be a
+    /// reference mask of the dataset itself (its names end in _mask too), so such an input is refused instead.
+    /// </summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>
     /// A suffix is part of a file name: no folder separators, and not the probability suffix when
@@ -110,6 +115,11 @@ public static class BatchSegmentation
                 continue;
             }
             foreach (string file in outputs) owners[file] = input;
+            if (!output.Overwrite && outputs.FirstOrDefault(File.Exists) is { } existing)
+            {
+                problems.Add(new InputProblem(input, $"its output {existing} already exists and is not overwritten (it may be a reference mask); give --overwrite to replace it, or another --out or --suffix"));
+                continue;
+            }
             jobs.Add(new SegmentationJob(name, input, mask, probabilities));
         }
         RefuseOverwritingInputs(expanded.Files, owners, output);
@@ -166,6 +176,7 @@ public static class BatchSegmentation
             int slices = 0;
             SegmentationTimings? timings = null;
             string? error = null;
+            var written = new List<string>();
             try
             {
                 var stack = NiftiImage.Read(job.InputPath);
@@ -173,11 +184,14 @@ public static class BatchSegmentation
                 var result = segmenter.Segment(stack, keepProbabilities: job.ProbabilityPath is not null);
                 timings = result.Timings;
                 result.Mask.Write(job.MaskPath);
+                written.Add(job.MaskPath);
                 if (job.ProbabilityPath is not null) result.Probabilities!.Write(job.ProbabilityPath);
             }
             catch (Exception e) when (e is GreenSegException or IOException or UnauthorizedAccessException)
             {
                 error = e is InvalidInputException invalid && invalid.Path == job.InputPath ? invalid.Problem : e.Message;
+                // A failed stack leaves nothing of this run behind: not its mask when its probability map could not be written.
+                DeleteQuietly(written);
             }
             var outcome = new StackOutcome(job, slices, clock.Elapsed, timings, monitor.EndWindow(window), error);
             outcomes.Add(outcome);
@@ -191,6 +205,21 @@ public static class BatchSegmentation
         AtomicFile.Write(reportPath, stream => WriteReport(batch, stream));
         session.AppendEmissions(Path.Combine(reportFolder, EmissionsFileName), total);
         return batch;
+    }
+
+    private static void DeleteQuietly(IEnumerable<string> files)
+    {
+        foreach (string file in files)
+        {
+            try
+            {
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The stack is reported as failed either way; a file that cannot be deleted stays named in the error.
+            }
+        }
     }
 
     /// <summary>

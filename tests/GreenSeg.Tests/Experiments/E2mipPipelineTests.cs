@@ -69,6 +69,26 @@ public sealed class E2mipPipelineTests : IDisposable
         Should.Throw<InvalidInputException>(() => E2mipPipeline.Plan(Options(Path.Combine(train, "images")))).Problem.ShouldContain("already holds");
     }
 
+    [Theory]
+    [InlineData("test_volume_prediction")]
+    [InlineData("run")]
+    [InlineData("evaluation")]
+    public void A_symlink_inside_the_output_folder_is_refused_not_followed(string name)
+    {
+        PhantomWriter.WriteDataset(Phantom, new PhantomOptions { Seed = 5, TrainStacks = new(1, 0, 0), TestStacks = new(0, 0, 0) });
+        string elsewhere = Path.Combine(_root, "elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        Directory.CreateDirectory(Out);
+        Directory.CreateSymbolicLink(Path.Combine(Out, name), elsewhere);
+        string train = Path.Combine(Phantom, "train_slice");
+
+        var error = Should.Throw<InvalidInputException>(() => E2mipPipeline.Plan(new E2mipOptions { TrainFolder = train, TestFolder = Path.Combine(train, "images"), OutputFolder = Out }));
+
+        error.Path.ShouldBe(Path.Combine(Out, name));
+        error.Problem.ShouldContain("symbolic link");
+        Directory.GetFileSystemEntries(elsewhere).ShouldBeEmpty();
+    }
+
     [Fact]
     public void TheDemoRefusesAFolderThatIsNotEmpty()
     {

@@ -126,4 +126,20 @@ public sealed class BatchSegmentationPlanTests : IDisposable
         Should.Throw<GreenSegException>(() => BatchSegmentation.Plan([image], new SegmentationOutput { Folder = Out }))
             .Message.ShouldContain("refusing to overwrite");
     }
+
+    [Fact]
+    public void An_existing_mask_in_the_output_folder_is_never_overwritten_without_overwrite()
+    {
+        // The dataset's own reference masks are named <stem>_mask.nii.gz, as segment's outputs are.
+        string image = Touch("data/a.nii.gz");
+        string reference = Touch("out/a_mask.nii.gz");
+
+        var plan = BatchSegmentation.Plan([image], new SegmentationOutput { Folder = Out });
+
+        plan.Jobs.ShouldBeEmpty();
+        plan.Problems.Single().Problem.ShouldContain(reference);
+        plan.Problems.Single().Problem.ShouldContain("--overwrite");
+        File.ReadAllText(reference).ShouldBe("x");
+        BatchSegmentation.Plan([image], new SegmentationOutput { Folder = Out, Overwrite = true }).Jobs.Single().MaskPath.ShouldBe(reference);
+    }
 }
