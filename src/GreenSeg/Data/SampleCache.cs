@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using GreenSeg.Common;
@@ -22,12 +24,13 @@ public enum CacheMode
 /// </summary>
 public sealed class SampleCache
 {
-    private const int DiskFormatVersion = 1;
+    private const int DiskFormatVersion = 2;
     private readonly Func<RawSlice, PreparedSample> _prepare;
     private readonly string _fingerprint;
     private readonly string? _diskFolder;
     private readonly ConcurrentDictionary<SliceRef, PreparedSample> _memory = new();
     private readonly ThreadLocal<SliceReader> _readers = new(() => new SliceReader());
+    private readonly ConcurrentDictionary<string, string> _contentHashes = new(StringComparer.Ordinal);
     private long _prepared, _hits;
 
     public CacheMode Mode { get; }
@@ -86,62 +89,92 @@ public sealed class SampleCache
             Interlocked.Increment(ref _hits);
             return hit;
         }
+        // A missing, stale or damaged entry is (re)built from the source and replaces what was there.
         var sample = Prepare(slice);
-        AtomicFile.Write(path, stream =>
+        AtomicFile.Write(path, stream => stream.Write(Encode(sample)));
+        return sample;
+    }
+
+    /// <summary>
+    /// An entry: format version, fingerprint, size, the image, the mask, the intensity classes when
+    /// prepared (the fingerprint says whether), then an XxHash3 checksum of everything before it.
+    /// </summary>
+    private byte[] Encode(PreparedSample sample)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {
-            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             writer.Write(DiskFormatVersion);
             writer.Write(_fingerprint);
             writer.Write(sample.Size);
             foreach (float v in sample.Image) writer.Write(v);
             writer.Write(sample.Mask);
             if (sample.Classes is not null) writer.Write(sample.Classes);
-        });
-        return sample;
+            writer.Write(XxHash3.HashToUInt64(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+        }
+        return buffer.ToArray();
     }
 
     /// <summary>
-    /// An entry that is unreadable, of another format or another fingerprint counts as a miss. After the
-    /// mask an entry may hold the intensity classes (as many bytes again); the fingerprint says whether
-    /// they were prepared, so entries written before classes existed read as they did.
+    /// An entry that is unreadable, of another format or fingerprint, fails its checksum (a torn or
+    /// corrupted write) or holds non-finite pixels counts as a miss, so it is rebuilt.
     /// </summary>
     private PreparedSample? TryReadEntry(string path)
     {
-        if (!File.Exists(path)) return null;
+        byte[] bytes;
         try
         {
-            using var reader = new BinaryReader(File.OpenRead(path));
+            if (!File.Exists(path)) return null;
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        if (bytes.Length < sizeof(ulong)) return null;
+        var payload = bytes.AsSpan(0, bytes.Length - sizeof(ulong));
+        if (XxHash3.HashToUInt64(payload) != BitConverter.ToUInt64(bytes, payload.Length)) return null;
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(bytes, 0, payload.Length));
             if (reader.ReadInt32() != DiskFormatVersion || reader.ReadString() != _fingerprint) return null;
             int size = reader.ReadInt32();
             if (size <= 0 || size > 4096) return null;
             var image = new float[size * size];
-            for (int i = 0; i < image.Length; i++) image[i] = reader.ReadSingle();
+            for (int i = 0; i < image.Length; i++)
+                if (!float.IsFinite(image[i] = reader.ReadSingle())) return null;
             var mask = reader.ReadBytes(size * size);
             var classes = reader.ReadBytes(size * size);
             if (mask.Length != size * size || (classes.Length != 0 && classes.Length != size * size)) return null;
             return new PreparedSample(image, mask, size, classes.Length == 0 ? null : classes);
         }
-        catch (IOException)
+        catch (EndOfStreamException)
         {
             return null;
         }
     }
 
     /// <summary>
-    /// The source file's identity (path, length, modification time) and the slice index: an edited file gets a
-    /// new entry. A cut plane's pixels are cut in memory from its stack, so its entry is keyed by its pixels.
+    /// The sources' content (XxHash3 of the image and mask files, hashed once per run) and the slice index: an
+    /// edited file gets a new entry whatever its size and modification time. A cut plane's pixels are cut in
+    /// memory from its stack, so its entry is keyed by its pixels.
     /// </summary>
-    private static string EntryName(SliceRef slice)
+    private string EntryName(SliceRef slice)
     {
-        var image = new FileInfo(slice.ImagePath);
-        var mask = new FileInfo(slice.MaskPath ?? slice.ImagePath);
-        string key = $"{image.FullName}|{image.Length}|{image.LastWriteTimeUtc.Ticks}|{mask.FullName}|{mask.Length}|{mask.LastWriteTimeUtc.Ticks}|{slice.Z}";
+        string key = $"{ContentHash(slice.ImagePath)}|{(slice.MaskPath is null ? "" : ContentHash(slice.MaskPath))}|{slice.Z}";
         if (slice.Cut is { Plane: var plane } cut)
             key += $"|cut {cut.StackId} {cut.Axis} {plane.Width}x{plane.Height} {plane.SpacingX} {plane.SpacingY} {plane.Orientation}|"
-                + Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(plane.Image.AsSpan())))
-                + Convert.ToHexString(SHA256.HashData(plane.Mask ?? []));
+                + XxHash3.HashToUInt64(MemoryMarshal.AsBytes(plane.Image.AsSpan())).ToString("x16")
+                + XxHash3.HashToUInt64(plane.Mask ?? []).ToString("x16");
         return Hash(key)[..32] + ".sample";
     }
+
+    private string ContentHash(string file) => _contentHashes.GetOrAdd(Path.GetFullPath(file), path =>
+    {
+        var hash = new XxHash3();
+        using (var stream = File.OpenRead(path)) hash.Append(stream);
+        return hash.GetCurrentHashAsUInt64().ToString("x16");
+    });
 
     private static string Hash(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 }

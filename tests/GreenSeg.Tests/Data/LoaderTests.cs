@@ -80,6 +80,50 @@ public sealed class LoaderTests : IDisposable
     }
 
     [Fact]
+    public void DiskCacheEntryOfAFileEditedInPlaceWithItsSizeAndTimeKeptIsNotReused()
+    {
+        string folder = Path.Combine(_root, "cache");
+        string image = _slices[0].ImagePath;
+        new SampleCache(CacheMode.Disk, Scale(1), "f", folder).Get(_slices[0]).Image[0].ShouldBe(0);
+        var time = File.GetLastWriteTimeUtc(image);
+        long length = new FileInfo(image).Length;
+        NiftiImage.Create(4, 4, 1, 1, 1, 1, Enumerable.Repeat(42f, 16).ToArray(), NiftiDataType.Int16).Write(image);
+        File.SetLastWriteTimeUtc(image, time);
+        new FileInfo(image).Length.ShouldBe(length);
+
+        new SampleCache(CacheMode.Disk, Scale(1), "f", folder).Get(_slices[0]).Image[0].ShouldBe(42);
+    }
+
+    [Theory]
+    [InlineData("flipped byte")]
+    [InlineData("truncated")]
+    [InlineData("nan pixels")]
+    public void A_damaged_disk_cache_entry_is_rebuilt_not_used(string damage)
+    {
+        string folder = Path.Combine(_root, "cache");
+        var good = new SampleCache(CacheMode.Disk, Scale(1), "f", folder).Get(_slices[1]);
+        string entry = Directory.GetFiles(folder, "*.sample", SearchOption.AllDirectories).Single();
+        byte[] bytes = File.ReadAllBytes(entry);
+        if (damage == "flipped byte") bytes[bytes.Length / 2] ^= 0x10;
+        else if (damage == "truncated") bytes = bytes[..^9];
+        else
+        {
+            // A NaN in the first pixel with a matching checksum: an entry written from a bad preparation.
+            var poisoned = new SampleCache(CacheMode.Disk, raw => new PreparedSample([float.NaN, .. raw.Image[1..]], raw.Mask!, raw.Width), "f", Path.Combine(_root, "poisoned"));
+            poisoned.Get(_slices[1]);
+            bytes = File.ReadAllBytes(Directory.GetFiles(Path.Combine(_root, "poisoned"), "*.sample", SearchOption.AllDirectories).Single());
+        }
+        File.WriteAllBytes(entry, bytes);
+
+        var cache = new SampleCache(CacheMode.Disk, Scale(1), "f", folder);
+        var rebuilt = cache.Get(_slices[1]);
+
+        cache.PreparedCount.ShouldBe(1);
+        rebuilt.Image.ShouldBe(good.Image);
+        new SampleCache(CacheMode.Disk, Scale(1), "f", folder).Get(_slices[1]).Image.ShouldBe(good.Image);
+    }
+
+    [Fact]
     public void WeightedEpochsDrawSlicesInProportionToTheirWeightAndNeverAZeroWeight()
     {
         // Slice k has first pixel 100 k; weights 0, 1, 1, 1, 1, 1, 5 (so slice 6 should fill half of the draws).
