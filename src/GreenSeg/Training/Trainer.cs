@@ -67,6 +67,12 @@ public static class Trainer
         var (trainStacks, validationStacks) = SplitData(options);
         var preparation = SamplePreparation.Create(options);
         var cache = new SampleCache(TrainingOptions.ParseCacheMode(options.Cache), preparation.Prepare, preparation.Fingerprint, CacheFolder(options));
+        // The run's energy starts with reading and preparing the data.
+        using var energy = EnergySession.Start(options.ToEnergyOptions(device), Path.GetFileName(run.Path));
+        energy.Monitor.BeginWindow("run");
+        var screened = SliceScreening.Screen(trainStacks, validationStacks, cache, threads);
+        foreach (var problem in screened.Problems) Say($"skipped {problem.Path}: {problem.Problem}");
+        (trainStacks, validationStacks) = (screened.Train, screened.Validation);
         trainStacks = MultiPlanarCuts.Add(trainStacks, options.MultiPlanar);
         var trainSlices = trainStacks.SelectMany(s => s.Slices).ToList();
         int cuts = MultiPlanarCuts.CountCuts(trainStacks);
@@ -84,8 +90,6 @@ public static class Trainer
         var scaler = precision == Precision.Fp16Mixed ? new DynamicLossScaler() : null;
         var optimizer = OptimizerFactory.Create(options.Optimizer, model.parameters(), OptimizerSettingsFrom(options, 1e-3));
 
-        using var energy = EnergySession.Start(options.ToEnergyOptions(device), Path.GetFileName(run.Path));
-        energy.Monitor.BeginWindow("run");
 
         int batchSize = resumeState?.BatchSize ?? ResolveBatchSize(options, model, compute, loss, optimizer, cache, trainSlices, preparation, Say);
         var loader = new BatchLoader(trainSlices, cache, batchSize, options.Size, options.Seed, preparation.Writer, options.Prefetch,
