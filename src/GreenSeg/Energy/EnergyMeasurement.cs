@@ -29,3 +29,26 @@ public sealed record EnergyMeasurement(
     public double MeanWatts(ComponentEnergy component) =>
         Duration.TotalSeconds > 0 ? component.Joules / Duration.TotalSeconds : 0;
 }
+
+/// <summary>
+/// Energy per component that no emissions.csv row holds yet: what a training process had spent by its last
+/// checkpoint, kept in the checkpoint so that a resume after a kill still reports it.
+/// </summary>
+public sealed record CarriedEnergy(double CpuJoules = 0, double GpuJoules = 0, double RamJoules = 0, double Seconds = 0)
+{
+    public double TotalJoules => CpuJoules + GpuJoules + RamJoules;
+
+    /// <summary>This carried energy with a (peeked or ended) window of the current process added.</summary>
+    public CarriedEnergy Plus(EnergyMeasurement window) =>
+        new(CpuJoules + window.Cpu.Joules, GpuJoules + window.Gpu.Joules, RamJoules + window.Ram.Joules, Seconds + window.Duration.TotalSeconds);
+
+    /// <summary>A measurement of this energy and time, with the sources, origins and carbon factors of <paramref name="template"/>.</summary>
+    public EnergyMeasurement AsMeasurement(EnergyMeasurement template) => template with
+    {
+        Duration = TimeSpan.FromSeconds(Seconds),
+        Cpu = template.Cpu with { Joules = CpuJoules },
+        Gpu = template.Gpu with { Joules = GpuJoules },
+        Ram = template.Ram with { Joules = RamJoules },
+        ProcessCpuSeconds = null,
+    };
+}

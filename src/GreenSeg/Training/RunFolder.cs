@@ -21,6 +21,11 @@ public sealed record ResumeState
     public List<double> DiceHistory { get; init; } = [];
     public List<double> EnergyHistoryKj { get; init; } = [];
     public string? StopReason { get; init; }
+    /// <summary>
+    /// The energy the process that wrote this checkpoint had spent by then, while no emissions.csv row holds it
+    /// (cleared once the process writes its row); a resume finds it set only after a kill, and reports it.
+    /// </summary>
+    public Energy.CarriedEnergy? UnreportedEnergy { get; init; }
 }
 
 /// <summary>

@@ -41,6 +41,8 @@ public static class Trainer
 
     public static TrainingResult Resume(string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
+        // Checked before RunFolder, which creates its folder: a mistyped path must not leave one behind.
+        if (!Directory.Exists(runFolder)) throw new InvalidInputException(Path.GetFullPath(runFolder), "no such run folder to resume");
         var run = new RunFolder(runFolder);
         var options = TrainingOptions.Load(run.ConfigPath).Validate();
         string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
@@ -70,6 +72,9 @@ public static class Trainer
         // The run's energy starts with reading and preparing the data.
         using var energy = EnergySession.Start(options.ToEnergyOptions(device), Path.GetFileName(run.Path));
         energy.Monitor.BeginWindow("run");
+        // A process killed before writing its emissions row left its energy in the checkpoint: report it as its own row.
+        if (resumeState?.UnreportedEnergy is { TotalJoules: > 0 } unreported)
+            energy.AppendEmissions(run.EmissionsPath, unreported.AsMeasurement(energy.Monitor.Peek("run")));
         var screened = SliceScreening.Screen(trainStacks, validationStacks, cache, threads);
         foreach (var problem in screened.Problems) Say($"skipped {problem.Path}: {problem.Problem}");
         (trainStacks, validationStacks) = (screened.Train, screened.Validation);
@@ -210,6 +215,7 @@ public static class Trainer
                 EarlyStoppingBest = stopping.Best,
                 EpochsWithoutImprovement = stopping.EpochsWithoutImprovement,
                 EnergyJoulesSoFar = joulesBefore,
+                UnreportedEnergy = new CarriedEnergy().Plus(energy.Monitor.Peek("run")),
                 SecondsSoFar = secondsBefore + stopwatch.Elapsed.TotalSeconds,
                 DiceHistory = diceHistory,
                 EnergyHistoryKj = energyHistory,
@@ -232,6 +238,9 @@ public static class Trainer
 
         var total = energy.Monitor.EndWindow("run");
         energy.AppendEmissions(run.EmissionsPath, total);
+        // This process's row is written: a later resume (after a cancel) must not report its energy again.
+        if (run.FindCheckpoint("last") is { } lastCheckpoint && RunFolder.ReadState(lastCheckpoint) is { UnreportedEnergy: not null } written)
+            RunFolder.WriteState(lastCheckpoint, written with { UnreportedEnergy = null });
         var result = new TrainingResult(run.Path, epoch, bestEpoch, selection.Best is double b && byDice ? b : rows.FirstOrDefault(r => r.Epoch == bestEpoch)?.ValidationDice ?? 0,
             joulesBefore / 1000, total.AnyEstimated, rows.Sum(r => r.Co2Grams), TimeSpan.FromSeconds(secondsBefore + stopwatch.Elapsed.TotalSeconds), stopReason, learningRate, batchSize);
         AtomicFile.WriteAllText(run.SummaryPath, JsonSerializer.Serialize(result, RunFolder.JsonOptions));

@@ -112,6 +112,60 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
     }
 
     [Fact]
+    public void A_resumed_runs_emissions_rows_cover_every_process_of_the_run()
+    {
+        using var stop = new CancellationTokenSource();
+        string cut = Path.Combine(_runs, "cut");
+        Trainer.Train(Tiny(epochs: 3), cut, new StopAfterEpoch(1, stop), stop.Token);
+        Trainer.Resume(cut);
+
+        var rows = EmissionRows(cut);
+        rows.Count.ShouldBe(2);
+        double epochJoules = MetricsFile.Read(Path.Combine(cut, "metrics.csv")).Sum(r => r.EnergyJoules);
+        // Every epoch (two run by the first process) and the setup around them; nothing counted twice.
+        rows.Sum(r => r.Joules).ShouldBeGreaterThanOrEqualTo(epochJoules * 0.999);
+        rows.Sum(r => r.Joules).ShouldBeLessThan(epochJoules * 3);
+    }
+
+    [Fact]
+    public void A_resume_after_a_kill_reports_the_killed_process_energy_up_to_its_checkpoint()
+    {
+        using var stop = new CancellationTokenSource();
+        string cut = Path.Combine(_runs, "killed");
+        Trainer.Train(Tiny(epochs: 3), cut, new StopAfterEpoch(1, stop), stop.Token);
+        // What a kill leaves: no emissions row, and the energy the checkpoint recorded.
+        File.Delete(Path.Combine(cut, "emissions.csv"));
+        string last = Path.Combine(cut, "checkpoints", "last");
+        RunFolder.WriteState(last, RunFolder.ReadState(last) with { UnreportedEnergy = new GreenSeg.Energy.CarriedEnergy(CpuJoules: 1234, Seconds: 5) });
+
+        Trainer.Resume(cut);
+
+        var rows = EmissionRows(cut);
+        rows.Count.ShouldBe(2);
+        rows[0].Joules.ShouldBe(1234, 1e-6);
+        rows[0].Seconds.ShouldBe(5, 1e-6);
+    }
+
+    [Fact]
+    public void Resuming_a_folder_that_does_not_exist_names_it_and_creates_nothing()
+    {
+        string missing = Path.Combine(_runs, "no-such-run");
+
+        Should.Throw<GreenSeg.Common.InvalidInputException>(() => Trainer.Resume(missing)).Path.ShouldBe(missing);
+        Directory.Exists(missing).ShouldBeFalse();
+    }
+
+    private static List<(double Joules, double Seconds)> EmissionRows(string run)
+    {
+        using var reader = new StreamReader(Path.Combine(run, "emissions.csv"));
+        using var csv = new CsvHelper.CsvReader(reader, System.Globalization.CultureInfo.InvariantCulture);
+        return csv.GetRecords<dynamic>().Cast<IDictionary<string, object>>()
+            .Select(r => (double.Parse((string)r["energy_consumed"], System.Globalization.CultureInfo.InvariantCulture) * 3.6e6,
+                double.Parse((string)r["duration"], System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+    }
+
+    [Fact]
     public void AnEnergyBudgetStopsTrainingAndKeepsTheBestCheckpoint()
     {
         var result = Trainer.Train(Tiny(epochs: 50) with { EnergyBudget = "1J" }, Path.Combine(_runs, "budget"));
