@@ -43,15 +43,55 @@ public sealed class EvaluationReport
 /// </summary>
 public static class Evaluator
 {
-    /// <summary>The truth's geometry with both masks; the shapes must agree.</summary>
+    /// <summary>Relative difference of voxel spacings still taken as one grid (headers store spacing in float32).</summary>
+    public const double SpacingTolerance = 1e-3;
+    /// <summary>Smallest cosine between an axis of the prediction and the same axis of the truth still taken as one direction.</summary>
+    public const double DirectionTolerance = 0.999;
+
+    /// <summary>
+    /// The truth's geometry with both masks. The shapes, voxel spacings and axis directions must agree: masks on
+    /// different grids would be compared voxel by voxel as if they were one, and score as if nothing were wrong.
+    /// </summary>
     public static CaseMetrics Evaluate(NiftiImage prediction, NiftiImage truth)
     {
         VoxelGrid grid = truth.Grid;
+        string against = $"the truth{(truth.SourcePath is null ? "" : $" {truth.SourcePath}")}";
+        string predictionName = prediction.SourcePath ?? "prediction";
         if (!grid.SameShape(prediction.Grid))
-            throw new InvalidInputException(prediction.SourcePath ?? "prediction",
-                $"shape {Shape(prediction)} differs from the truth{(truth.SourcePath is null ? "" : $" {truth.SourcePath}")} ({Shape(truth)})");
+            throw new InvalidInputException(predictionName, $"shape {Shape(prediction)} differs from {against} ({Shape(truth)})");
+        if (!SameSpacing(prediction, truth))
+            throw new InvalidInputException(predictionName, $"voxel spacing {Spacing(prediction)} mm differs from {against} ({Spacing(truth)} mm): the masks are not on one grid");
+        if (DifferentAxis(prediction, truth) is { } axis)
+            throw new InvalidInputException(predictionName, $"its {axis} axis points another way in space than {against}'s (orientation differs): the masks are not on one grid");
         return SegmentationMetrics.Compute(prediction.BinaryMask(), truth.BinaryMask(), grid);
     }
+
+    private static bool SameSpacing(NiftiImage a, NiftiImage b) =>
+        new[] { (a.SpacingX, b.SpacingX), (a.SpacingY, b.SpacingY), (a.SpacingZ, b.SpacingZ) }
+            .All(p => Math.Abs(p.Item1 - p.Item2) <= SpacingTolerance * Math.Max(Math.Abs(p.Item1), Math.Abs(p.Item2)));
+
+    /// <summary>The first voxel axis (i, j, k) whose world direction differs between the two headers; null when all agree.</summary>
+    private static string? DifferentAxis(NiftiImage a, NiftiImage b)
+    {
+        double[,] first = a.Header.Affine(), second = b.Header.Affine();
+        for (int column = 0; column < 3; column++)
+        {
+            double dot = 0, lengthA = 0, lengthB = 0;
+            for (int row = 0; row < 3; row++)
+            {
+                dot += first[row, column] * second[row, column];
+                lengthA += first[row, column] * first[row, column];
+                lengthB += second[row, column] * second[row, column];
+            }
+            // A header without a usable affine (zero column) says nothing about direction.
+            if (lengthA == 0 || lengthB == 0 || !double.IsFinite(dot)) continue;
+            if (dot / Math.Sqrt(lengthA * lengthB) < DirectionTolerance) return "ijk"[column].ToString();
+        }
+        return null;
+    }
+
+    private static string Spacing(NiftiImage image) =>
+        FormattableString.Invariant($"{image.SpacingX:0.###} x {image.SpacingY:0.###} x {image.SpacingZ:0.###}");
 
     /// <summary>Reads and compares two files; <see cref="InvalidInputException"/> when one is unreadable or the shapes differ.</summary>
     public static CaseMetrics EvaluateFiles(string predictionPath, string truthPath) =>

@@ -22,12 +22,12 @@ public sealed class EvaluatorTests : IDisposable
 
         var report = Evaluator.EvaluateFolders(Predictions, Truths);
 
-        report.Cases.Select(c => c.Name).ShouldBe(["mismatch", "slice", "stack"]);
+        report.Cases.Select(c => c.Name).ShouldBe(["mismatch", "slice", "spacing", "stack"]);
         report.UnmatchedPredictions.ShouldBe(["orphan_maskpred.nii.gz"]);
         report.UnmatchedTruths.ShouldBe(["lonely_mask.nii.gz"]);
 
         var stack = report.Cases.Single(c => c.Name == "stack").Metrics!;
-        stack.Hd95Mm!.Value.ShouldBe(3, 1e-9);                 // the truth's 3 mm slices, not the prediction's 5 mm
+        stack.Hd95Mm!.Value.ShouldBe(3, 1e-9);                 // the 3 mm slices
         stack.AssdMm!.Value.ShouldBe(1.5, 1e-9);
         stack.Dice.ShouldBe(0.5, 1e-12);
 
@@ -35,13 +35,27 @@ public sealed class EvaluatorTests : IDisposable
         slice.Grid!.Value.SizeZ.ShouldBe(1);
         slice.Metrics!.Dice.ShouldBe(1);
 
-        var mismatch = report.Failed.ShouldHaveSingleItem();
-        mismatch.Name.ShouldBe("mismatch");
-        string error = mismatch.Error.ShouldNotBeNull();
+        report.Failed.Select(c => c.Name).ShouldBe(["mismatch", "spacing"]);
+        string error = report.Failed[0].Error.ShouldNotBeNull();
         error.ShouldContain("4x4x2");
         error.ShouldContain("4x4x3");
+        // Same shape, other spacing: not one grid, so no Dice (it would be 1 here, voxel for voxel).
+        report.Failed[1].Error.ShouldNotBeNull().ShouldContain("voxel spacing 1 x 1 x 5 mm");
         report.Summary.Cases.ShouldBe(2);
         report.Summary[CaseMetric.Dice].Mean!.Value.ShouldBe(0.75, 1e-12);
+    }
+
+    [Fact]
+    public void A_prediction_whose_axes_point_another_way_is_not_scored()
+    {
+        var grid = new VoxelGrid(3, 3, 2, 1, 1, 3);
+        byte[] mask = new MaskBuilder(grid).Box(0, 0, 0, 2, 0, 1);
+        var truth = NiftiImage.Create(3, 3, 2, 1, 1, 3, mask.Select(v => (float)v).ToArray(), NiftiDataType.UInt8);
+        var mirrored = NiftiImage.Create(3, 3, 2, 1, 1, 3, mask.Select(v => (float)v).ToArray(), NiftiDataType.UInt8);
+        mirrored.Header.SRowX = [-1, 0, 0, 2];
+
+        Should.Throw<InvalidInputException>(() => Evaluator.Evaluate(mirrored, truth)).Problem.ShouldContain("i axis");
+        Evaluator.Evaluate(truth, truth).Dice.ShouldBe(1);
     }
 
     [Fact]
@@ -67,9 +81,9 @@ public sealed class EvaluatorTests : IDisposable
 
         int exitCode = new CommandApp<EvaluateCommand>().Run(["--pred", Predictions, "--truth", Truths, "--out", output]);
 
-        exitCode.ShouldBe(3);   // one case has mismatched shapes
+        exitCode.ShouldBe(3);   // two cases have mismatched grids
         string[] lines = File.ReadAllLines(Path.Combine(output, EvaluationReportFiles.CasesFileName));
-        lines.Length.ShouldBe(4);
+        lines.Length.ShouldBe(5);
         string[] header = lines[0].Split(',');
         header[..4].ShouldBe(["case", "prediction", "truth", "size_x"]);
         header.ShouldContain("hd95_mm");
@@ -101,8 +115,9 @@ public sealed class EvaluatorTests : IDisposable
     }
 
     /// <summary>
-    /// stack: 3×3×2 block shifted one slice (truth spacing 1×1×3 mm, prediction header says 5 mm);
-    /// slice: identical 2D masks; mismatch: shapes differ; one orphan on each side; a non-NIfTI file.
+    /// stack: 3×3×2 block shifted one slice (spacing 1×1×3 mm); slice: identical 2D masks; mismatch: shapes
+    /// differ; spacing: identical voxels but the prediction's header says 5 mm slices; one orphan on each
+    /// side; a non-NIfTI file.
     /// </summary>
     private void WriteFixture()
     {
@@ -110,8 +125,10 @@ public sealed class EvaluatorTests : IDisposable
         Directory.CreateDirectory(Truths);
         var truthGrid = new VoxelGrid(5, 5, 6, 1, 1, 3);
         Write(Path.Combine(Truths, "stack_mask.nii.gz"), truthGrid, new MaskBuilder(truthGrid).Box(1, 3, 1, 3, 1, 2));
-        var predictionGrid = new VoxelGrid(5, 5, 6, 1, 1, 5);
-        Write(Path.Combine(Predictions, "stack_maskpred.nii.gz"), predictionGrid, new MaskBuilder(predictionGrid).Box(1, 3, 1, 3, 2, 3));
+        Write(Path.Combine(Predictions, "stack_maskpred.nii.gz"), truthGrid, new MaskBuilder(truthGrid).Box(1, 3, 1, 3, 2, 3));
+        var block = new MaskBuilder(truthGrid).Box(1, 3, 1, 3, 1, 2);
+        Write(Path.Combine(Truths, "spacing_mask.nii.gz"), truthGrid, block);
+        Write(Path.Combine(Predictions, "spacing_maskpred.nii.gz"), new VoxelGrid(5, 5, 6, 1, 1, 5), block);
 
         var sliceGrid = new VoxelGrid(4, 3, 1, 0.7, 0.7, 4);
         byte[] slice = new MaskBuilder(sliceGrid).Box(1, 2, 0, 1);
