@@ -58,8 +58,9 @@ internal static class NiftiReader
         long voxels = sizeX * sizeY * sizeZ;
         long dataBytes = voxels * header.DataType.BytesPerVoxel();
 
-        if (header.VoxOffset < headerSize)
-            throw new InvalidInputException(path, $"vox_offset {header.VoxOffset} points inside the {headerSize}-byte header");
+        // A single-file NIfTI keeps 4 bytes of extension flag after the header: voxels start at 352 (NIfTI-2: 544) or later.
+        if (header.VoxOffset < headerSize + NiftiLayout.ExtensionFlagSize)
+            throw new InvalidInputException(path, $"vox_offset {header.VoxOffset} points inside the {headerSize}-byte header or its 4-byte extension flag (at least {headerSize + NiftiLayout.ExtensionFlagSize})");
         long needed = header.VoxOffset + dataBytes;
         if (!gzipped && needed > fileLength)
             throw new InvalidInputException(path, $"file is truncated: the header promises {dataBytes} bytes of voxel data at offset {header.VoxOffset}, but the file has {fileLength} bytes");
@@ -77,10 +78,35 @@ internal static class NiftiReader
         if (headerOnly) return new NiftiImage(header, [], sizeX, sizeY, sizeZ, path);
         var data = new byte[dataBytes];
         stream.ReadExactly(data);
+        RejectSurplusData(path, stream, gzipped ? null : fileLength - needed, dataBytes / sizeZ);
         var raw = new double[voxels];
         VoxelCodec.Decode(data, header.DataType, little, raw);
         if (!header.DataType.IsInteger()) RejectNonFinite(path, raw);
         return new NiftiImage(header, raw, sizeX, sizeY, sizeZ, path);
+    }
+
+    /// <summary>
+    /// A whole slice or more of data beyond what the dimensions declare means the header does not describe
+    /// the file (a 4D series declared 3D, wrong dims): refused. A few bytes of padding are left alone.
+    /// </summary>
+    private static void RejectSurplusData(string path, Stream stream, long? knownSurplus, long sliceBytes)
+    {
+        long surplus = knownSurplus ?? CountUpTo(stream, sliceBytes);
+        if (surplus >= sliceBytes)
+            throw new InvalidInputException(path, $"holds {(knownSurplus is null ? "at least " : "")}{surplus} bytes of voxel data beyond what its dimensions declare (a slice is {sliceBytes} bytes): the header does not describe the file");
+    }
+
+    private static long CountUpTo(Stream stream, long limit)
+    {
+        var buffer = new byte[(int)Math.Min(limit, 1 << 16)];
+        long total = 0;
+        while (total < limit)
+        {
+            int read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, limit - total));
+            if (read == 0) break;
+            total += read;
+        }
+        return total;
     }
 
     private static bool IsGzip(FileStream file)
@@ -122,6 +148,9 @@ internal static class NiftiReader
         short code = (short)header.DataType;
         if (!NiftiDataTypes.IsSupported(code))
             throw new InvalidInputException(path, $"data type {NiftiDataTypes.Describe(code)} is not supported (supported: uint8, int8, int16, uint16, int32, uint32, int64, float32, float64)");
+        int bitsPerVoxel = header.DataType.BytesPerVoxel() * 8;
+        if (header.BitPix != bitsPerVoxel)
+            throw new InvalidInputException(path, $"bitpix {header.BitPix} does not match data type {NiftiDataTypes.Describe(code)} ({bitsPerVoxel} bits)");
         if (!double.IsFinite(header.SclSlope) || !double.IsFinite(header.SclInter))
             throw new InvalidInputException(path, $"scl_slope/scl_inter are not finite ({header.SclSlope}, {header.SclInter})");
         return header;

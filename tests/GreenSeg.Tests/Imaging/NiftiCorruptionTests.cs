@@ -52,6 +52,11 @@ public sealed class NiftiCorruptionTests : IDisposable
         { "nan-slope.nii", With(b => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(112), float.NaN)), "scl_slope" },
         { "zero-spacing.nii", With(b => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(80), 0)), "pixdim[1]" },
         { "nan-voxels.nii", NanVoxels(), "NaN or infinite" },
+        { "vox-offset-348.nii", With(b => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(108), 348)), "extension flag" },
+        { "vox-offset-351.nii", With(b => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(108), 351)), "extension flag" },
+        { "bitpix-mismatch.nii", With(b => BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(72), 8)), "bitpix 8" },
+        { "more-data-than-dims.nii", With(b => BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(46), 1)), "beyond what its dimensions declare" },
+        { "more-data-than-dims.nii.gz", Gzip(With(b => BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(46), 1))), "beyond what its dimensions declare" },
     };
 
     private static byte[] With2(byte[] bytes, Action<byte[]> damage)
@@ -64,6 +69,7 @@ public sealed class NiftiCorruptionTests : IDisposable
     {
         var b = Valid();
         BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(70), 16); // float32
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(72), 32); // bitpix
         BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(46), 1); // one slice so 12 float voxels fit in 48 bytes
         BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(352 + 8), float.PositiveInfinity);
         return b;
