@@ -23,7 +23,11 @@ public static class DatasetReader
         string full = Path.GetFullPath(path);
         if (File.Exists(full))
         {
-            if (full.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) return OpenCsv(full);
+            if (full.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            {
+                RegularFile.Require(full);
+                return OpenCsv(full);
+            }
             throw new InvalidInputException(full, "expected a dataset folder or a .csv list of image,mask pairs");
         }
         if (!Directory.Exists(full)) throw new InvalidInputException(full, "dataset not found");

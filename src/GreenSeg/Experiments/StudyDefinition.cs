@@ -61,6 +61,7 @@ public static partial class StudyDefinitionParser
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new InvalidInputException(full, "study file not found");
+        RegularFile.Require(full);
         return Parse(File.ReadAllText(full), full, Path.GetFileNameWithoutExtension(full));
     }
 

@@ -39,6 +39,7 @@ internal static class NiftiReader
     private static NiftiImage ReadCore(string path, bool headerOnly)
     {
         if (Directory.Exists(path)) throw new InvalidInputException(path, "is a folder, not a NIfTI file");
+        RegularFile.Require(path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         long fileLength = file.Length;
         if (fileLength < 4) throw new InvalidInputException(path, $"file is too short to be NIfTI ({fileLength} bytes)");

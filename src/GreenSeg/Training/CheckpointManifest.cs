@@ -76,6 +76,8 @@ public sealed record CheckpointManifest
             throw new InvalidInputException(full, "not a GreenSeg model: expected a run folder, a checkpoint folder or a model.pt with model.json beside it");
         string weights = File.Exists(full) && full.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) ? full : Path.Combine(folder, WeightsFileName);
         if (!File.Exists(weights)) throw new InvalidInputException(weights, "model weights not found");
+        RegularFile.Require(manifestPath);
+        RegularFile.Require(weights);
         try
         {
             var manifest = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllText(manifestPath), RunFolder.JsonOptions)

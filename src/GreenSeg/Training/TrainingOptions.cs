@@ -227,6 +227,7 @@ public sealed record TrainingOptions
     public static TrainingOptions Load(string path)
     {
         if (!File.Exists(path)) throw new InvalidInputException(path, "config file not found");
+        RegularFile.Require(path);
         return Parse(File.ReadAllText(path), path);
     }
 
