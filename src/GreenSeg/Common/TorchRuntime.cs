@@ -6,8 +6,19 @@ namespace GreenSeg.Common;
 public static class TorchRuntime
 {
     /// <summary>Sets intra-op threads (0 = leave libtorch's default) and returns the count in force.</summary>
+    /// <summary>More intra-op threads than this only adds waiting (libtorch starts every one of them); far more hangs the process.</summary>
+    public static int MaxThreads => Math.Max(64, 4 * Environment.ProcessorCount);
+
+    /// <summary>Throws a <see cref="GreenSegException"/> for a thread count that cannot be meant (negative, or beyond <see cref="MaxThreads"/>).</summary>
+    public static void ValidateThreads(int threads)
+    {
+        if (threads < 0 || threads > MaxThreads)
+            throw new GreenSegException($"threads must lie in 0..{MaxThreads} (0: libtorch's default; this machine has {Environment.ProcessorCount} cores), got {threads}");
+    }
+
     public static int ConfigureThreads(int threads)
     {
+        ValidateThreads(threads);
         if (threads > 0) torch.set_num_threads(threads);
         return torch.get_num_threads();
     }

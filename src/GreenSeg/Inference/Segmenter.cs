@@ -29,7 +29,7 @@ public sealed record SegmentOptions
     {
         if (!(Threshold is >= 0 and <= 1)) throw new GreenSegException($"threshold must lie in 0..1, got {Threshold}");
         if (BatchSize < 1) throw new GreenSegException($"batch size must be at least 1, got {BatchSize}");
-        if (Threads < 0) throw new GreenSegException($"threads must be >= 0 (0: libtorch's default), got {Threads}");
+        TorchRuntime.ValidateThreads(Threads);
         return this;
     }
 }

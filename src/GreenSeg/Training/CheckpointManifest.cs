@@ -40,6 +40,17 @@ public sealed record CheckpointManifest
         AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, RunFolder.JsonOptions));
 
     /// <summary>Finds the manifest for a run folder (its best checkpoint), a checkpoint folder, or a model.pt path.</summary>
+    /// <summary>What makes this manifest unusable (a model could not be built or fed from it); null when it is fine.</summary>
+    public string? Problem()
+    {
+        if (string.IsNullOrWhiteSpace(Model)) return "names no model";
+        if (Size is < TrainingOptions.MinSize or > TrainingOptions.MaxSize) return $"Size {Size} must lie in {TrainingOptions.MinSize}..{TrainingOptions.MaxSize} pixels";
+        if (!(Spacing >= TrainingOptions.MinSpacingMm && Spacing <= TrainingOptions.MaxSpacingMm)) return $"Spacing {Spacing} must lie in {TrainingOptions.MinSpacingMm}..{TrainingOptions.MaxSpacingMm} mm";
+        if (ModelWidth is < 1 or > TrainingOptions.MaxModelWidth) return $"ModelWidth {ModelWidth} must lie in 1..{TrainingOptions.MaxModelWidth}";
+        if (InChannels is < 1 or > 64 || OutChannels is < 1 or > 64) return $"InChannels {InChannels} and OutChannels {OutChannels} must lie in 1..64";
+        return null;
+    }
+
     /// <summary>The folder of a cross-validation's output that holds one run folder per fold.</summary>
     public const string FoldsFolderName = "folds";
 
@@ -82,6 +93,7 @@ public sealed record CheckpointManifest
         {
             var manifest = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllText(manifestPath), RunFolder.JsonOptions)
                 ?? throw new InvalidInputException(manifestPath, "empty model manifest");
+            if (manifest.Problem() is { } problem) throw new InvalidInputException(manifestPath, problem);
             return (manifest, weights);
         }
         catch (JsonException e)

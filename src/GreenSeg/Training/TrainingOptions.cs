@@ -162,23 +162,44 @@ public sealed record TrainingOptions
         CanonicalOrientation = CanonicalOrientation,
     };
 
+    public const int MinSize = 16, MaxSize = 4096, MaxModelWidth = 1024;
+    /// <summary>Pixel spacings a slice can sensibly be resampled to: finer than any MRI, coarser than any brain needs.</summary>
+    public const double MinSpacingMm = 0.05, MaxSpacingMm = 50;
+
+    private static void Require(bool condition, string option, string rule, object? value)
+    {
+        if (!condition) throw new GreenSegException($"{option} {rule}, got {Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)}");
+    }
+
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
     public TrainingOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(Data)) throw new GreenSegException("no training data: give --data PATH (or data: in the config)");
-        if (ValidationData is null && !Final && ValidationFraction is <= 0 or >= 1)
+        if (ValidationData is null && !Final && !(ValidationFraction > 0 && ValidationFraction < 1))
             throw new GreenSegException($"validation-fraction must lie in (0, 1), got {ValidationFraction}");
         if (Final && GreenStopDicePerKj is not null && ValidationData is null)
             throw new GreenSegException("green-stop-dice-per-kj needs validation Dice, which a final run (no held-out stack) does not have");
         if (Epochs < 1) throw new GreenSegException($"epochs must be at least 1, got {Epochs}");
-        if (Size < 16) throw new GreenSegException($"size must be at least 16 pixels, got {Size}");
-        if (!(Spacing > 0)) throw new GreenSegException($"spacing must be > 0 mm, got {Spacing}");
+        Require(Size is >= MinSize and <= MaxSize, "size", $"must lie in {MinSize}..{MaxSize} pixels", Size);
+        Require(Spacing is >= MinSpacingMm and <= MaxSpacingMm, "spacing", $"must lie in {MinSpacingMm}..{MaxSpacingMm} mm", Spacing);
+        Require(ModelWidth is null or (>= 1 and <= MaxModelWidth), "model-width", $"must lie in 1..{MaxModelWidth}", ModelWidth);
+        Require(EarlyStoppingPatience >= 1, "early-stopping-patience", "must be at least 1", EarlyStoppingPatience);
+        Require(EarlyStoppingMinDelta >= 0 && double.IsFinite(EarlyStoppingMinDelta), "early-stopping-min-delta", "must be a finite number >= 0", EarlyStoppingMinDelta);
+        Require(GreenStopDicePerKj is null || (GreenStopDicePerKj >= 0 && double.IsFinite(GreenStopDicePerKj.Value)), "green-stop-dice-per-kj", "must be a finite number >= 0", GreenStopDicePerKj);
+        Require(GreenStopWindow >= 1, "green-stop-window", "must be at least 1", GreenStopWindow);
+        Require(LrFinderSteps >= 2, "lr-finder-steps", "must be at least 2", LrFinderSteps);
+        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad-clip", "must be a finite number >= 0 (0: off)", GradClip);
+        Require(Momentum >= 0 && Momentum < 1, "momentum", "must lie in [0, 1)", Momentum);
+        Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "weight-decay", "must be a finite number >= 0", WeightDecay);
+        Require(MemoryLimitMb >= 1, "memory-limit-mb", "must be at least 1", MemoryLimitMb);
+        Require(Pue >= 1 && double.IsFinite(Pue), "pue", "must be a finite number >= 1", Pue);
         if (!LearningRateIsAuto) _ = FixedLearningRate;
         if (!BatchSizeIsAuto) _ = FixedBatchSize;
         if (SelectBestBy is not ("dice" or "loss")) throw new GreenSegException($"select-best-by must be dice or loss, got '{SelectBestBy}'");
         if (Normalization is not (Transforms.IntensityNormalization.ZScoreNonzero or Transforms.IntensityNormalization.Percentile))
             throw new GreenSegException($"normalization must be ZScoreNonzero or Percentile, got '{Normalization}'");
         if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
+        TorchRuntime.ValidateThreads(Threads);
         if (!(MultiPlanar >= 0) || !double.IsFinite(MultiPlanar)) throw new GreenSegException($"multi-planar must be a number >= 0 (cut planes per stored slice), got {MultiPlanar}");
         _ = ParseCacheMode(Cache);
         if (Balance is not ("none" or "stack" or "sequence")) throw new GreenSegException($"balance must be none, stack or sequence, got '{Balance}'");
