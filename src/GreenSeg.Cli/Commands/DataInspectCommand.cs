@@ -24,14 +24,14 @@ public sealed class DataInspectCommand : Command<DataInspectSettings>
 
         var sequences = new Table().Title("Per sequence").AddColumns("sequence", "train stacks", "slices", "empty masks", "test stacks", "shapes", "spacings", "types");
         foreach (var s in report.Sequences)
-            sequences.AddRow(s.Sequence, s.TrainingStacks.ToString(), s.Slices.ToString(), s.EmptyMasks.ToString(), s.TestStacks.ToString(), s.Shapes, s.Spacings, s.ImageTypes);
+            sequences.AddTextRow(s.Sequence, s.TrainingStacks.ToString(), s.Slices.ToString(), s.EmptyMasks.ToString(), s.TestStacks.ToString(), s.Shapes, s.Spacings, s.ImageTypes);
         AnsiConsole.Write(sequences);
 
         if (report.Stacks.Count > 0)
         {
             var stacks = new Table().Title("Training stacks").AddColumns("stack", "slices", "shape", "spacing", "image", "mask", "empty masks", "median brain", "max brain");
             foreach (var s in report.Stacks)
-                stacks.AddRow(s.Id, s.Slices.ToString(), s.Shapes, s.Spacings, s.ImageTypes, s.MaskTypes, s.EmptyMasks.ToString(),
+                stacks.AddTextRow(s.Id, s.Slices.ToString(), s.Shapes, s.Spacings, s.ImageTypes, s.MaskTypes, s.EmptyMasks.ToString(),
                     Terminal.Percent(s.MedianCoverage), Terminal.Percent(s.MaxCoverage));
             AnsiConsole.Write(stacks);
         }
@@ -39,7 +39,7 @@ public sealed class DataInspectCommand : Command<DataInspectSettings>
         {
             var volumes = new Table().Title("Test stacks").AddColumns("stack", "shape", "spacing", "type", "brain (truth)");
             foreach (var v in report.TestVolumes)
-                volumes.AddRow(v.Id, v.Shape, v.Spacing, v.ImageType, v.MaskCoverage is double c ? Terminal.Percent(c) : "no mask");
+                volumes.AddTextRow(v.Id, v.Shape, v.Spacing, v.ImageType, v.MaskCoverage is double c ? Terminal.Percent(c) : "no mask");
             AnsiConsole.Write(volumes);
         }
         if (report.Problems.Count == 0)

@@ -82,7 +82,7 @@ internal static class EnergyConsole
             return;
         }
         var table = new Table().AddColumns(headers.Select(h => new TableColumn(Markup.Escape(h))).ToArray());
-        foreach (var row in rows) table.AddRow(row.Select(v => new Text(v)).ToArray<Spectre.Console.Rendering.IRenderable>());
+        foreach (var row in rows) table.AddTextRow([.. row]);
         AnsiConsole.Write(table);
     }
 

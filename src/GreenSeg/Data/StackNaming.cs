@@ -15,7 +15,8 @@ public static partial class StackNaming
 {
     public static readonly string[] MaskSuffixes = ["_mask", "_seg", "_label", "_maskpred"];
 
-    [GeneratedRegex(@"^(?<stack>.+?)_slice(?<index>\d+)$", RegexOptions.CultureInvariant)]
+    /// <summary>ASCII digits only (\d also matches other scripts' digits), and few enough to fit an int.</summary>
+    [GeneratedRegex(@"^(?<stack>.+?)_slice(?<index>[0-9]{1,9})$", RegexOptions.CultureInvariant)]
     private static partial Regex SlicePattern();
 
     public static (string Stack, int? SliceIndex) Parse(string stem)
