@@ -10,6 +10,8 @@ public static class CliErrors
     public const int UsageError = 2;
     public const int InputError = 3;
     public const int InternalError = 70;
+    /// <summary>The machine refused a read or write (permissions, a full disk, a file where a folder belongs): sysexits' EX_IOERR.</summary>
+    public const int IoError = 74;
 
     public static int Report(Exception ex)
     {
@@ -21,6 +23,10 @@ public static class CliErrors
             case GreenSegException user:
                 AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(user.Message)}");
                 return InputError;
+            case UnauthorizedAccessException or IOException:
+                // Environmental, not a bug: .NET's message names the path (access denied, no space left, not a directory).
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
+                return IoError;
             case OperationCanceledException:
                 AnsiConsole.MarkupLine("[yellow]cancelled[/]");
                 return 130;

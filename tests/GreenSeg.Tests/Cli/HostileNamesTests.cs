@@ -40,3 +40,32 @@ public sealed class HostileNamesTests : IDisposable
     public void Only_ascii_slice_numbers_that_fit_make_a_slice(string stem, string stack, int? index) =>
         StackNaming.Parse(stem).ShouldBe((stack, index));
 }
+
+/// <summary>Outputs the machine refuses (a device, a file where a folder belongs) are one clear line, not an internal error.</summary>
+[Collection(nameof(ConsoleCollection))]
+public sealed class RefusedOutputTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("greenseg-refused-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void A_file_or_device_given_as_the_output_folder_is_a_clear_error()
+    {
+        string file = Path.Combine(_root, "hostname");
+        File.WriteAllText(file, "mine");
+        Directory.CreateDirectory(Path.Combine(_root, "pred"));
+        Directory.CreateDirectory(Path.Combine(_root, "truth"));
+        GreenSeg.Imaging.NiftiImage.Create(2, 2, 1, 1, 1, 1, new float[4], GreenSeg.Imaging.NiftiDataType.UInt8).Write(Path.Combine(_root, "pred", "a_maskpred.nii.gz"));
+        GreenSeg.Imaging.NiftiImage.Create(2, 2, 1, 1, 1, 1, new float[4], GreenSeg.Imaging.NiftiDataType.UInt8).Write(Path.Combine(_root, "truth", "a_mask.nii.gz"));
+
+        foreach (string output in new[] { file, "/dev/null" })
+        {
+            var (exitCode, text) = CliRunner.Run("evaluate", "--pred", Path.Combine(_root, "pred"), "--truth", Path.Combine(_root, "truth"), "--out", output);
+            text.ShouldNotContain("internal error");
+            text.ShouldContain("error:");
+            exitCode.ShouldBeOneOf(GreenSeg.Cli.CliErrors.InputError, GreenSeg.Cli.CliErrors.IoError);
+        }
+        File.ReadAllText(file).ShouldBe("mine");
+    }
+}
