@@ -10,8 +10,16 @@ namespace GreenSeg.Imaging;
 /// </summary>
 internal static class NiftiReader
 {
-    /// <summary>512^3 voxels; voxel bytes then stay below 2 GiB for every supported type.</summary>
-    public const long MaxVoxels = 1L << 27;
+    /// <summary>
+    /// The largest image read, in voxels: 2^25 (e.g. 512 x 512 x 128), several times any fetal stack, so a
+    /// hostile header cannot make a reader allocate gigabytes (every voxel is held as a double, and more as
+    /// floats downstream). GREENSEG_MAX_VOXELS raises or lowers it.
+    /// </summary>
+    public static long MaxVoxels { get; } = Environment.GetEnvironmentVariable("GREENSEG_MAX_VOXELS") is { } text
+        && long.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long limit) && limit > 0
+        ? Math.Min(limit, 1L << 28) : 1L << 25;
+    /// <summary>Most slices (and most voxels along an in-plane axis): work per slice is bounded too, not only memory.</summary>
+    public const long MaxAxisLength = 8192;
     /// <summary>Deflate cannot expand data by more than about 1032:1.</summary>
     private const long MaxDeflateRatio = 1100;
     private const long MaxExtensionBytes = 64L << 20;
@@ -169,8 +177,10 @@ internal static class NiftiReader
                 throw new InvalidInputException(path, $"{rank}D image with dim[{i}] = {header.Dim[i]}: only 2D and 3D images (or 4D with one time point) are supported");
 
         long x = header.Dim[1], y = header.Dim[2], z = rank >= 3 ? header.Dim[3] : 1;
-        if (x > MaxVoxels || y > MaxVoxels || z > MaxVoxels || x * y > MaxVoxels || x * y * z > MaxVoxels)
-            throw new InvalidInputException(path, $"image of {x}x{y}x{z} voxels is larger than GreenSeg accepts ({MaxVoxels} voxels)");
+        if (x > MaxAxisLength || y > MaxAxisLength || z > MaxAxisLength)
+            throw new InvalidInputException(path, $"image of {x}x{y}x{z} voxels is longer along an axis than GreenSeg accepts ({MaxAxisLength})");
+        if (x * y * z > MaxVoxels)
+            throw new InvalidInputException(path, $"image of {x}x{y}x{z} voxels is larger than GreenSeg accepts ({MaxVoxels} voxels; GREENSEG_MAX_VOXELS raises the limit)");
         CheckSpacing(path, header, 1, x);
         CheckSpacing(path, header, 2, y);
         if (rank >= 3) CheckSpacing(path, header, 3, z);
