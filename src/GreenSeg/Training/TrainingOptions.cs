@@ -12,7 +12,7 @@ namespace GreenSeg.Training;
 /// <see cref="StudyGreen"/> and <see cref="Baseline"/>. The resolved options are saved in the run folder as config.yaml, so a run
 /// can be repeated exactly (<c>greenseg train --config run/config.yaml</c>) or resumed.
 /// </summary>
-public sealed record TrainingOptions
+public sealed partial record TrainingOptions
 {
     // Data
     public string Data { get; init; } = "";
@@ -261,7 +261,22 @@ public sealed record TrainingOptions
         }
         catch (YamlDotNet.Core.YamlException e)
         {
-            throw new InvalidInputException(source, $"invalid config at line {e.Start.Line}: {e.InnerException?.Message ?? e.Message}", e);
+            string[] lines = yaml.Split('\n');
+            string at = e.Start.Line >= 1 && e.Start.Line <= lines.Length ? $" ('{lines[e.Start.Line - 1].Trim()}')" : "";
+            throw new InvalidInputException(source, $"invalid config at line {e.Start.Line}{at}: {Explain(e)}", e);
         }
     }
+
+    /// <summary>What a YAML error means in the config's own words, without .NET type names.</summary>
+    private static string Explain(YamlDotNet.Core.YamlException e) => e.InnerException switch
+    {
+        FormatException or OverflowException => "the value is not a number of the kind this option takes, or is out of its range",
+        ArgumentException { Message: var m } when m.StartsWith("Requested value", StringComparison.Ordinal) =>
+            "the value is not one of the names this option accepts (greenseg train --help lists them)",
+        _ when e.Message.Contains("not found on type", StringComparison.Ordinal) => "unknown option (keys are the long option names, e.g. learning-rate)",
+        _ => TypeName().Replace(e.InnerException?.Message ?? e.Message, "a value"),
+    };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"'?(System|GreenSeg)\.[A-Za-z0-9_.`\[\]]+'?")]
+    private static partial System.Text.RegularExpressions.Regex TypeName();
 }

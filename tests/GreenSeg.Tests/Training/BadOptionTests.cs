@@ -37,6 +37,23 @@ public sealed class BadOptionTests
         Should.Throw<GreenSegException>(() => options.Validate()).Message.ShouldStartWith(option);
     }
 
+    [Theory]
+    [InlineData("size: abc", "not a number")]
+    [InlineData("size: 99999999999999", "not a number")]
+    [InlineData("normalization: Sideways", "not one of the names")]
+    [InlineData("no-such-option: 1", "unknown option")]
+    [InlineData("augmentation: 5", "line 2")]
+    public void A_yaml_error_says_what_is_wrong_in_the_configs_words(string line, string expected)
+    {
+        var error = Should.Throw<InvalidInputException>(() => TrainingOptions.Parse($"data: d\n{line}\n", "recipe.yaml"));
+
+        error.Path.ShouldBe("recipe.yaml");
+        error.Problem.ShouldContain(expected);
+        error.Problem.ShouldContain(line.Split(':')[0]);
+        error.Problem.ShouldNotContain("GreenSeg.");
+        error.Problem.ShouldNotContain("System.");
+    }
+
     [Fact]
     public void The_defaults_and_the_studys_recipes_are_valid()
     {
