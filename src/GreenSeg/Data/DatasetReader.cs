@@ -127,7 +127,12 @@ public static class DatasetReader
         var problems = new List<DatasetProblem>();
         var rows = new List<(string Image, string? Mask)>();
         string baseFolder = Path.GetDirectoryName(csvPath)!;
-        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, MissingFieldFound = null };
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture)
+        {
+            HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, MissingFieldFound = null,
+            // A malformed row (a stray quote) is a problem of that row; the other rows are still used.
+            BadDataFound = bad => problems.Add(new(csvPath, $"line {bad.Context.Parser?.Row}: malformed CSV ({bad.Field.Trim()}); expected image,mask")),
+        };
         using (var reader = new StreamReader(csvPath))
         using (var csv = new CsvReader(reader, config))
         {

@@ -174,6 +174,14 @@ public sealed partial record TrainingOptions
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
     public TrainingOptions Validate()
     {
+        // YAML can set any of them to null ("model: null", or "model:" with nothing after it).
+        foreach ((string option, string? value) in new[]
+        {
+            ("data", Data), ("cache", Cache), ("balance", Balance), ("model", Model), ("precision", Precision), ("device", Device),
+            ("loss", Loss), ("optimizer", Optimizer), ("learning-rate", LearningRate), ("lr-policy", LrPolicy), ("batch-size", BatchSize),
+            ("select-best-by", SelectBestBy), ("output", Output),
+        })
+            if (value is null) throw new GreenSegException($"{option} has no value; give one or remove the key");
         if (string.IsNullOrWhiteSpace(Data)) throw new GreenSegException("no training data: give --data PATH (or data: in the config)");
         if (ValidationData is null && !Final && !(ValidationFraction > 0 && ValidationFraction < 1))
             throw new GreenSegException($"validation-fraction must lie in (0, 1), got {ValidationFraction}");
