@@ -50,6 +50,7 @@ app.Configure(config =>
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
         bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart, fp32/NCHW to bf16/channels-last.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
+        bench.AddCommand<BenchLoadCommand>("load").WithDescription("Training and inference speed on an idle machine against one kept busy by spinning threads: the slowdown, with libtorch on every core or on the free ones.");
         bench.AddCommand<BenchRecipesCommand>("recipes").WithDescription("Side by side: training slices/s per study recipe, conv GFLOP/s against the matmul peak, data wait per cache mode, inference per stack.");
     });
 });
