@@ -27,7 +27,7 @@ public sealed class SamplePreparation
                 if (options.CanonicalOrientation) raw = raw.InCanonicalOrientation();
                 var prepared = preprocessor.Forward(raw.Image, raw.Mask, raw.Width, raw.Height, raw.SpacingX, raw.SpacingY);
                 byte[]? classes = classify
-                    ? IntensityClasses.Compute(prepared.Image, prepared.Mask, augmentation.SyntheticContrastClasses, augmentation.SyntheticContrastBrainClasses)
+                    ? IntensityClasses.Compute(prepared.Image, prepared.Mask, augmentation.SyntheticContrastClasses, augmentation.SyntheticContrastBrainClasses, prepared.Record.FieldOfView())
                     : null;
                 return new PreparedSample(prepared.Image, prepared.Mask!, size, classes);
             },

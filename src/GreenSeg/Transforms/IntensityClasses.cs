@@ -13,7 +13,9 @@ public static class IntensityClasses
     /// <summary>Most classes a slice can have (class numbers are bytes; more would only be slower).</summary>
     public const int MaxCount = 64;
     /// <summary>Bumped whenever the class computation changes, so that disk caches holding classes go stale.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
+    /// <summary>The class of canvas padding (outside the slice's field of view): never rendered as tissue.</summary>
+    public const byte OutsideFieldOfView = byte.MaxValue;
     private const int HistogramBins = 256;
 
     /// <summary>What a prepared-sample cache's fingerprint adds when its samples carry classes of this split.</summary>
@@ -21,13 +23,19 @@ public static class IntensityClasses
 
     /// <param name="count">All classes, the brain's included.</param>
     /// <param name="brainClasses">Classes for the brain-mask voxels alone (at least one class is left for the rest).</param>
-    public static byte[] Compute(ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int count, int brainClasses)
+    /// <param name="fieldOfView">1 where the canvas shows the slice, 0 on padding (class <see cref="OutsideFieldOfView"/>); empty: everything is inside.</param>
+    public static byte[] Compute(ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int count, int brainClasses, ReadOnlySpan<byte> fieldOfView = default)
     {
         if (mask.Length != image.Length) throw new ArgumentException($"image has {image.Length} values, mask {mask.Length}");
+        if (!fieldOfView.IsEmpty && fieldOfView.Length != image.Length) throw new ArgumentException($"image has {image.Length} values, field of view {fieldOfView.Length}");
         if (brainClasses < 1 || count <= brainClasses || count > MaxCount)
             throw new ArgumentOutOfRangeException(nameof(count), $"{count} classes, {brainClasses} for the brain: need 1 <= brain classes < classes <= {MaxCount}");
         var classes = new byte[image.Length];
         int backgroundClasses = count - brainClasses;
+        // Padding is marked first and left out of the background's clustering.
+        if (!fieldOfView.IsEmpty)
+            for (int i = 0; i < classes.Length; i++)
+                if (fieldOfView[i] == 0 && mask[i] == 0) classes[i] = OutsideFieldOfView;
         AssignGroup(image, mask, inBrain: false, firstClass: 0, backgroundClasses, classes);
         AssignGroup(image, mask, inBrain: true, firstClass: backgroundClasses, brainClasses, classes);
         return classes;
@@ -38,7 +46,7 @@ public static class IntensityClasses
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
         for (int i = 0; i < image.Length; i++)
         {
-            if ((mask[i] != 0) != inBrain) continue;
+            if ((mask[i] != 0) != inBrain || classes[i] == OutsideFieldOfView) continue;
             float v = image[i];
             if (!float.IsFinite(v)) throw new ArgumentException($"image value {v} at index {i} is not finite", nameof(image));
             min = MathF.Min(min, v);
@@ -52,14 +60,14 @@ public static class IntensityClasses
         var sums = new double[HistogramBins];
         for (int i = 0; i < image.Length; i++)
         {
-            if ((mask[i] != 0) != inBrain) continue;
+            if ((mask[i] != 0) != inBrain || classes[i] == OutsideFieldOfView) continue;
             int bin = Bin(image[i]);
             weights[bin]++;
             sums[bin] += image[i];
         }
         int[] classOfBin = OptimalClusters(weights, sums, groupClasses);
         for (int i = 0; i < image.Length; i++)
-            if ((mask[i] != 0) == inBrain) classes[i] = (byte)(firstClass + classOfBin[Bin(image[i])]);
+            if ((mask[i] != 0) == inBrain && classes[i] != OutsideFieldOfView) classes[i] = (byte)(firstClass + classOfBin[Bin(image[i])]);
     }
 
     /// <summary>

@@ -20,5 +20,15 @@ public sealed record PreprocessingRecord(
     int TargetHeight)
 {
     public int OriginalLength => OriginalWidth * OriginalHeight;
+
+    /// <summary>1 where the canvas shows the slice, 0 on padding (outside the field of view), indexed x + TargetWidth * y.</summary>
+    public byte[] FieldOfView()
+    {
+        var inside = new byte[TargetWidth * TargetHeight];
+        int x0 = Math.Max(0, OffsetX), x1 = Math.Min(TargetWidth, OffsetX + ResampledWidth);
+        int y0 = Math.Max(0, OffsetY), y1 = Math.Min(TargetHeight, OffsetY + ResampledHeight);
+        for (int y = y0; y < y1; y++) inside.AsSpan(x0 + TargetWidth * y, Math.Max(0, x1 - x0)).Fill(1);
+        return inside;
+    }
     public int TargetLength => TargetWidth * TargetHeight;
 }

@@ -65,14 +65,14 @@ public sealed class SyntheticContrast
         for (int i = 0; i < length; i++)
         {
             int c = classes[i];
+            if (c == IntensityClasses.OutsideFieldOfView) continue;
             if (c >= count) throw new ArgumentException($"class {c} at index {i}, but the options give {count} classes (synthetic-contrast-classes)", nameof(classes));
             painted[i] = means[c] + spreads[c] * (float)texture.NextGaussian();
         }
         if (blurSigma > 0f) GaussianBlur.Apply(painted, width, height, blurSigma);
         Augmenter.Apply(corruption, painted, [], width, height, imageOut, []);
         LoseResolution(imageOut, width, height, downsampleFactor);
-        if (Normalization == IntensityNormalization.ZScoreNonzero) ZScore(imageOut);
-        else SlicePreprocessor.Normalize(imageOut, Normalization);
+        Normalize(imageOut, classes);
     }
 
     private static void LoseResolution(Span<float> image, int width, int height, double factor)
@@ -84,11 +84,25 @@ public sealed class SyntheticContrast
         AxisTaps.Resize(low, lowWidth, lowHeight, image, width, height);
     }
 
-    /// <summary>Over every voxel: the rendering has no zero background to leave out.</summary>
-    private static void ZScore(Span<float> image)
+    /// <summary>
+    /// The run's normalisation over the field of view (a z-score over every voxel there: the rendering has no
+    /// zero background to leave out); padding then reads 0, as padding of a real slice does.
+    /// </summary>
+    private void Normalize(Span<float> image, ReadOnlySpan<byte> classes)
     {
-        (double mean, double std) = Augmenter.MeanStd(image);
-        float inverseStd = std > 1e-12 ? (float)(1 / std) : 0f; // a flat rendering becomes all zeros
-        for (int i = 0; i < image.Length; i++) image[i] = (float)(image[i] - mean) * inverseStd;
+        var inside = new List<int>(image.Length);
+        for (int i = 0; i < image.Length; i++)
+            if (classes[i] != IntensityClasses.OutsideFieldOfView) inside.Add(i);
+        var values = new float[inside.Count];
+        for (int k = 0; k < values.Length; k++) values[k] = image[inside[k]];
+        if (Normalization == IntensityNormalization.ZScoreNonzero)
+        {
+            (double mean, double std) = Augmenter.MeanStd(values);
+            float inverseStd = std > 1e-12 ? (float)(1 / std) : 0f; // a flat rendering becomes all zeros
+            for (int k = 0; k < values.Length; k++) values[k] = (float)(values[k] - mean) * inverseStd;
+        }
+        else SlicePreprocessor.Normalize(values, Normalization);
+        image.Clear();
+        for (int k = 0; k < values.Length; k++) image[inside[k]] = values[k];
     }
 }

@@ -85,6 +85,38 @@ public class SyntheticContrastTests
         brighterBrain.ShouldBeInRange(8, 32); // contrast is drawn, not learnt from one sequence
     }
 
+    [Theory]
+    [InlineData(IntensityNormalization.ZScoreNonzero)]
+    [InlineData(IntensityNormalization.Percentile)]
+    public void Padding_outside_the_field_of_view_is_its_own_class_and_renders_as_padding_does(IntensityNormalization normalization)
+    {
+        // A 20 x 12 slice on a 32 x 32 canvas: everything else is padding.
+        var values = new float[20 * 12];
+        var mask = new byte[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = 100 + i % 20 * 10;
+            mask[i] = (byte)(i % 20 is > 6 and < 12 && i / 20 is > 3 and < 8 ? 1 : 0);
+        }
+        var options = new GreenSeg.Training.TrainingOptions { Size = 32, Spacing = 1, Normalization = normalization, Augmentation = OnlySyntheticContrast };
+        var preparation = GreenSeg.Training.SamplePreparation.Create(options);
+        var sample = preparation.Prepare(new GreenSeg.Data.RawSlice(values, mask, 20, 12, 1, 1));
+        var record = new SlicePreprocessor(options.Preprocessing()).Plan(20, 12, 1, 1);
+        byte[] inside = record.FieldOfView();
+
+        inside.Count(v => v == 1).ShouldBe(20 * 12);
+        for (int i = 0; i < inside.Length; i++)
+            (sample.Classes![i] == IntensityClasses.OutsideFieldOfView).ShouldBe(inside[i] == 0);
+        var renderer = new SyntheticContrast(new AugmentationOptions(), normalization);
+        for (ulong seed = 0; seed < 5; seed++)
+        {
+            float[] rendered = renderer.Render(sample.Classes, 32, 32, seed);
+            for (int i = 0; i < inside.Length; i++)
+                if (inside[i] == 0) rendered[i].ShouldBe(0f);
+            rendered.Where((_, i) => inside[i] == 1).Distinct().Count().ShouldBeGreaterThan(10);
+        }
+    }
+
     [Fact]
     public void Renderings_end_on_the_scale_of_the_runs_normalisation()
     {
