@@ -14,6 +14,8 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public string FoldsText { get; init; } = "5";
     [CommandOption("-o|--out <DIR>")] [Description("Where folds, crossval.db and the report go (default crossval/<time>-<model>); run again to resume.")]
     public string? Out { get; init; }
+
+    protected override TrainingOptions WithData(TrainingOptions options) => options with { Data = Data ?? options.Data };
 }
 
 /// <summary>greenseg crossval: cross-validation by stack, scored in 3D per stack as segment writes masks; resumable.</summary>

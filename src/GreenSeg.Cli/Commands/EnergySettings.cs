@@ -26,8 +26,10 @@ public class EnergySettings : CommandSettings
 
     [CommandOption("--pue <P>")]
     [Description("Power usage effectiveness of the facility, ≥ 1 (default 1.0: a workstation)")]
-    [DefaultValue(1.0)]
-    public double Pue { get; init; } = 1.0;
+    [DefaultValue(DefaultPue)]
+    public double Pue { get; init; } = DefaultPue;
+
+    public const double DefaultPue = 1.0;
 
     [CommandOption("--gpus <INDICES>")]
     [Description("NVML indices of the GPUs this process uses, comma-separated (default: none)")]

@@ -18,6 +18,9 @@ public sealed class TrainSettings : TrainingRecipeSettings
 
     [CommandOption("-o|--output <DIR>")] [Description("The run folder (default: <output of the config, else runs>/<time>-<model>).")]
     public string? RunFolder { get; init; }
+
+    protected override TrainingOptions WithData(TrainingOptions options) =>
+        options with { Data = Data ?? options.Data, ValidationData = ValidationData ?? options.ValidationData };
 }
 
 public sealed class TrainCommand : Command<TrainSettings>

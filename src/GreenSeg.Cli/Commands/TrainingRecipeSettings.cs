@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Reflection;
 using GreenSeg.Training;
 using Spectre.Console.Cli;
 
@@ -88,22 +87,68 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--green-stop-window <N>")] public int? GreenStopWindow { get; init; }
 
 
-    /// <summary>Base options (config file, baseline or defaults) with every given flag applied.</summary>
+    /// <summary>
+    /// Base options (config file, baseline or defaults) with every given flag applied; a flag not given keeps the
+    /// base's value. Spelled out option by option: a renamed option fails to compile instead of silently losing its flag.
+    /// </summary>
     public TrainingOptions Resolve()
     {
-        var options = Config is not null ? TrainingOptions.Load(Config) : Baseline ? TrainingOptions.Baseline("") : new TrainingOptions();
-        var defaults = Activator.CreateInstance(GetType())!;
-        foreach (var setting in GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        var o = Config is not null ? TrainingOptions.Load(Config) : Baseline ? TrainingOptions.Baseline("") : new TrainingOptions();
+        o = o with
         {
-            var target = typeof(TrainingOptions).GetProperty(setting.Name);
-            object? value = setting.GetValue(this);
-            // A flag left at its default does not override the config file.
-            if (target is null || value is null || Equals(value, setting.GetValue(defaults))) continue;
-            target.SetValue(options, value);
-        }
-        // Nested in the augmentation: section, out of the loop's reach; a null section is left for Validate to report.
-        if (SyntheticContrast is double probability && options.Augmentation is not null)
-            options = options with { Augmentation = options.Augmentation with { SyntheticContrastProbability = probability } };
-        return options;
+            ValidationFraction = ValidationFraction ?? o.ValidationFraction,
+            Final = Final ?? o.Final,
+            Seed = Seed ?? o.Seed,
+            SplitSeed = SplitSeed ?? o.SplitSeed,
+            Spacing = Spacing ?? o.Spacing,
+            Size = Size ?? o.Size,
+            Normalization = Normalization ?? o.Normalization,
+            Cache = Cache ?? o.Cache,
+            CacheDir = CacheDir ?? o.CacheDir,
+            Prefetch = Prefetch ?? o.Prefetch,
+            Augment = Augment ?? o.Augment,
+            Balance = Balance ?? o.Balance,
+            CanonicalOrientation = CanonicalOrientation || o.CanonicalOrientation,
+            MultiPlanar = MultiPlanar ?? o.MultiPlanar,
+            Model = Model ?? o.Model,
+            ModelWidth = ModelWidth ?? o.ModelWidth,
+            Precision = Precision ?? o.Precision,
+            ChannelsLast = ChannelsLast ?? o.ChannelsLast,
+            Threads = Threads ?? o.Threads,
+            Device = Device ?? o.Device,
+            Loss = Loss ?? o.Loss,
+            Optimizer = Optimizer ?? o.Optimizer,
+            LearningRate = LearningRate ?? o.LearningRate,
+            LrPolicy = LrPolicy ?? o.LrPolicy,
+            WeightDecay = WeightDecay ?? o.WeightDecay,
+            Momentum = Momentum ?? o.Momentum,
+            Nesterov = Nesterov ?? o.Nesterov,
+            GradAveraging = GradAveraging ?? o.GradAveraging,
+            AmsGrad = AmsGrad ?? o.AmsGrad,
+            GradClip = GradClip ?? o.GradClip,
+            BatchSize = BatchSize ?? o.BatchSize,
+            MemoryLimitMb = MemoryLimitMb ?? o.MemoryLimitMb,
+            Epochs = Epochs ?? o.Epochs,
+            LrFinderSteps = LrFinderSteps ?? o.LrFinderSteps,
+            EarlyStoppingPatience = EarlyStoppingPatience ?? o.EarlyStoppingPatience,
+            EarlyStoppingMinDelta = EarlyStoppingMinDelta ?? o.EarlyStoppingMinDelta,
+            SelectBestBy = SelectBestBy ?? o.SelectBestBy,
+            PostprocessValidation = PostprocessValidation ?? o.PostprocessValidation,
+            EnergyBudget = EnergyBudget ?? o.EnergyBudget,
+            GreenStopDicePerKj = GreenStopDicePerKj ?? o.GreenStopDicePerKj,
+            GreenStopWindow = GreenStopWindow ?? o.GreenStopWindow,
+            CpuTdp = CpuTdp ?? o.CpuTdp,
+            Country = Country ?? o.Country,
+            CarbonIntensity = CarbonIntensity ?? o.CarbonIntensity,
+            // --pue has a default of its own: only a value other than it overrides the base.
+            Pue = Pue != DefaultPue ? Pue : o.Pue,
+        };
+        // Nested in the augmentation: section; a null section is left for Validate to report.
+        if (SyntheticContrast is double probability && o.Augmentation is not null)
+            o = o with { Augmentation = o.Augmentation with { SyntheticContrastProbability = probability } };
+        return WithData(o);
     }
+
+    /// <summary>Where a command's own data flags (--data, --validation-data) go into the options.</summary>
+    protected virtual TrainingOptions WithData(TrainingOptions options) => options;
 }

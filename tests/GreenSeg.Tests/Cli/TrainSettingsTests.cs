@@ -26,6 +26,36 @@ public sealed class TrainSettingsTests : IDisposable
     }
 
     [Fact]
+    public void Every_recipe_flag_reaches_its_option()
+    {
+        var settings = new TrainSettings
+        {
+            Data = "d", ValidationData = "v", ValidationFraction = 0.3, Final = true, Seed = 5, SplitSeed = 6, Spacing = 1.5, Size = 96,
+            Normalization = GreenSeg.Transforms.IntensityNormalization.Percentile, Cache = "disk", CacheDir = "c", Prefetch = 3, Augment = false,
+            Balance = "stack", CanonicalOrientation = true, MultiPlanar = 0.5, SyntheticContrast = 0.4, Model = "micronet", ModelWidth = 8,
+            Precision = "fp32", ChannelsLast = false, Threads = 1, Device = "cpu", Loss = "dice", Optimizer = "sgd", LearningRate = "2e-3",
+            LrPolicy = "cosine", WeightDecay = 0.01, Momentum = 0.8, Nesterov = true, GradAveraging = true, AmsGrad = true, GradClip = 2,
+            BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4, EarlyStoppingMinDelta = 0.01,
+            SelectBestBy = "loss", PostprocessValidation = false, EnergyBudget = "5kJ", GreenStopDicePerKj = 0.02, GreenStopWindow = 5,
+            CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
+        };
+
+        var o = settings.Resolve();
+
+        (o.Data, o.ValidationData, o.ValidationFraction, o.Final, o.Seed, o.SplitSeed, o.Spacing, o.Size).ShouldBe(("d", "v", 0.3, true, 5, (int?)6, 1.5, 96));
+        (o.Normalization, o.Cache, o.CacheDir, o.Prefetch, o.Augment, o.Balance, o.CanonicalOrientation, o.MultiPlanar)
+            .ShouldBe((GreenSeg.Transforms.IntensityNormalization.Percentile, "disk", "c", 3, false, "stack", true, 0.5));
+        o.Augmentation.SyntheticContrastProbability.ShouldBe(0.4);
+        (o.Model, o.ModelWidth, o.Precision, o.ChannelsLast, o.Threads, o.Device).ShouldBe(("micronet", (int?)8, "fp32", false, 1, "cpu"));
+        (o.Loss, o.Optimizer, o.LearningRate, o.LrPolicy, o.WeightDecay, o.Momentum, o.Nesterov, o.GradAveraging, o.AmsGrad, o.GradClip)
+            .ShouldBe(("dice", "sgd", "2e-3", "cosine", 0.01, 0.8, true, true, true, 2.0));
+        (o.BatchSize, o.MemoryLimitMb, o.Epochs, o.LrFinderSteps, o.EarlyStoppingPatience, o.EarlyStoppingMinDelta, o.SelectBestBy, o.PostprocessValidation)
+            .ShouldBe(("4", 100, 9, 30, 4, 0.01, "loss", false));
+        (o.EnergyBudget, o.GreenStopDicePerKj, o.GreenStopWindow, o.CpuTdp, o.Country, o.CarbonIntensity, o.Pue)
+            .ShouldBe(("5kJ", (double?)0.02, 5, (double?)65, "POL", (double?)700, 1.3));
+    }
+
+    [Fact]
     public void SyntheticContrastFlagSetsTheAugmentationProbabilityAndKeepsTheRestOfTheSection()
     {
         string config = Path.Combine(_dir, "run.yaml");
