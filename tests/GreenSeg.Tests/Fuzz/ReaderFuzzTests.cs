@@ -6,7 +6,6 @@ using GreenSeg.Data;
 using GreenSeg.Experiments;
 using GreenSeg.Imaging;
 using GreenSeg.Inference;
-using GreenSeg.Models;
 using GreenSeg.Training;
 
 namespace GreenSeg.Tests.Fuzz;
@@ -109,11 +108,7 @@ public sealed class ReaderFuzzTests : IDisposable
     [Fact]
     public void Model_manifests_and_weights_mutated_at_random_load_or_fail_clearly()
     {
-        string model = Path.Combine(_root, "model");
-        Directory.CreateDirectory(model);
-        using (var network = ModelRegistry.Create("micronet", new ModelOptions { Seed = 1 }))
-            ModelWeights.Save(network, Path.Combine(model, CheckpointManifest.WeightsFileName));
-        new CheckpointManifest { Model = "micronet", Spacing = 1, Size = 32 }.Save(model);
+        string model = GreenSeg.Tests.Inference.TinyModel.UntrainedCheckpoint(Path.Combine(_root, "model"));
         byte[] manifest = File.ReadAllBytes(Path.Combine(model, CheckpointManifest.FileName));
         byte[] weights = File.ReadAllBytes(Path.Combine(model, CheckpointManifest.WeightsFileName));
         for (int seed = 0; seed < Cases / 2; seed++)

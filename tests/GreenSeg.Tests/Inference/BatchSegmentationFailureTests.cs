@@ -1,8 +1,6 @@
 using GreenSeg.Energy;
 using GreenSeg.Imaging;
 using GreenSeg.Inference;
-using GreenSeg.Models;
-using GreenSeg.Training;
 
 namespace GreenSeg.Tests.Inference;
 
@@ -16,11 +14,7 @@ public sealed class BatchSegmentationFailureTests : IDisposable
     [Fact]
     public void A_mask_written_before_its_probability_map_failed_is_removed()
     {
-        string model = Path.Combine(_root, "model");
-        Directory.CreateDirectory(model);
-        using (var network = ModelRegistry.Create("micronet", new ModelOptions { Seed = 1 }))
-            ModelWeights.Save(network, Path.Combine(model, CheckpointManifest.WeightsFileName));
-        new CheckpointManifest { Model = "micronet", Spacing = 1, Size = 32 }.Save(model);
+        string model = TinyModel.UntrainedCheckpoint(Path.Combine(_root, "model"));
         string image = Path.Combine(_root, "a.nii.gz");
         NiftiImage.Create(16, 16, 3, 1, 1, 3, new float[16 * 16 * 3], NiftiDataType.Float32).Write(image);
         string output = Path.Combine(_root, "out");

@@ -1,7 +1,6 @@
 using GreenSeg.Common;
 using GreenSeg.Imaging;
 using GreenSeg.Inference;
-using GreenSeg.Models;
 using GreenSeg.Tests.Transforms;
 using GreenSeg.Training;
 
@@ -64,11 +63,7 @@ public sealed class EnsembleSegmenterTests : IDisposable
         foreach (var (name, seed, spacing) in folds)
         {
             string run = Path.Combine(root, CheckpointManifest.FoldsFolderName, name);
-            string best = Path.Combine(run, "checkpoints", "best");
-            Directory.CreateDirectory(best);
-            using (var model = ModelRegistry.Create("micronet", new ModelOptions { Seed = seed }))
-                ModelWeights.Save(model, Path.Combine(best, CheckpointManifest.WeightsFileName));
-            new CheckpointManifest { Model = "micronet", Spacing = spacing, Size = 32 }.Save(best);
+            TinyModel.UntrainedCheckpoint(Path.Combine(run, "checkpoints", "best"), seed, spacing);
             File.WriteAllText(Path.Combine(run, RunFolder.SummaryFileName), "{}");
         }
         return root;
