@@ -69,14 +69,14 @@ public sealed class ENet : SegmentationModel
     {
         private readonly ComputeConv2d conv;
         private readonly MaxPool2d pool;
-        private readonly BatchNorm2d bn;
+        private readonly FinalizerSafeBatchNorm2d bn;
         private readonly nn.Module<Tensor, Tensor> act;
 
         public InitialBlock(int inChannels, int outChannels) : base("ENetInitial")
         {
             conv = new ComputeConv2d(inChannels, outChannels - inChannels, 3, stride: 2, bias: false);
             pool = nn.MaxPool2d(2);
-            bn = nn.BatchNorm2d(outChannels);
+            bn = new FinalizerSafeBatchNorm2d(outChannels);
             act = nn.PReLU(1, 0.25);
             RegisterComponents();
         }
@@ -147,7 +147,7 @@ public sealed class ENet : SegmentationModel
         private readonly ConvNormAct mainProjection;
         private readonly ConvNormAct reduce;
         private readonly ComputeConvTranspose2d upConv;
-        private readonly BatchNorm2d upNorm;
+        private readonly FinalizerSafeBatchNorm2d upNorm;
         private readonly nn.Module<Tensor, Tensor> upAct;
         private readonly Sequential expand;
         private readonly nn.Module<Tensor, Tensor> act;
@@ -158,7 +158,7 @@ public sealed class ENet : SegmentationModel
             mainProjection = new ConvNormAct(inChannels, outChannels, 1, activation: Activation.None);
             reduce = new ConvNormAct(inChannels, inner, 1, activation: Activation.PReLU);
             upConv = ComputeConvTranspose2d.Doubling(inner, inner, 2, bias: false);
-            upNorm = nn.BatchNorm2d(inner);
+            upNorm = new FinalizerSafeBatchNorm2d(inner);
             upAct = nn.PReLU(1, 0.25);
             expand = nn.Sequential(
                 ("expand", new ConvNormAct(inner, outChannels, 1, activation: Activation.None)),

@@ -40,7 +40,7 @@ public sealed class LinkNet : SegmentationModel
         int half = Math.Max(1, b / 2);
         head = nn.Sequential(
             ("upconv", ComputeConvTranspose2d.Doubling(b, half, 3, bias: false)),
-            ("bn", nn.BatchNorm2d(half)),
+            ("bn", new FinalizerSafeBatchNorm2d(half)),
             ("relu", nn.ReLU()),
             ("conv", new ConvNormAct(half, half, 3)),
             ("classifier", new ComputeConv2d(half, OutChannels, 1)));
@@ -53,7 +53,7 @@ public sealed class LinkNet : SegmentationModel
         return nn.Sequential(
             ("reduce", new ConvNormAct(inChannels, inner, 1)),
             ("upconv", ComputeConvTranspose2d.Doubling(inner, inner, 3, bias: false)),
-            ("bn", nn.BatchNorm2d(inner)),
+            ("bn", new FinalizerSafeBatchNorm2d(inner)),
             ("relu", nn.ReLU()),
             ("expand", new ConvNormAct(inner, outChannels, 1)));
     }

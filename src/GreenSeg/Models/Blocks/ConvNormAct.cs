@@ -8,7 +8,7 @@ namespace GreenSeg.Models.Blocks;
 public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
 {
     private readonly ComputeConv2d conv;
-    private readonly BatchNorm2d? bn;
+    private readonly FinalizerSafeBatchNorm2d? bn;
     private readonly nn.Module<Tensor, Tensor>? act;
 
     public ConvNormAct(long inChannels, long outChannels, int kernelSize = 3, int stride = 1, int dilation = 1,
@@ -22,7 +22,7 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
         : base(nameof(ConvNormAct))
     {
         conv = new ComputeConv2d(inChannels, outChannels, kernelSize, stride, dilation: dilation, groups: groups, bias: !batchNorm);
-        bn = batchNorm ? nn.BatchNorm2d(outChannels) : null;
+        bn = batchNorm ? new FinalizerSafeBatchNorm2d(outChannels) : null;
         act = Activations.Create(activation);
         RegisterComponents();
     }
