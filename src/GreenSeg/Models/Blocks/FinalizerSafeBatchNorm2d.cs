@@ -6,10 +6,11 @@ namespace GreenSeg.Models.Blocks;
 
 /// <summary>
 /// TorchSharp's 2D BatchNorm (same parameters, buffers and state-dict names, same arithmetic), except that
-/// its batch counter is incremented with a Scalar the module holds. TorchSharp 0.107's own BatchNorm passes a
-/// temporary <c>Scalar</c> to libtorch and lets its finalizer free it, which can run while libtorch still reads
-/// it: runs on this machine died at random with "Unknown scalar type" in <c>num_batches_tracked.add_(1)</c>
-/// (see dotnet/TorchSharp pull requests 1434 and 1496).
+/// its batch counter is incremented with Scalars the module holds (the value and the alpha). TorchSharp 0.107's
+/// own BatchNorm calls <c>num_batches_tracked.add_(1)</c>, which makes two temporary <c>Scalar</c>s (1, and an
+/// alpha of 1) whose finalizers can free them while libtorch still reads them: cross-validations on this machine
+/// died at random with "Unknown scalar type" or "For integral input tensors, argument alpha must not be a floating
+/// point number" (see dotnet/TorchSharp pull requests 1434 and 1496).
 /// </summary>
 public sealed class FinalizerSafeBatchNorm2d : TorchSharp.Modules.BatchNorm
 {
@@ -29,7 +30,7 @@ public sealed class FinalizerSafeBatchNorm2d : TorchSharp.Modules.BatchNorm
     public override Tensor forward(Tensor input)
     {
         ValidateInputDimensions(input);
-        if (training && track_running_stats && num_batches_tracked is { } batches) batches.add_(_one);
+        if (training && track_running_stats && num_batches_tracked is { } batches) batches.add_(_one, _one);
         bool batchStatistics = training || running_mean is null || running_var is null;
         var output = F.batch_norm(input, running_mean, running_var, weight, bias, batchStatistics, momentum ?? DefaultMomentum, eps);
         GC.KeepAlive(_one);
