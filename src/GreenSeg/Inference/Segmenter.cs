@@ -205,6 +205,7 @@ public sealed class Segmenter : IDisposable
         /// <summary>Sigmoid probabilities for a batch of prepared slices (flip test-time augmentation when asked).</summary>
         private float[] Predict(float[] input, int count, int size, bool flipTta)
         {
+            using var scalars = ScalarLifetimeGuard.Enter();
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             var images = _compute.PrepareInput(torch.tensor(input, [count, 1, size, size]).to(_device).to_type(_inputType));

@@ -307,6 +307,7 @@ public static class Trainer
     internal static double Step(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss, OptimizerHelper optimizer,
         HostBatch batch, double gradClip, Device device, DynamicLossScaler? scaler = null)
     {
+        using var scalars = ScalarLifetimeGuard.Enter();
         using var scope = torch.NewDisposeScope();
         var (images, masks) = ToTensors(batch, compute, device);
         optimizer.zero_grad();
@@ -383,6 +384,7 @@ public static class Trainer
             int offset = 0;
             foreach (var chunk in stack.Slices.Chunk(batchSize))
             {
+                using var scalars = ScalarLifetimeGuard.Enter();
                 using var scope = torch.NewDisposeScope();
                 var batch = BatchOf(chunk.Select(cache.Get).ToList(), size);
                 var (images, masks) = ToTensors(batch, compute, device);

@@ -29,6 +29,8 @@ public class OptimizerTests
         double initial = problem.LossValue(model);
         for (int step = 0; step < 150; step++)
         {
+            // The loss's pow(2) takes a temporary Scalar too (see ScalarLifetimeGuard).
+            using var scalars = GreenSeg.Common.ScalarLifetimeGuard.Enter();
             using var scope = torch.NewDisposeScope();
             optimizer.zero_grad();
             problem.Loss(model).backward();

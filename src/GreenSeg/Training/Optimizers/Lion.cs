@@ -25,15 +25,19 @@ public sealed class Lion : BetasOptimizer<Lion.Options, Lion.ParamGroup, Momentu
     {
     }
 
-    public override Tensor step(Func<Tensor>? closure = null) => StepEach((options, parameter, grad, state) =>
+    public override Tensor step(Func<Tensor>? closure = null)
     {
-        double lr = options.LearningRate!.Value, beta1 = options.Beta1!.Value, beta2 = options.Beta2!.Value;
-        var update = (state.ExpAvg * beta1 + grad * (1 - beta1)).sign_();
-        // Decay uses p before this step's update: p·(1 - lr·wd) - lr·u == p - lr·(u + wd·p).
-        if (options.WeightDecay!.Value != 0) parameter.mul_(1 - lr * options.WeightDecay.Value);
-        parameter.add_(update, alpha: -lr);
-        state.ExpAvg.mul_(beta2).add_(grad, alpha: 1 - beta2);
-    }, closure);
+        using var scalars = Common.ScalarLifetimeGuard.Enter();
+        return StepEach((options, parameter, grad, state) =>
+        {
+            double lr = options.LearningRate!.Value, beta1 = options.Beta1!.Value, beta2 = options.Beta2!.Value;
+            var update = (state.ExpAvg * beta1 + grad * (1 - beta1)).sign_();
+            // Decay uses p before this step's update: p·(1 - lr·wd) - lr·u == p - lr·(u + wd·p).
+            if (options.WeightDecay!.Value != 0) parameter.mul_(1 - lr * options.WeightDecay.Value);
+            parameter.add_(update, alpha: -lr);
+            state.ExpAvg.mul_(beta2).add_(grad, alpha: 1 - beta2);
+        }, closure);
+    }
 
     protected override MomentumState CreateState(Parameter parameter) => new(parameter);
 

@@ -35,25 +35,29 @@ public sealed class Novograd : BetasOptimizer<Novograd.Options, Novograd.ParamGr
     {
     }
 
-    public override Tensor step(Func<Tensor>? closure = null) => StepEach((options, parameter, grad, state) =>
+    public override Tensor step(Func<Tensor>? closure = null)
     {
-        double beta1 = options.Beta1!.Value, beta2 = options.Beta2!.Value, weightDecay = options.WeightDecay!.Value;
-        var squaredNorm = grad.square().sum();
-        // On device, no host sync: a zero running average (the first step) takes the norm as it is.
-        state.ExpAvgSq.copy_(torch.where(state.ExpAvgSq.eq(0), squaredNorm, state.ExpAvgSq * beta2 + squaredNorm * (1 - beta2)));
-        var secondMoment = state.ExpAvgSq;
-        if (options.AmsGrad!.Value)
+        using var scalars = Common.ScalarLifetimeGuard.Enter();
+        return StepEach((options, parameter, grad, state) =>
         {
-            state.EnsureMaxExpAvgSq();
-            state.MaxExpAvgSq!.copy_(torch.maximum(state.MaxExpAvgSq, state.ExpAvgSq));
-            secondMoment = state.MaxExpAvgSq;
-        }
-        var direction = grad / (secondMoment.sqrt() + options.Eps!.Value);
-        if (weightDecay != 0) direction = direction.add(parameter, alpha: weightDecay);
-        if (options.GradAveraging!.Value) direction = direction.mul(1 - beta1);
-        state.ExpAvg.mul_(beta1).add_(direction);
-        parameter.add_(state.ExpAvg, alpha: -options.LearningRate!.Value);
-    }, closure);
+            double beta1 = options.Beta1!.Value, beta2 = options.Beta2!.Value, weightDecay = options.WeightDecay!.Value;
+            var squaredNorm = grad.square().sum();
+            // On device, no host sync: a zero running average (the first step) takes the norm as it is.
+            state.ExpAvgSq.copy_(torch.where(state.ExpAvgSq.eq(0), squaredNorm, state.ExpAvgSq * beta2 + squaredNorm * (1 - beta2)));
+            var secondMoment = state.ExpAvgSq;
+            if (options.AmsGrad!.Value)
+            {
+                state.EnsureMaxExpAvgSq();
+                state.MaxExpAvgSq!.copy_(torch.maximum(state.MaxExpAvgSq, state.ExpAvgSq));
+                secondMoment = state.MaxExpAvgSq;
+            }
+            var direction = grad / (secondMoment.sqrt() + options.Eps!.Value);
+            if (weightDecay != 0) direction = direction.add(parameter, alpha: weightDecay);
+            if (options.GradAveraging!.Value) direction = direction.mul(1 - beta1);
+            state.ExpAvg.mul_(beta1).add_(direction);
+            parameter.add_(state.ExpAvg, alpha: -options.LearningRate!.Value);
+        }, closure);
+    }
 
     protected override State CreateState(Parameter parameter) => new(parameter);
 
