@@ -38,9 +38,9 @@ public sealed record CarriedEnergy(double CpuJoules = 0, double GpuJoules = 0, d
 {
     public double TotalJoules => CpuJoules + GpuJoules + RamJoules;
 
-    /// <summary>This carried energy with a (peeked or ended) window of the current process added.</summary>
-    public CarriedEnergy Plus(EnergyMeasurement window) =>
-        new(CpuJoules + window.Cpu.Joules, GpuJoules + window.Gpu.Joules, RamJoules + window.Ram.Joules, Seconds + window.Duration.TotalSeconds);
+    /// <summary>The energy and time of a (peeked or ended) window.</summary>
+    public static CarriedEnergy Of(EnergyMeasurement window) =>
+        new(window.Cpu.Joules, window.Gpu.Joules, window.Ram.Joules, window.Duration.TotalSeconds);
 
     /// <summary>A measurement of this energy and time, with the sources, origins and carbon factors of <paramref name="template"/>.</summary>
     public EnergyMeasurement AsMeasurement(EnergyMeasurement template) => template with

@@ -215,7 +215,7 @@ public static class Trainer
                 EarlyStoppingBest = stopping.Best,
                 EpochsWithoutImprovement = stopping.EpochsWithoutImprovement,
                 EnergyJoulesSoFar = joulesBefore,
-                UnreportedEnergy = new CarriedEnergy().Plus(energy.Monitor.Peek("run")),
+                UnreportedEnergy = CarriedEnergy.Of(energy.Monitor.Peek("run")),
                 SecondsSoFar = secondsBefore + stopwatch.Elapsed.TotalSeconds,
                 DiceHistory = diceHistory,
                 EnergyHistoryKj = energyHistory,

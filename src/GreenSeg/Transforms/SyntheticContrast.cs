@@ -90,19 +90,32 @@ public sealed class SyntheticContrast
     /// </summary>
     private void Normalize(Span<float> image, ReadOnlySpan<byte> classes)
     {
-        var inside = new List<int>(image.Length);
-        for (int i = 0; i < image.Length; i++)
-            if (classes[i] != IntensityClasses.OutsideFieldOfView) inside.Add(i);
-        var values = new float[inside.Count];
-        for (int k = 0; k < values.Length; k++) values[k] = image[inside[k]];
-        if (Normalization == IntensityNormalization.ZScoreNonzero)
+        // Most slices fill the canvas: normalise in place; only padded ones gather the field of view first.
+        int inside = 0;
+        foreach (byte c in classes)
+            if (c != IntensityClasses.OutsideFieldOfView) inside++;
+        if (inside == image.Length)
         {
-            (double mean, double std) = Augmenter.MeanStd(values);
-            float inverseStd = std > 1e-12 ? (float)(1 / std) : 0f; // a flat rendering becomes all zeros
-            for (int k = 0; k < values.Length; k++) values[k] = (float)(values[k] - mean) * inverseStd;
+            NormalizeValues(image);
+            return;
         }
-        else SlicePreprocessor.Normalize(values, Normalization);
-        image.Clear();
-        for (int k = 0; k < values.Length; k++) image[inside[k]] = values[k];
+        var values = new float[inside];
+        for (int i = 0, k = 0; i < image.Length; i++)
+            if (classes[i] != IntensityClasses.OutsideFieldOfView) values[k++] = image[i];
+        NormalizeValues(values);
+        for (int i = 0, k = 0; i < image.Length; i++)
+            image[i] = classes[i] != IntensityClasses.OutsideFieldOfView ? values[k++] : 0f;
+    }
+
+    private void NormalizeValues(Span<float> values)
+    {
+        if (Normalization != IntensityNormalization.ZScoreNonzero)
+        {
+            SlicePreprocessor.Normalize(values, Normalization);
+            return;
+        }
+        (double mean, double std) = Augmenter.MeanStd(values);
+        float inverseStd = std > 1e-12 ? (float)(1 / std) : 0f; // a flat rendering becomes all zeros
+        for (int k = 0; k < values.Length; k++) values[k] = (float)(values[k] - mean) * inverseStd;
     }
 }
