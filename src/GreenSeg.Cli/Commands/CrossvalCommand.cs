@@ -14,6 +14,8 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public string FoldsText { get; init; } = "5";
     [CommandOption("-o|--out <DIR>")] [Description("Where folds, crossval.db and the report go (default crossval/<time>-<model>); run again to resume.")]
     public string? Out { get; init; }
+    [CommandOption("--no-preview")] [Description("Skip review.html (by default written once every fold is scored: each held-out stack's mosaic with prediction and reference outlined).")]
+    public bool NoPreview { get; init; }
 
     protected override TrainingOptions WithData(TrainingOptions options) => options with { Data = Data ?? options.Data };
 }
@@ -31,6 +33,7 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
             Folds = FoldSpec.Parse(settings.FoldsText),
             OutputFolder = settings.Out ?? Path.Combine("crossval", $"{DateTime.Now:yyyyMMdd-HHmmss}-{recipe.Model}"),
             Training = recipe,
+            Review = !settings.NoPreview,
         };
         var (folds, _) = CrossValidationRunner.Plan(options);
         ConsoleTable.Line($"cross-validation ({options.Folds}): {folds.Count} folds over {folds.Sum(f => f.Test.Count)} stacks, {recipe.Epochs} epochs each; folder {Path.GetFullPath(options.OutputFolder)}");
@@ -42,6 +45,7 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
             return 130;
         }
         ConsoleTable.Line($"report: {results.WriteReport()}");
+        if (results.Review is { } review) ReviewConsole.Print(review);
         return 0;
     }
 

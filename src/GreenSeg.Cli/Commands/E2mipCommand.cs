@@ -25,6 +25,10 @@ public sealed class E2mipSettings : TrainingRecipeSettings
     [Description("Reference masks of the test stacks (matched by name): Dice per stack and Dice per kJ.")]
     public string? Truth { get; init; }
 
+    [CommandOption("--no-preview")]
+    [Description("Skip review.html and the mosaics (by default every test stack gets one, with its flags).")]
+    public bool NoPreview { get; init; }
+
     public override ValidationResult Validate()
     {
         if (string.IsNullOrWhiteSpace(TrainFolder)) return ValidationResult.Error("TRAIN_DIR is required");
@@ -45,6 +49,7 @@ public sealed class E2mipCommand : Command<E2mipSettings>
             OutputFolder = settings.Out ?? Path.Combine("runs", $"e2mip-{DateTime.Now:yyyyMMdd-HHmmss}"),
             TruthFolder = settings.Truth,
             Training = settings.Resolve(),
+            Review = !settings.NoPreview,
         }, cancellationToken);
         return E2mipConsole.ExitCode(result);
     }
@@ -67,7 +72,8 @@ internal static class E2mipConsole
             onStack => E2mipPipeline.Predict(plan, onStack, cancellationToken));
         SegmentationConsole.Print(prediction);
         var evaluation = E2mipPipeline.Evaluate(plan, cancellationToken);
-        var result = E2mipPipeline.Summarize(plan, training, prediction, evaluation);
+        var review = E2mipPipeline.WriteReview(plan, prediction, evaluation);
+        var result = E2mipPipeline.Summarize(plan, training, prediction, evaluation, review);
         PrintSummary(result);
         return result;
     }
@@ -100,6 +106,7 @@ internal static class E2mipConsole
             ConsoleTable.Line($"mean test Dice {Number(dice, "0.0000")} over {result.Evaluation!.Summary.Cases} stack(s); " +
                 $"Dice per kJ {Number(result.DicePerKj ?? 0, "0.0000")} (mean Dice / total kJ)");
         ConsoleTable.Line($"predictions in {result.Plan.PredictionFolder}; summary in {result.Plan.SummaryPath}");
+        if (result.Review is { } review) ReviewConsole.Print(review);
     }
 
     private static string Seconds(TimeSpan time) => Number(time.TotalSeconds, "0.0") + " s";

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using GreenSeg.Evaluation;
+using GreenSeg.Review;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -20,6 +21,14 @@ public sealed class EvaluateSettings : CommandSettings
     [Description("Where cases.csv and summary.json go.")]
     [DefaultValue("evaluation")]
     public string Out { get; init; } = "evaluation";
+
+    [CommandOption("--images <DIR>")]
+    [Description("Folder of the stacks the masks were made from (matched by case name): the review mosaics draw both outlines over them (else over black).")]
+    public string? Images { get; init; }
+
+    [CommandOption("--no-preview")]
+    [Description("Skip review.html and the mosaics in --out.")]
+    public bool NoPreview { get; init; }
 
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Prediction) ? ValidationResult.Error("--pred DIR is required")
@@ -44,6 +53,8 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
         foreach (var failure in report.Failed)
             AnsiConsole.MarkupLineInterpolated($"[red]failed[/] {failure.Name}: {failure.Error}");
         AnsiConsole.MarkupLineInterpolated($"wrote {casesPath} and {summaryPath}");
+        if (!settings.NoPreview)
+            ReviewConsole.Print(ReviewWriter.Write(settings.Out, "GreenSeg evaluation review", ReviewSources.ForEvaluation(report, settings.Images)));
 
         if (report.Failed.Count == 0) return 0;
         AnsiConsole.MarkupLineInterpolated($"[red]{report.Failed.Count} of {report.Cases.Count} case(s) could not be evaluated[/]");

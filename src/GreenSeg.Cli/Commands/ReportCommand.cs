@@ -7,7 +7,7 @@ namespace GreenSeg.Cli.Commands;
 public sealed class ReportSettings : CommandSettings
 {
     [CommandArgument(0, "<RESULTS>")]
-    [Description("A study folder (holding study.db), a study.db file, or a cross-validation folder (holding crossval.db).")]
+    [Description("A study folder (holding study.db), a study.db file, or a cross-validation folder (holding crossval.db: crossval-report.md and review.html).")]
     public string Results { get; init; } = "";
 
     [CommandOption("-o|--out <DIR>")]
@@ -26,6 +26,7 @@ public sealed class ReportCommand : Command<ReportSettings>
             CrossvalCommand.Print(crossval);
             if (settings.Out is not null) Directory.CreateDirectory(settings.Out);
             ConsoleTable.Line($"wrote {crossval.WriteReport(settings.Out)}");
+            ReviewConsole.Print(CrossValidation.CrossValidationReview.Write(crossval, settings.Out));
             return 0;
         }
         var results = StudyResults.Load(settings.Results);

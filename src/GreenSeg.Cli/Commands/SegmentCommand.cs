@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using GreenSeg.Inference;
+using GreenSeg.Review;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -40,6 +41,10 @@ public sealed class SegmentSettings : EnergySettings
     [CommandOption("--no-postprocess")]
     [Description("Keep the thresholded mask as it is (default: keep the largest 3D component, fill holes per slice).")]
     public bool NoPostprocess { get; init; }
+
+    [CommandOption("--preview")]
+    [Description("Also write review.html and review/<stack>.png in --out: a mosaic of each stack's slices with the mask outlined, and flags for suspicious masks.")]
+    public bool Preview { get; init; }
 
     [CommandOption("--probabilities")]
     [Description("Also write <stem>_prob.nii.gz: float32 brain probabilities.")]
@@ -121,6 +126,8 @@ public sealed class SegmentCommand : Command<SegmentSettings>
         var result = SegmentationConsole.RunWithProgress(plan.Jobs.Count,
             onStack => BatchSegmentation.Run(modelPath, plan, options, settings.ToEnergyOptions(), onStack, cancellationToken));
         SegmentationConsole.Print(result);
+        if (settings.Preview)
+            ReviewConsole.Print(ReviewWriter.Write(settings.Out!, "GreenSeg segmentation review", ReviewSources.ForSegmentation(result)));
         return result.AllSucceeded ? 0 : CliErrors.InputError;
     }
 }

@@ -12,12 +12,14 @@ public sealed record SequenceSummary(string Sequence, int Stacks, double MeanDic
 /// stacks (each stack counts once, however many slices it has), mean and worst per sequence, and the
 /// energy of all folds (training plus inference).
 /// </summary>
-public sealed class CrossValidationResults
+public sealed record CrossValidationResults
 {
     public required string Folder { get; init; }
     public required string Folds { get; init; }
     public required string OptionsYaml { get; init; }
     public required IReadOnlyList<FoldResult> FoldResults { get; init; }
+    /// <summary>The review page, when this run wrote one.</summary>
+    public Review.ReviewResult? Review { get; init; }
 
     public IReadOnlyList<StackScore> Stacks => FoldResults.SelectMany(f => f.Scores).OrderBy(s => s.Stack, StringComparer.Ordinal).ToList();
     public double MeanDice => Stacks.Count == 0 ? double.NaN : Stacks.Average(s => s.Dice);

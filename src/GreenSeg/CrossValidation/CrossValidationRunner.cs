@@ -20,6 +20,8 @@ public sealed record CrossValidationOptions
     public TrainingOptions Training { get; init; } = new();
     /// <summary>How held-out stacks are segmented (segment's defaults); device and threads follow <see cref="Training"/>.</summary>
     public SegmentOptions Segmentation { get; init; } = new();
+    /// <summary>Once every fold is scored, write OUT/review.html: each held-out stack's mosaic with both outlines, its scores and flags.</summary>
+    public bool Review { get; init; } = true;
 }
 
 public interface ICrossValidationObserver
@@ -50,6 +52,9 @@ public sealed class SilentCrossValidationObserver : ICrossValidationObserver
 public static class CrossValidationRunner
 {
     public const string FoldsFolderName = CheckpointManifest.FoldsFolderName;
+    public const string PredictionsFolderName = "predictions";
+
+    public static string PredictionFileName(string stack) => $"{stack}_maskpred.nii.gz";
     private const string PlanKey = "plan";
 
     public static CrossValidationResults Run(CrossValidationOptions options, ICrossValidationObserver? observer = null,
@@ -76,7 +81,9 @@ public static class CrossValidationRunner
             }
             store.Record(RunFold(options, recipe, fold, folds.Count, observer, cancellationToken));
         }
-        return CrossValidationResults.From(store);
+        var results = CrossValidationResults.From(store);
+        if (options.Review && results.FoldResults.Count == folds.Count) results = results with { Review = CrossValidationReview.Write(results) };
+        return results;
     }
 
     /// <summary>The folds and the recipe they share, checked before anything trains.</summary>
@@ -119,7 +126,7 @@ public static class CrossValidationRunner
         using var segmenter = Segmenter.Load(runFolder, options.Segmentation with { Device = recipe.Device, Threads = recipe.Threads });
         using var energy = EnergySession.Start(recipe.ToEnergyOptions(device), $"crossval {fold.Name}");
         energy.Monitor.BeginWindow("inference");
-        string predictions = Path.Combine(runFolder, "predictions");
+        string predictions = Path.Combine(runFolder, PredictionsFolderName);
         Directory.CreateDirectory(predictions);
         var scores = new List<StackScore>();
         foreach (var stack in fold.Test)
@@ -127,11 +134,11 @@ public static class CrossValidationRunner
             cancellationToken.ThrowIfCancellationRequested();
             var assembled = StackVolume.Assemble(stack);
             var segmentation = segmenter.Segment(assembled.Image, keepProbabilities: true);
-            segmentation.Mask.Write(Path.Combine(predictions, $"{stack.Id}_maskpred.nii.gz"));
+            segmentation.Mask.Write(Path.Combine(predictions, PredictionFileName(stack.Id)));
             var metrics = SegmentationMetrics.Compute(segmentation.Mask.BinaryMask(), assembled.MaskVoxels, assembled.Image.Grid);
             byte[] thresholded = PostProcessing.Threshold(segmentation.Probabilities!.Scaled(), segmenter.Options.Threshold);
             var score = new StackScore(fold.Name, stack.Id, stack.Sequence, stack.Slices.Count, metrics.Dice, metrics.Hd95Mm, metrics.AssdMm,
-                metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels));
+                metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels), segmentation.ComponentsBeforePostProcessing);
             scores.Add(score);
             observer.StackScored(fold, score);
         }

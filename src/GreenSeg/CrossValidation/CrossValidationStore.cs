@@ -4,9 +4,12 @@ using Microsoft.Data.Sqlite;
 namespace GreenSeg.CrossValidation;
 
 /// <summary>A tested stack's scores (3D, after post-processing, as <c>greenseg segment</c> writes the mask).</summary>
-/// <remarks><see cref="RawDice"/> is the Dice of the thresholded prediction before post-processing (what post-processing gained or lost).</remarks>
+/// <remarks>
+/// <see cref="RawDice"/> is the Dice of the thresholded prediction before post-processing (what post-processing gained or lost),
+/// <see cref="RawComponents"/> its number of connected components.
+/// </remarks>
 public sealed record StackScore(string Fold, string Stack, string Sequence, int Slices, double Dice, double? Hd95Mm, double? AssdMm,
-    double PredictedMl, double TruthMl, double? RawDice = null);
+    double PredictedMl, double TruthMl, double? RawDice = null, int? RawComponents = null);
 
 /// <summary>A finished fold: what it trained on, what it cost, and its test stacks' scores.</summary>
 public sealed record FoldResult(string Name, int Position, IReadOnlyList<string> TrainStacks, IReadOnlyList<string> TestStacks,
@@ -61,9 +64,21 @@ public sealed class CrossValidationStore : IDisposable
                 PRIMARY KEY (fold, stack));
             INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
             """);
-        // Databases written before the raw Dice was kept gain its column (empty for their stacks).
-        using var columns = Command("SELECT COUNT(*) FROM pragma_table_info('stacks') WHERE name = 'raw_dice'");
-        if (Convert.ToInt64(columns.ExecuteScalar()) == 0) Execute("ALTER TABLE stacks ADD COLUMN raw_dice REAL");
+        // Databases written before these were kept gain their columns (empty for their stacks).
+        AddColumnWhenMissing("raw_dice", "REAL");
+        AddColumnWhenMissing("raw_components", "INTEGER");
+    }
+
+    private void AddColumnWhenMissing(string name, string type)
+    {
+        if (!HasColumn(name)) Execute($"ALTER TABLE stacks ADD COLUMN {name} {type}");
+    }
+
+    /// <summary>Whether the stacks table has this column.</summary>
+    private bool HasColumn(string name)
+    {
+        using var columns = Command("SELECT COUNT(*) FROM pragma_table_info('stacks') WHERE name = $name", ("$name", name));
+        return Convert.ToInt64(columns.ExecuteScalar()) > 0;
     }
 
     private void CheckSchema()
@@ -97,11 +112,11 @@ public sealed class CrossValidationStore : IDisposable
         Execute("DELETE FROM stacks WHERE fold = $fold", transaction, ("$fold", fold.Name));
         foreach (var score in fold.Scores)
             Execute("""
-                INSERT INTO stacks (fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, raw_dice)
-                VALUES ($fold, $stack, $sequence, $slices, $dice, $hd95, $assd, $predicted, $truth, $raw)
+                INSERT INTO stacks (fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, raw_dice, raw_components)
+                VALUES ($fold, $stack, $sequence, $slices, $dice, $hd95, $assd, $predicted, $truth, $raw, $components)
                 """, transaction, ("$fold", fold.Name), ("$stack", score.Stack), ("$sequence", score.Sequence), ("$slices", score.Slices),
                 ("$dice", score.Dice), ("$hd95", score.Hd95Mm), ("$assd", score.AssdMm), ("$predicted", score.PredictedMl), ("$truth", score.TruthMl),
-                ("$raw", score.RawDice));
+                ("$raw", score.RawDice), ("$components", score.RawComponents));
         transaction.Commit();
     }
 
@@ -125,13 +140,15 @@ public sealed class CrossValidationStore : IDisposable
 
     private List<StackScore> ReadScores()
     {
-        using var command = Command("SELECT fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, raw_dice FROM stacks ORDER BY stack");
+        // A database opened read-only may predate the later columns: they read as empty.
+        string Later(string column) => HasColumn(column) ? column : "NULL";
+        using var command = Command($"SELECT fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, {Later("raw_dice")}, {Later("raw_components")} FROM stacks ORDER BY stack");
         using var reader = command.ExecuteReader();
         var scores = new List<StackScore>();
         while (reader.Read())
             scores.Add(new StackScore(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetDouble(4),
                 reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.IsDBNull(6) ? null : reader.GetDouble(6), reader.GetDouble(7), reader.GetDouble(8),
-                reader.IsDBNull(9) ? null : reader.GetDouble(9)));
+                reader.IsDBNull(9) ? null : reader.GetDouble(9), reader.IsDBNull(10) ? null : reader.GetInt32(10)));
         return scores;
     }
 

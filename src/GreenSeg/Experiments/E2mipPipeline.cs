@@ -4,6 +4,7 @@ using GreenSeg.Data;
 using GreenSeg.Energy;
 using GreenSeg.Evaluation;
 using GreenSeg.Inference;
+using GreenSeg.Review;
 using GreenSeg.Training;
 
 namespace GreenSeg.Experiments;
@@ -22,6 +23,8 @@ public sealed record E2mipOptions
     public TrainingOptions Training { get; init; } = new();
     /// <summary>How the test stacks are segmented (the inference defaults: bf16-pure, channels-last); device and threads follow <see cref="Training"/>.</summary>
     public SegmentOptions Segmentation { get; init; } = new();
+    /// <summary>Write OUT/review.html with a mosaic of every test stack (and its reference outline when there is a truth folder).</summary>
+    public bool Review { get; init; } = true;
 }
 
 /// <summary>Everything the pipeline will read and write, checked before any training starts.</summary>
@@ -41,7 +44,8 @@ public sealed record E2mipPlan(
 }
 
 /// <summary>The outcome of the whole chain, as e2mip-summary.json records it.</summary>
-public sealed record E2mipResult(E2mipPlan Plan, TrainingResult Training, BatchSegmentationResult Prediction, EvaluationReport? Evaluation)
+public sealed record E2mipResult(E2mipPlan Plan, TrainingResult Training, BatchSegmentationResult Prediction, EvaluationReport? Evaluation,
+    ReviewResult? Review)
 {
     /// <summary>Inference energy: loading the model and segmenting every stack (reading and writing included).</summary>
     public double InferenceJoules => Prediction.ModelLoadEnergy.TotalJoules + Prediction.Total.TotalJoules;
@@ -60,7 +64,7 @@ public sealed record E2mipResult(E2mipPlan Plan, TrainingResult Training, BatchS
 /// <see cref="Plan"/> (read both datasets, name every output, refuse what cannot work),
 /// <see cref="Train"/> (the recipe on every labelled stack, a final run, into OUT/run), <see cref="Predict"/> (the model on every
 /// test stack into OUT/test_volume_prediction/&lt;name&gt;_maskpred.nii.gz), <see cref="Evaluate"/>
-/// (against the truth folder when there is one); <see cref="Summarize"/> writes OUT/e2mip-summary.json.
+/// (against the truth folder when there is one), <see cref="WriteReview"/> (OUT/review.html); <see cref="Summarize"/> writes OUT/e2mip-summary.json.
 /// Training and inference energy are measured separately, as the challenge reports them.
 /// </summary>
 public static class E2mipPipeline
@@ -78,7 +82,8 @@ public static class E2mipPipeline
         var training = Train(plan, observer, cancellationToken);
         var prediction = Predict(plan, onStack, cancellationToken);
         var evaluation = Evaluate(plan, cancellationToken);
-        return Summarize(plan, training, prediction, evaluation);
+        var review = WriteReview(plan, prediction, evaluation);
+        return Summarize(plan, training, prediction, evaluation, review);
     }
 
     public static E2mipPlan Plan(E2mipOptions options)
@@ -87,7 +92,8 @@ public static class E2mipPipeline
         if (File.Exists(output)) throw new InvalidInputException(output, "is a file; the output must be a folder");
         string run = Path.Combine(output, RunFolderName);
         // Everything e2mip writes stays inside --out: a link in its place could lead anywhere.
-        foreach (string inside in new[] { run, Path.Combine(output, PredictionFolderName), Path.Combine(output, EvaluationFolderName) })
+        foreach (string inside in new[] { run, Path.Combine(output, PredictionFolderName), Path.Combine(output, EvaluationFolderName),
+                     Path.Combine(output, ReviewWriter.PageFileName), Path.Combine(output, ReviewWriter.MosaicFolderName) })
             if (new DirectoryInfo(inside).LinkTarget is not null || new FileInfo(inside).LinkTarget is not null)
                 throw new InvalidInputException(inside, "is a symbolic link; e2mip writes only inside --out and does not follow it: remove the link or choose a new --out");
         if (Directory.Exists(Path.Combine(run, "checkpoints")))
@@ -137,9 +143,14 @@ public static class E2mipPipeline
         return report;
     }
 
-    public static E2mipResult Summarize(E2mipPlan plan, TrainingResult training, BatchSegmentationResult prediction, EvaluationReport? evaluation)
+    /// <summary>OUT/review.html and OUT/review/: a mosaic per test stack with its flags (null when the options turn it off).</summary>
+    public static ReviewResult? WriteReview(E2mipPlan plan, BatchSegmentationResult prediction, EvaluationReport? evaluation) =>
+        plan.Options.Review ? ReviewWriter.Write(plan.OutputFolder, "GreenSeg e2mip review", ReviewSources.ForSegmentation(prediction, evaluation)) : null;
+
+    public static E2mipResult Summarize(E2mipPlan plan, TrainingResult training, BatchSegmentationResult prediction, EvaluationReport? evaluation,
+        ReviewResult? review = null)
     {
-        var result = new E2mipResult(plan, training, prediction, evaluation);
+        var result = new E2mipResult(plan, training, prediction, evaluation, review);
         AtomicFile.WriteAllText(plan.SummaryPath, SummaryJson(result));
         return result;
     }
@@ -158,6 +169,7 @@ public static class E2mipPipeline
         {
             TrainFolder = plan.Training.Data,
             TestFolder = Path.GetFullPath(plan.Options.TestFolder),
+            Review = result.Review?.PagePath,
             TruthFolder = plan.Options.TruthFolder is null ? null : Path.GetFullPath(plan.Options.TruthFolder),
             plan.OutputFolder,
             plan.RunFolder,

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using GreenSeg.Common;
 
 namespace GreenSeg.Imaging;
@@ -24,7 +22,7 @@ public static class PreviewPng
         var rgb = new byte[width * height * 3];
         for (int t = 0; t < tiles.Count; t++)
             Draw(tiles[t], rgb, width, (t % columns) * cellWidth, (t / columns) * cellHeight + (cellHeight - tiles[t].Height));
-        AtomicFile.Write(path, stream => Encode(stream, rgb, width, height));
+        AtomicFile.Write(path, stream => PngEncoder.WriteRgb(stream, rgb, width, height));
     }
 
     private static void Draw(PreviewTile tile, byte[] rgb, int canvasWidth, int left, int top)
@@ -52,50 +50,4 @@ public static class PreviewPng
         x == 0 || y == 0 || x == width - 1 || y == height - 1
         || mask[x - 1 + width * y] == 0 || mask[x + 1 + width * y] == 0
         || mask[x + width * (y - 1)] == 0 || mask[x + width * (y + 1)] == 0;
-
-    private static void Encode(Stream stream, byte[] rgb, int width, int height)
-    {
-        stream.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8; // bit depth
-        header[9] = 2; // colour type RGB
-        WriteChunk(stream, "IHDR", header);
-        using var compressed = new MemoryStream();
-        using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            for (int y = 0; y < height; y++)
-            {
-                zlib.WriteByte(0); // filter: none
-                zlib.Write(rgb, y * width * 3, width * 3);
-            }
-        }
-        WriteChunk(stream, "IDAT", compressed.ToArray());
-        WriteChunk(stream, "IEND", []);
-    }
-
-    private static void WriteChunk(Stream stream, string type, byte[] data)
-    {
-        Span<byte> word = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(word, data.Length);
-        stream.Write(word);
-        byte[] typeBytes = System.Text.Encoding.ASCII.GetBytes(type);
-        stream.Write(typeBytes);
-        stream.Write(data);
-        uint crc = Crc32(Crc32(0xFFFFFFFFu, typeBytes), data) ^ 0xFFFFFFFFu;
-        BinaryPrimitives.WriteUInt32BigEndian(word, crc);
-        stream.Write(word);
-    }
-
-    // PNG's CRC-32 (polynomial 0xEDB88320), bitwise: previews are small and written rarely.
-    private static uint Crc32(uint crc, ReadOnlySpan<byte> data)
-    {
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
-        }
-        return crc;
-    }
 }

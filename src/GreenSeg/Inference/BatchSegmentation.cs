@@ -53,6 +53,9 @@ public sealed record SegmentationPlan(SegmentationOutput Output, IReadOnlyList<S
 /// <summary>What happened to one stack: its time and energy (read, segment, write), or why it failed.</summary>
 public sealed record StackOutcome(SegmentationJob Job, int Slices, TimeSpan Elapsed, SegmentationTimings? Timings, EnergyMeasurement Energy, string? Error)
 {
+    /// <summary>Components of the thresholded mask before post-processing (<see cref="StackSegmentation.ComponentsBeforePostProcessing"/>); null when the stack failed.</summary>
+    public int? ComponentsBeforePostProcessing { get; init; }
+
     public bool Succeeded => Error is null;
 }
 
@@ -175,6 +178,7 @@ public static class BatchSegmentation
             var clock = Stopwatch.StartNew();
             int slices = 0;
             SegmentationTimings? timings = null;
+            int? components = null;
             string? error = null;
             var written = new List<string>();
             try
@@ -183,6 +187,7 @@ public static class BatchSegmentation
                 slices = stack.SizeZ;
                 var result = segmenter.Segment(stack, keepProbabilities: job.ProbabilityPath is not null);
                 timings = result.Timings;
+                components = result.ComponentsBeforePostProcessing;
                 result.Mask.Write(job.MaskPath);
                 written.Add(job.MaskPath);
                 if (job.ProbabilityPath is not null) result.Probabilities!.Write(job.ProbabilityPath);
@@ -193,7 +198,10 @@ public static class BatchSegmentation
                 // A failed stack leaves nothing of this run behind: not its mask when its probability map could not be written.
                 DeleteQuietly(written);
             }
-            var outcome = new StackOutcome(job, slices, clock.Elapsed, timings, monitor.EndWindow(window), error);
+            var outcome = new StackOutcome(job, slices, clock.Elapsed, timings, monitor.EndWindow(window), error)
+            {
+                ComponentsBeforePostProcessing = error is null ? components : null,
+            };
             outcomes.Add(outcome);
             onStack?.Invoke(outcome);
         }

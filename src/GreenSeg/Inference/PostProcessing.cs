@@ -78,11 +78,30 @@ public static class PostProcessing
     /// </summary>
     public static byte[] KeepLargestComponent(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full)
     {
-        grid.RequireLength(mask.Length, nameof(mask));
         var result = new byte[mask.Length];
-        if (VoxelBox.Enclosing(grid, mask) is not VoxelBox tight) return result;
+        if (LabelComponents(mask, grid, connectivity) is not var (box, labels, sizes)) return result;
+        int largestLabel = 1;
+        for (int label = 2; label <= sizes.Count; label++)
+            if (sizes[label - 1] > sizes[largestLabel - 1]) largestLabel = label;
+        var boxMask = new byte[labels.Length];
+        for (int i = 0; i < labels.Length; i++)
+            boxMask[i] = labels[i] == largestLabel ? (byte)1 : (byte)0;
+        box.Paste<byte>(boxMask, result, grid);
+        return result;
+    }
 
-        // Work on the foreground's box with one voxel of background around it: the fill needs no bounds checks.
+    /// <summary>How many connected foreground components the mask has (0 when empty).</summary>
+    public static int CountComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full) =>
+        LabelComponents(mask, grid, connectivity) is var (_, _, sizes) ? sizes.Count : 0;
+
+    /// <summary>
+    /// Labels the foreground's components 1, 2, ... in x-fastest order of their first voxel, on the foreground's box
+    /// grown by one voxel of background (the fill needs no bounds checks there); null when the mask is empty.
+    /// </summary>
+    private static (VoxelBox Box, int[] Labels, List<int> Sizes)? LabelComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity)
+    {
+        grid.RequireLength(mask.Length, nameof(mask));
+        if (VoxelBox.Enclosing(grid, mask) is not VoxelBox tight) return null;
         var box = tight.Grown(grid.SizeX > 1, grid.SizeY > 1, grid.SizeZ > 1);
         VoxelGrid boxGrid = box.GridIn(grid);
         byte[] boxMask = box.Crop(mask, grid);
@@ -93,18 +112,14 @@ public static class PostProcessing
             _ => throw new ArgumentOutOfRangeException(nameof(connectivity), $"unknown connectivity {connectivity}"),
         };
         var labels = new int[boxMask.Length];
-        int nextLabel = 0, largestLabel = 0, largestSize = 0;
+        var sizes = new List<int>();
         for (int i = 0; i < boxMask.Length; i++)
         {
             if (boxMask[i] == 0 || labels[i] != 0) continue;
-            flood.Seed(i, labels, ++nextLabel);
-            int size = flood.Spread(boxMask, foreground: true, labels, nextLabel);
-            if (size > largestSize) (largestSize, largestLabel) = (size, nextLabel);
+            flood.Seed(i, labels, sizes.Count + 1);
+            sizes.Add(flood.Spread(boxMask, foreground: true, labels, sizes.Count + 1));
         }
-        for (int i = 0; i < boxMask.Length; i++)
-            boxMask[i] = labels[i] == largestLabel ? (byte)1 : (byte)0;
-        box.Paste<byte>(boxMask, result, grid);
-        return result;
+        return (box, labels, sizes);
     }
 
     /// <summary>Fills background that is not 4-connected, within its own z-slice, to that slice's edge.</summary>

@@ -38,7 +38,9 @@ public sealed record SegmentOptions
 public sealed record SegmentationTimings(TimeSpan Prepare, TimeSpan Network, TimeSpan Restore, TimeSpan PostProcess);
 
 /// <summary>A stack's segmentation in its own geometry, and how long it took.</summary>
-public sealed record StackSegmentation(NiftiImage Mask, NiftiImage? Probabilities, TimeSpan Elapsed, int Slices, SegmentationTimings Timings);
+/// <param name="ComponentsBeforePostProcessing">Connected components of the thresholded mask before post-processing: more than one hints at false positives or a brain split by motion.</param>
+public sealed record StackSegmentation(NiftiImage Mask, NiftiImage? Probabilities, TimeSpan Elapsed, int Slices, SegmentationTimings Timings,
+    int ComponentsBeforePostProcessing);
 
 /// <summary>
 /// Segments stacks slice by slice with a trained model: each slice goes through the training
@@ -109,11 +111,13 @@ public sealed class Segmenter : IDisposable
         }
         if (_members.Count > 1) for (int i = 0; i < probabilities!.Length; i++) probabilities[i] /= _members.Count;
         long cleanUp = Stopwatch.GetTimestamp();
-        var mask = PostProcessing.Apply(PostProcessing.Threshold(probabilities!, Options.Threshold), stack.Grid, Options.PostProcessing);
+        byte[] thresholded = PostProcessing.Threshold(probabilities!, Options.Threshold);
+        int components = PostProcessing.CountComponents(thresholded, stack.Grid, Options.PostProcessing.Connectivity);
+        var mask = PostProcessing.Apply(thresholded, stack.Grid, Options.PostProcessing);
         var maskImage = stack.WithMask(mask);
         timings = timings with { PostProcess = Stopwatch.GetElapsedTime(cleanUp) };
         var probabilityImage = keepProbabilities ? stack.WithVoxels(probabilities, NiftiDataType.Float32) : null;
-        return new StackSegmentation(maskImage, probabilityImage, clock.Elapsed, stack.SizeZ, timings);
+        return new StackSegmentation(maskImage, probabilityImage, clock.Elapsed, stack.SizeZ, timings, components);
     }
 
     public void Dispose()

@@ -51,7 +51,12 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
             foreach (string stack in fold.TestStacks)
                 File.Exists(Path.Combine(fold.RunFolder, "predictions", $"{stack}_maskpred.nii.gz")).ShouldBeTrue();
         }
-        results.Stacks.ShouldAllBe(s => s.Dice >= 0 && s.Dice <= 1 && s.TruthMl > 0 && s.RawDice != null && s.RawDice >= 0 && s.RawDice <= 1);
+        results.Stacks.ShouldAllBe(s => s.Dice >= 0 && s.Dice <= 1 && s.TruthMl > 0 && s.RawDice != null && s.RawDice >= 0 && s.RawDice <= 1 && s.RawComponents >= 0);
+        // Once every fold is scored, the review page shows each held-out stack with both outlines.
+        var review = results.Review.ShouldNotBeNull();
+        review.Rows.Select(r => (r.Name, r.Case.Group, r.Error)).ShouldBe(results.Stacks.Select(s => (s.Stack, (string?)s.Fold, (string?)null)));
+        review.Rows.ShouldAllBe(r => r.ReferenceMl > 0 && File.Exists(Path.Combine(review.MosaicFolder, r.MosaicFile!)));
+        review.PagePath.ShouldBe(Path.Combine(results.Folder, "review.html"));
         first.Events.Count(e => e.StartsWith("start")).ShouldBe(3);
 
         var second = new Recorder();

@@ -42,24 +42,23 @@ public sealed class CrossValidationStoreTests : IDisposable
     [Fact]
     public void ADatabaseWithoutTheRawDiceColumnGainsIt()
     {
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, CrossValidationStore.FileName)}"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                INSERT INTO meta VALUES ('schema_version', '1');
-                CREATE TABLE stacks (fold TEXT NOT NULL, stack TEXT NOT NULL, sequence TEXT NOT NULL, slices INTEGER NOT NULL,
-                    dice REAL NOT NULL, hd95_mm REAL, assd_mm REAL, predicted_ml REAL NOT NULL, truth_ml REAL NOT NULL, PRIMARY KEY (fold, stack));
-                INSERT INTO stacks VALUES ('fold1', 'DWI_vol0001', 'DWI', 20, 0.8, 5, 1, 100, 110);
-                """;
-            command.ExecuteNonQuery();
-        }
+        WriteFirstSchema(withFold: false);
 
         using (var store = CrossValidationStore.Open(_folder))
-            store.Record(Fold("fold1", 0, new StackScore("fold1", "DWI_vol0001", "DWI", 20, 0.8, 5, 1, 100, 110, 0.7)));
+            store.Record(Fold("fold1", 0, new StackScore("fold1", "DWI_vol0001", "DWI", 20, 0.8, 5, 1, 100, 110, 0.7, 3)));
 
-        CrossValidationResults.Load(_folder).Stacks.Single().RawDice.ShouldBe(0.7);
+        var stack = CrossValidationResults.Load(_folder).Stacks.Single();
+        stack.RawDice.ShouldBe(0.7);
+        stack.RawComponents.ShouldBe(3);
+    }
+
+    [Fact]
+    public void ADatabaseFromBeforeTheRawColumnsReadsReadOnlyWithThemEmpty()
+    {
+        WriteFirstSchema(withFold: true);
+
+        var stack = CrossValidationResults.Load(_folder).Stacks.Single();
+        (stack.Dice, stack.RawDice, stack.RawComponents).ShouldBe((0.8, (double?)null, (int?)null));
     }
 
     [Fact]
@@ -68,5 +67,27 @@ public sealed class CrossValidationStoreTests : IDisposable
         File.WriteAllText(Path.Combine(_folder, CrossValidationStore.FileName), "not sqlite at all");
 
         Should.Throw<InvalidInputException>(() => CrossValidationStore.Open(_folder, readOnly: true)).Message.ShouldContain(CrossValidationStore.FileName);
+    }
+
+    /// <summary>A crossval.db as the first GreenSeg wrote it: no raw_dice or raw_components column; one scored stack.</summary>
+    private void WriteFirstSchema(bool withFold)
+    {
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, CrossValidationStore.FileName)}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO meta VALUES ('schema_version', '1');
+                CREATE TABLE folds (name TEXT PRIMARY KEY, position INTEGER NOT NULL, train_stacks TEXT NOT NULL, test_stacks TEXT NOT NULL,
+                    run_folder TEXT NOT NULL, epochs INTEGER NOT NULL, training_kj REAL NOT NULL, inference_kj REAL NOT NULL,
+                    energy_estimated INTEGER NOT NULL, seconds REAL NOT NULL);
+                CREATE TABLE stacks (fold TEXT NOT NULL, stack TEXT NOT NULL, sequence TEXT NOT NULL, slices INTEGER NOT NULL,
+                    dice REAL NOT NULL, hd95_mm REAL, assd_mm REAL, predicted_ml REAL NOT NULL, truth_ml REAL NOT NULL, PRIMARY KEY (fold, stack));
+                INSERT INTO stacks VALUES ('fold1', 'DWI_vol0001', 'DWI', 20, 0.8, 5, 1, 100, 110);
+                """ + (withFold ? "INSERT INTO folds VALUES ('fold1', 0, 'DWI_vol0000', 'DWI_vol0001', '/runs/fold1', 25, 40, 0.2, 1, 600);" : "");
+            command.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
     }
 }

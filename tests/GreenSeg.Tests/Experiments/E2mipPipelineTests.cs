@@ -125,6 +125,10 @@ public sealed class E2mipPipelineTests : IDisposable
         foreach (string stack in stacks)
             ShouldMatchStack(Path.Combine(predictions, NiftiFiles.Stem(stack) + "_maskpred.nii.gz"), stack);
         File.Exists(Path.Combine(Out, "e2mip-summary.json")).ShouldBeTrue();
+        var review = result.Review.ShouldNotBeNull();
+        review.Rows.Count.ShouldBe(6);
+        review.Rows.ShouldAllBe(r => r.Error == null && r.Slices > 0);
+        File.ReadAllText(Path.Combine(Out, "review.html")).ShouldContain("data-images-total=\"6\"");
     }
 
     private static void ShouldMatchStack(string predictionPath, string stackPath)

@@ -69,6 +69,35 @@ public sealed class SegmentCommandTests(TinyModel model) : IClassFixture<TinyMod
     }
 
     [Fact]
+    public void PreviewWritesAReviewPageAndEvaluateAddsTheReferenceAndDice()
+    {
+        string corrupt = Path.Combine(_root, "corrupt.nii.gz");
+        File.WriteAllBytes(corrupt, [0x1f, 0x8b, 1, 2, 3]);
+
+        var (exitCode, output) = CliRunner.Run(["segment", "-m", model.RunFolder, .. model.TestStacks, corrupt, "--out", Out, "--preview"]);
+
+        exitCode.ShouldBe(3, output);
+        output.ShouldContain("review.html");
+        string page = File.ReadAllText(Path.Combine(Out, "review.html"));
+        page.ShouldContain($"data-images-total=\"{model.TestStacks.Count}\"");
+        page.ShouldContain("failed: ");
+        foreach (string stack in model.TestStacks)
+            File.Exists(Path.Combine(Out, "review", NiftiFiles.Stem(stack) + ".png")).ShouldBeTrue();
+
+        string evaluation = Path.Combine(_root, "evaluation");
+        (exitCode, output) = CliRunner.Run("evaluate", "--pred", Out, "--truth", model.TestMasks, "--images", model.TestImages, "--out", evaluation);
+        exitCode.ShouldBe(0, output);
+        page = File.ReadAllText(Path.Combine(evaluation, "review.html"));
+        page.ShouldContain("reference ml");
+        page.ShouldContain("data-dice=");
+        Directory.GetFiles(Path.Combine(evaluation, "review"), "*.png").Length.ShouldBe(model.TestStacks.Count);
+
+        (exitCode, output) = CliRunner.Run("evaluate", "--pred", Out, "--truth", model.TestMasks, "--out", Path.Combine(_root, "quiet"), "--no-preview");
+        exitCode.ShouldBe(0, output);
+        File.Exists(Path.Combine(_root, "quiet", "review.html")).ShouldBeFalse();
+    }
+
+    [Fact]
     public void ABadInputIsReportedAndTheOthersAreStillWritten()
     {
         string good = model.TestStacks[1];

@@ -1,0 +1,41 @@
+using GreenSeg.Common;
+using GreenSeg.Data;
+using GreenSeg.Imaging;
+using GreenSeg.Review;
+using GreenSeg.Training;
+
+namespace GreenSeg.CrossValidation;
+
+/// <summary>
+/// OUT/review.html of a cross-validation: every held-out stack reassembled from its slices, with the fold's
+/// prediction (OUT/folds/&lt;fold&gt;/predictions) and the reference outlined, its fold, Dice, HD95 and flags.
+/// </summary>
+public static class CrossValidationReview
+{
+    public static ReviewResult Write(CrossValidationResults results, string? folder = null, ReviewOptions? options = null)
+    {
+        string data = TrainingOptions.Parse(results.OptionsYaml, Path.Combine(results.Folder, CrossValidationStore.FileName)).Data;
+        var stacks = DatasetReader.Open(data).TrainingStacks.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var cases = results.Stacks.Select(score => new ReviewCase(score.Stack, () => Load(results.Folder, score, stacks))
+        {
+            Group = score.Fold,
+            Dice = score.Dice,
+            Hd95Mm = score.Hd95Mm,
+            ComponentsBeforePostProcessing = score.RawComponents,
+        });
+        return ReviewWriter.Write(folder ?? results.Folder, $"GreenSeg cross-validation review (folds: {results.Folds})", cases, options);
+    }
+
+    private static ReviewVolumes Load(string folder, StackScore score, Dictionary<string, TrainingStack> stacks)
+    {
+        string predictionPath = Path.Combine(folder, CrossValidationRunner.FoldsFolderName, score.Fold, CrossValidationRunner.PredictionsFolderName,
+            CrossValidationRunner.PredictionFileName(score.Stack));
+        if (!stacks.TryGetValue(score.Stack, out var stack))
+            throw new InvalidInputException(predictionPath, $"stack {score.Stack} is no longer in the cross-validation's data");
+        var assembled = StackVolume.Assemble(stack);
+        var prediction = NiftiImage.Read(predictionPath);
+        if (!prediction.Grid.SameShape(assembled.Image.Grid))
+            throw new InvalidInputException(predictionPath, $"does not have the shape of stack {score.Stack} as reassembled from its slices");
+        return new ReviewVolumes(assembled.Image.Grid, assembled.Image.Scaled(), prediction.BinaryMask(), assembled.MaskVoxels);
+    }
+}
