@@ -42,6 +42,16 @@ public sealed class SegmentSettings : EnergySettings
     [Description("Keep the thresholded mask as it is (default: keep the largest 3D component, fill holes per slice).")]
     public bool NoPostprocess { get; init; }
 
+    [CommandOption("--components <WHICH>")]
+    [Description("Which connected components of the thresholded mask to keep: largest | large (every one of at least --min-component-share of the largest's voxels: the pieces of a brain split across slices by motion stay) | all.")]
+    [DefaultValue(ComponentSelection.Largest)]
+    public ComponentSelection Components { get; init; } = ComponentSelection.Largest;
+
+    [CommandOption("--min-component-share <SHARE>")]
+    [Description("With --components large: the smallest component kept, as a share of the largest.")]
+    [DefaultValue(PostProcessingOptions.DefaultMinComponentShare)]
+    public double MinComponentShare { get; init; } = PostProcessingOptions.DefaultMinComponentShare;
+
     [CommandOption("--preview")]
     [Description("Also write review.html and review/<stack>.png in --out: a mosaic of each stack's slices with the mask outlined, and flags for suspicious masks.")]
     public bool Preview { get; init; }
@@ -94,7 +104,8 @@ public sealed class SegmentSettings : EnergySettings
     {
         Threshold = Threshold,
         FlipTta = Tta,
-        PostProcessing = NoPostprocess ? PostProcessingOptions.None : PostProcessingOptions.Default,
+        PostProcessing = NoPostprocess ? PostProcessingOptions.None
+            : PostProcessingOptions.Default with { Components = Components, MinComponentShare = MinComponentShare },
         BatchSize = BatchSize,
         Precision = Precision,
         ChannelsLast = ChannelsLast,

@@ -31,16 +31,42 @@ public enum HoleFilling
     Volume,
 }
 
-/// <summary>What <see cref="PostProcessing.Apply"/> does, in order: keep the largest component, then fill holes.</summary>
-public sealed record PostProcessingOptions(
-    bool KeepLargestComponent = true,
-    HoleFilling FillHoles = HoleFilling.PerSlice,
-    ComponentConnectivity Connectivity = ComponentConnectivity.Full)
+/// <summary>Which connected components of the thresholded mask are kept.</summary>
+public enum ComponentSelection
 {
+    /// <summary>Every component.</summary>
+    All,
+    /// <summary>Only the largest: one brain, no false positives elsewhere; but a brain split across slices by fetal motion keeps one piece.</summary>
+    Largest,
+    /// <summary>
+    /// Every component of at least <see cref="PostProcessingOptions.MinComponentShare"/> of the largest's voxels: small false
+    /// positives go, the pieces of a brain that motion split across slices stay.
+    /// </summary>
+    Large,
+}
+
+/// <summary>What <see cref="PostProcessing.Apply"/> does, in order: select components, then fill holes.</summary>
+public sealed record PostProcessingOptions(
+    ComponentSelection Components = ComponentSelection.Largest,
+    HoleFilling FillHoles = HoleFilling.PerSlice,
+    ComponentConnectivity Connectivity = ComponentConnectivity.Full,
+    double MinComponentShare = PostProcessingOptions.DefaultMinComponentShare)
+{
+    public const double DefaultMinComponentShare = 0.1;
+
     /// <summary>The default of `greenseg segment`: largest 26-connected component, holes filled per slice.</summary>
     public static PostProcessingOptions Default { get; } = new();
 
-    public static PostProcessingOptions None { get; } = new(false, HoleFilling.None);
+    public static PostProcessingOptions None { get; } = new(ComponentSelection.All, HoleFilling.None);
+
+    public PostProcessingOptions Validate()
+    {
+        if (!Enum.IsDefined(Components)) throw new ArgumentOutOfRangeException(nameof(Components), Components, "unknown component selection");
+        if (!Enum.IsDefined(FillHoles)) throw new ArgumentOutOfRangeException(nameof(FillHoles), FillHoles, "unknown hole filling");
+        if (!Enum.IsDefined(Connectivity)) throw new ArgumentOutOfRangeException(nameof(Connectivity), Connectivity, "unknown connectivity");
+        if (!(MinComponentShare is > 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(MinComponentShare), MinComponentShare, "must be in (0, 1]");
+        return this;
+    }
 }
 
 /// <summary>
@@ -51,7 +77,13 @@ public static class PostProcessing
 {
     public static byte[] Apply(ReadOnlySpan<byte> mask, VoxelGrid grid, PostProcessingOptions options)
     {
-        byte[] result = options.KeepLargestComponent ? KeepLargestComponent(mask, grid, options.Connectivity) : Binarize(mask);
+        byte[] result = options.Components switch
+        {
+            ComponentSelection.All => Binarize(mask),
+            ComponentSelection.Largest => KeepLargestComponent(mask, grid, options.Connectivity),
+            ComponentSelection.Large => KeepLargeComponents(mask, grid, options.MinComponentShare, options.Connectivity),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), $"unknown component selection {options.Components}"),
+        };
         return options.FillHoles switch
         {
             HoleFilling.None => result,
@@ -86,6 +118,19 @@ public static class PostProcessing
         var boxMask = new byte[labels.Length];
         for (int i = 0; i < labels.Length; i++)
             boxMask[i] = labels[i] == largestLabel ? (byte)1 : (byte)0;
+        box.Paste<byte>(boxMask, result, grid);
+        return result;
+    }
+
+    /// <summary>Keeps every connected component of at least <paramref name="minShare"/> of the largest one's voxels.</summary>
+    public static byte[] KeepLargeComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, double minShare, ComponentConnectivity connectivity = ComponentConnectivity.Full)
+    {
+        var result = new byte[mask.Length];
+        if (LabelComponents(mask, grid, connectivity) is not var (box, labels, sizes)) return result;
+        double least = minShare * sizes.Max();
+        var boxMask = new byte[labels.Length];
+        for (int i = 0; i < labels.Length; i++)
+            boxMask[i] = labels[i] != 0 && sizes[labels[i] - 1] >= least ? (byte)1 : (byte)0;
         box.Paste<byte>(boxMask, result, grid);
         return result;
     }

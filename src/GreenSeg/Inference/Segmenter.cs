@@ -30,6 +30,14 @@ public sealed record SegmentOptions
         if (!(Threshold is >= 0 and <= 1)) throw new GreenSegException($"threshold must lie in 0..1, got {Threshold}");
         if (BatchSize < 1) throw new GreenSegException($"batch size must be at least 1, got {BatchSize}");
         TorchRuntime.ValidateThreads(Threads);
+        try
+        {
+            PostProcessing.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new GreenSegException($"post-processing: {e.ParamName} {e.Message.Split(" (Parameter")[0]}");
+        }
         return this;
     }
 }

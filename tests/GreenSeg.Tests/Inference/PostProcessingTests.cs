@@ -30,6 +30,23 @@ public class PostProcessingTests
     }
 
     [Fact]
+    public void LargeComponentsKeepsEveryPieceAboveItsShareOfTheLargest()
+    {
+        // A brain split by motion into two slabs of 6 and 4 voxels, and a 1-voxel false positive.
+        var grid = new VoxelGrid(10, 2, 3);
+        var slabs = new MaskBuilder(grid).Box(0, 2, 0, 1, 0).Box(5, 6, 0, 1, 2, 2);
+        var mask = new MaskBuilder(grid).Box(0, 2, 0, 1, 0).Box(5, 6, 0, 1, 2, 2).Set(9, 0, 0);
+
+        PostProcessing.KeepLargeComponents(mask.Voxels, grid, minShare: 0.5).ShouldBe(slabs.Voxels);
+        PostProcessing.KeepLargeComponents(mask.Voxels, grid, minShare: 0.1).ShouldBe(mask.Voxels);
+        PostProcessing.KeepLargeComponents(mask.Voxels, grid, minShare: 1).ShouldBe(new MaskBuilder(grid).Box(0, 2, 0, 1, 0).Voxels);
+        PostProcessing.CountComponents(mask.Voxels, grid).ShouldBe(3);
+        PostProcessing.Apply(mask.Voxels, grid, new PostProcessingOptions(ComponentSelection.Large, HoleFilling.None, MinComponentShare: 0.5)).ShouldBe(slabs.Voxels);
+        PostProcessing.Apply(mask.Voxels, grid, PostProcessingOptions.None).ShouldBe(mask.Voxels);
+        Should.Throw<ArgumentOutOfRangeException>(() => new PostProcessingOptions(MinComponentShare: 0).Validate());
+    }
+
+    [Fact]
     public void TiesKeepTheComponentMetFirst()
     {
         var grid = new VoxelGrid(5, 1, 1);
