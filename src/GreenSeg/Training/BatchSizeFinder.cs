@@ -11,6 +11,9 @@ public sealed record BatchSizeTrial(int BatchSize, double SlicesPerSecond, doubl
 
 public sealed record BatchSizeResult(int Chosen, IReadOnlyList<BatchSizeTrial> Trials);
 
+/// <summary>What the search tries: slices of this size, within this much resident memory, batches up to MaxBatch, timed over TimedSteps steps.</summary>
+public sealed record BatchSizeSearch(int Size, int MemoryLimitMb, int MaxBatch = 64, int TimedSteps = 2);
+
 /// <summary>
 /// Tries batch sizes 2, 4, 8, ... on real training slices: a warm-up step, then timed steps, watching the
 /// process's resident memory. Picks the best throughput among the sizes that stay under the memory
@@ -18,26 +21,27 @@ public sealed record BatchSizeResult(int Chosen, IReadOnlyList<BatchSizeTrial> T
 /// </summary>
 public static class BatchSizeFinder
 {
-    public static BatchSizeResult Find(SegmentationModel model, ComputeSettings compute, SegmentationLoss loss, OptimizerHelper optimizer,
-        SampleCache cache, IReadOnlyList<SliceRef> slices, int size, int memoryLimitMb, Device device, int maxBatch = 64, int timedSteps = 2)
+    /// <summary>Steps run without clipping or hooks (a distributed hook must not average the trials' gradients).</summary>
+    public static BatchSizeResult Find(TrainingParts parts, SampleCache cache, IReadOnlyList<SliceRef> slices, BatchSizeSearch search)
     {
         var trials = new List<BatchSizeTrial>();
-        using var snapshot = TrainingSnapshot.Take(model, optimizer);
-        model.train();
-        for (int batchSize = 2; batchSize <= Math.Min(maxBatch, Math.Max(2, slices.Count)); batchSize *= 2)
+        using var snapshot = TrainingSnapshot.Take(parts.Model, parts.Optimizer);
+        var plain = parts with { GradClip = 0, Hooks = [] };
+        parts.Model.train();
+        for (int batchSize = 2; batchSize <= Math.Min(search.MaxBatch, Math.Max(2, slices.Count)); batchSize *= 2)
         {
-            var batch = Trainer.BatchOf(Enumerable.Range(0, batchSize).Select(i => cache.Get(slices[i % slices.Count])).ToList(), size);
+            var batch = TrainingStep.BatchOf(Enumerable.Range(0, batchSize).Select(i => cache.Get(slices[i % slices.Count])).ToList(), search.Size);
             double peak = 0;
-            Trainer.Step(model, compute, loss, optimizer, batch, 0, device);
+            TrainingStep.Run(plain, batch);
             peak = Math.Max(peak, ResidentMb());
             var clock = Stopwatch.StartNew();
-            for (int s = 0; s < timedSteps; s++)
+            for (int s = 0; s < search.TimedSteps; s++)
             {
-                Trainer.Step(model, compute, loss, optimizer, batch, 0, device);
+                TrainingStep.Run(plain, batch);
                 peak = Math.Max(peak, ResidentMb());
             }
-            bool fits = peak <= memoryLimitMb;
-            trials.Add(new BatchSizeTrial(batchSize, batchSize * timedSteps / clock.Elapsed.TotalSeconds, peak, fits));
+            bool fits = peak <= search.MemoryLimitMb;
+            trials.Add(new BatchSizeTrial(batchSize, batchSize * search.TimedSteps / clock.Elapsed.TotalSeconds, peak, fits));
             if (!fits) break;
         }
         var fitting = trials.Where(t => t.Fits).ToList();

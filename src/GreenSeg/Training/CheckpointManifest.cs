@@ -25,6 +25,26 @@ public sealed record CheckpointManifest
     public string TrainedWith { get; init; } = "";
     /// <summary>Slices were turned to the canonical in-plane orientation (<see cref="Transforms.InPlaneOrientation"/>); absent in older manifests.</summary>
     public bool CanonicalOrientation { get; init; }
+    /// <summary>
+    /// <see cref="Transforms.PreprocessingOptions.Version"/> of the arithmetic the slices went through; absent (1) in older
+    /// manifests. A checkpoint from a later version is refused rather than fed slices prepared another way.
+    /// </summary>
+    public int PreprocessingVersion { get; init; } = 1;
+
+    /// <summary>The manifest of a model trained with these options, saved at this epoch with this validation Dice.</summary>
+    public static CheckpointManifest For(TrainingOptions options, int epoch, double dice) => new()
+    {
+        Model = options.Model,
+        ModelWidth = options.ModelWidth,
+        Spacing = options.Spacing,
+        Size = options.Size,
+        Normalization = options.Normalization,
+        Epoch = epoch,
+        ValidationDice = dice,
+        TrainedWith = $"{options.Optimizer}, {PrecisionOption.Name(PrecisionOption.Parse(options.Precision, TorchRuntime.ResolveDevice(options.Device)))}{(options.ChannelsLast ? ", channels-last" : "")}",
+        CanonicalOrientation = options.CanonicalOrientation,
+        PreprocessingVersion = Transforms.PreprocessingOptions.Version,
+    };
 
     /// <summary>The preprocessing the model was trained with, which inference must repeat exactly.</summary>
     public Transforms.PreprocessingOptions Preprocessing() => new()
@@ -39,7 +59,6 @@ public sealed record CheckpointManifest
     public void Save(string folder) =>
         AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, RunFolder.JsonOptions));
 
-    /// <summary>Finds the manifest for a run folder (its best checkpoint), a checkpoint folder, or a model.pt path.</summary>
     /// <summary>What makes this manifest unusable (a model could not be built or fed from it); null when it is fine.</summary>
     public string? Problem()
     {
@@ -48,6 +67,9 @@ public sealed record CheckpointManifest
         if (!(Spacing >= TrainingOptions.MinSpacingMm && Spacing <= TrainingOptions.MaxSpacingMm)) return $"Spacing {Spacing} must lie in {TrainingOptions.MinSpacingMm}..{TrainingOptions.MaxSpacingMm} mm";
         if (ModelWidth is < 1 or > TrainingOptions.MaxModelWidth) return $"ModelWidth {ModelWidth} must lie in 1..{TrainingOptions.MaxModelWidth}";
         if (InChannels is < 1 or > 64 || OutChannels is < 1 or > 64) return $"InChannels {InChannels} and OutChannels {OutChannels} must lie in 1..64";
+        if (!Enum.IsDefined(Normalization)) return $"Normalization {Normalization} is not one this GreenSeg knows";
+        if (PreprocessingVersion is < 1 or > Transforms.PreprocessingOptions.Version)
+            return $"PreprocessingVersion {PreprocessingVersion}: this GreenSeg prepares slices by version 1..{Transforms.PreprocessingOptions.Version}; use the GreenSeg that trained it";
         return null;
     }
 

@@ -86,6 +86,8 @@ public sealed partial record TrainingOptions
     public double EarlyStoppingMinDelta { get; init; }
     /// <summary>"dice" (validation Dice per stack) or "loss" (validation loss).</summary>
     public string SelectBestBy { get; init; } = "dice";
+    /// <summary>Whether the best epoch has the highest validation Dice (else the lowest validation loss).</summary>
+    [YamlIgnore] public bool SelectsByDice => SelectBestBy == "dice";
     /// <summary>
     /// Score validation stacks after `greenseg segment`'s post-processing (largest 3D component, holes
     /// filled per slice), so the selected checkpoint is the best at what users get; the raw Dice is kept too.

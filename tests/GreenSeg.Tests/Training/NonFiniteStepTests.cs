@@ -35,13 +35,14 @@ public sealed class NonFiniteStepTests
         images[5] = float.NaN;
         var before = model.parameters().Select(q => q.detach().clone()).ToList();
 
-        double value = Trainer.Step(model, compute, loss, optimizer, new HostBatch(images, new float[images.Length], 2, size), 0, CPU);
+        var parts = new TrainingParts(model, compute, loss, optimizer, CPU);
+        double value = TrainingStep.Run(parts, new HostBatch(images, new float[images.Length], 2, size));
 
         double.IsNaN(value).ShouldBeTrue();
         model.parameters().Zip(before).All(pair => pair.First.equal(pair.Second).all().item<bool>()).ShouldBeTrue();
 
         images[5] = 0;
-        double finite = Trainer.Step(model, compute, loss, optimizer, new HostBatch(images, new float[images.Length], 2, size), 0, CPU);
+        double finite = TrainingStep.Run(parts, new HostBatch(images, new float[images.Length], 2, size));
         double.IsFinite(finite).ShouldBeTrue();
         model.parameters().Zip(before).Any(pair => !pair.First.equal(pair.Second).all().item<bool>()).ShouldBeTrue();
     }

@@ -16,6 +16,22 @@ public sealed class SmallPhantom : IDisposable
         PhantomWriter.WriteDataset(Root, new PhantomOptions { Seed = 7, TrainStacks = new(1, 1, 1), TestStacks = new(0, 0, 0) });
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
+
+    /// <summary>A fast recipe: micronet at 32x32 and 8 mm spacing, a fixed rate, augmentation and prefetch on.</summary>
+    public TrainingOptions Tiny(int epochs = 3) => new()
+    {
+        Data = Root,
+        Model = "micronet",
+        Size = 32,
+        Spacing = 8,
+        Epochs = epochs,
+        LearningRate = "3e-3",
+        BatchSize = "8",
+        Precision = "fp32",
+        ChannelsLast = false,
+        ValidationFraction = 0.34,
+        Threads = 2,
+    };
 }
 
 /// <summary>Runs alone: whole training runs are heavy, and the tensor count below is per thread.</summary>
@@ -29,21 +45,7 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
 
     public void Dispose() => Directory.Delete(_runs, recursive: true);
 
-    /// <summary>A fast recipe: micronet at 32x32 and 8 mm spacing, a fixed rate, augmentation and prefetch on.</summary>
-    private TrainingOptions Tiny(int epochs = 3) => new()
-    {
-        Data = phantom.Root,
-        Model = "micronet",
-        Size = 32,
-        Spacing = 8,
-        Epochs = epochs,
-        LearningRate = "3e-3",
-        BatchSize = "8",
-        Precision = "fp32",
-        ChannelsLast = false,
-        ValidationFraction = 0.34,
-        Threads = 2,
-    };
+    private TrainingOptions Tiny(int epochs = 3) => phantom.Tiny(epochs);
 
     [Fact]
     public void ARunWritesItsFolderAndLowersTheLoss()
@@ -84,11 +86,11 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
         var predicted = (byte[])truth.Clone();
         predicted[7 + Size * (7 + Size * 1)] = 1;
 
-        var (raw, cleaned) = Trainer.ScoreStack(predicted, truth, Size, postprocess: true);
+        var (raw, cleaned) = Validation.ScoreStack(predicted, truth, Size, postprocess: true);
 
         raw.ShouldBe(2.0 * 8 / (8 + 9), 1e-12);
         cleaned.ShouldBe(1.0);
-        Trainer.ScoreStack(predicted, truth, Size, postprocess: false).PostProcessed.ShouldBeNull();
+        Validation.ScoreStack(predicted, truth, Size, postprocess: false).PostProcessed.ShouldBeNull();
     }
 
     [Fact]
@@ -200,9 +202,10 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
         var loss = GreenSeg.Training.Losses.LossFactory.Create("dice-bce");
         var batch = new HostBatch(new float[4 * 32 * 32], new float[4 * 32 * 32], 4, 32);
         var compute = new ComputeSettings(Precision.Bf16Mixed, ChannelsLast: false);
-        for (int i = 0; i < 3; i++) Trainer.Step(model, compute, loss, optimizer, batch, 1.0, torch.CPU);
+        var parts = new TrainingParts(model, compute, loss, optimizer, torch.CPU) { GradClip = 1.0 };
+        for (int i = 0; i < 3; i++) TrainingStep.Run(parts, batch);
         long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (int i = 0; i < 60; i++) Trainer.Step(model, compute, loss, optimizer, batch, 1.0, torch.CPU);
+        for (int i = 0; i < 60; i++) TrainingStep.Run(parts, batch);
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.ShouldBe(live);
     }
 
@@ -244,13 +247,14 @@ public sealed class BatchSizeFinderTests(SmallPhantom phantom) : IClassFixture<S
         var compute = new ComputeSettings(Precision.Fp32, false);
         var loss = GreenSeg.Training.Losses.LossFactory.Create("bce");
 
-        var result = BatchSizeFinder.Find(model, compute, loss, optimizer, cache, slices, 32, memoryLimitMb: 64 * 1024, torch.CPU, maxBatch: 16);
+        var parts = new TrainingParts(model, compute, loss, optimizer, torch.CPU);
+        var result = BatchSizeFinder.Find(parts, cache, slices, new BatchSizeSearch(32, MemoryLimitMb: 64 * 1024, MaxBatch: 16));
 
         result.Trials.Select(t => t.BatchSize).ShouldBe([2, 4, 8, 16]);
         result.Chosen.ShouldBe(result.Trials.MaxBy(t => t.SlicesPerSecond)!.BatchSize);
         model.parameters().Zip(before).ShouldAllBe(pair => pair.First.allclose(pair.Second, 0, 0, false));
 
-        var tight = BatchSizeFinder.Find(model, compute, loss, optimizer, cache, slices, 32, memoryLimitMb: 1, torch.CPU, maxBatch: 16);
+        var tight = BatchSizeFinder.Find(parts, cache, slices, new BatchSizeSearch(32, MemoryLimitMb: 1, MaxBatch: 16));
         tight.Trials.ShouldHaveSingleItem().Fits.ShouldBeFalse();
         tight.Chosen.ShouldBe(2);
     }

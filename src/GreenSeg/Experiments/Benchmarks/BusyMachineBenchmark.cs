@@ -79,9 +79,10 @@ public static class BusyMachineBenchmark
         }
         var batch = new HostBatch(images, masks, count, options.Size);
 
-        Trainer.Step(model, compute, loss, optimizer, batch, 0, CPU);
+        var parts = new TrainingParts(model, compute, loss, optimizer, CPU);
+        TrainingStep.Run(parts, batch);
         var clock = Stopwatch.StartNew();
-        for (int s = 0; s < options.Steps; s++) Trainer.Step(model, compute, loss, optimizer, batch, 0, CPU);
+        for (int s = 0; s < options.Steps; s++) TrainingStep.Run(parts, batch);
         double trainingMs = clock.Elapsed.TotalMilliseconds / options.Steps;
 
         model.eval();

@@ -64,12 +64,13 @@ public static class TrainingThroughputBenchmark
             using var optimizer = OptimizerFactory.Create(options.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, learningRate));
             var loader = new BatchLoader(subset, cache, batchSize, options.Size, options.Seed, preparation.Writer, options.Prefetch);
             model.train();
+            var parts = new TrainingParts(model, compute, loss, optimizer, device) { GradClip = options.GradClip };
 
             EpochTiming Pass(int epoch)
             {
                 var clock = Stopwatch.StartNew();
                 foreach (var batch in loader.Epoch(epoch, cancellationToken))
-                    Trainer.Step(model, compute, loss, optimizer, batch, options.GradClip, device);
+                    TrainingStep.Run(parts, batch);
                 return new EpochTiming(clock.Elapsed.TotalSeconds, loader.LastEpochDataWait.TotalSeconds, subset.Count);
             }
 

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using GreenSeg.Common;
+using GreenSeg.Models;
+using GreenSeg.Training.Optimizers;
+using TorchSharp.Modules;
+
+namespace GreenSeg.Training;
+
+/// <summary>
+/// Everything a run leaves in its folder: the log (also told to the observer), metrics.csv and the learning curve,
+/// the best and last checkpoints (weights, manifest, optimizer, resume state) and summary.json.
+/// </summary>
+public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainingObserver observer)
+{
+    private readonly List<EpochMetrics> _rows = [];
+
+    public RunFolder Run { get; } = run;
+    public ITrainingObserver Observer { get; } = observer;
+    public IReadOnlyList<EpochMetrics> Rows => _rows;
+
+    public void Say(string line)
+    {
+        Run.Log(line);
+        Observer.Message(line);
+    }
+
+    /// <summary>On resume: the rows of the epochs the checkpoint holds (a later row was written by a process killed before its checkpoint).</summary>
+    public void RestoreRows(int epochsDone) => _rows.AddRange(MetricsFile.Read(Run.MetricsPath).Where(r => r.Epoch < epochsDone));
+
+    /// <summary>Adds an epoch's row, rewrites metrics.csv and the learning curve.</summary>
+    public void Record(EpochMetrics row)
+    {
+        _rows.Add(row);
+        MetricsFile.Write(Run.MetricsPath, _rows);
+        MetricsFile.PlotLearningCurve(Run.LearningCurvePath, _rows, $"{options.Model}: {Path.GetFileName(Run.Path)}");
+    }
+
+    public void SaveBest(SegmentationModel model, int epoch, double dice) =>
+        Run.SaveCheckpoint("best", folder => SaveModel(model, folder, epoch, dice));
+
+    /// <summary>The checkpoint a resume starts from: weights, manifest, optimizer state and the resume state.</summary>
+    public void SaveLast(SegmentationModel model, OptimizerHelper optimizer, int epoch, double dice, ResumeState state) =>
+        Run.SaveCheckpoint("last", folder =>
+        {
+            SaveModel(model, folder, epoch, dice);
+            optimizer.save_state_dict(Path.Combine(folder, "optimizer.pt"));
+            RunFolder.WriteState(folder, state);
+        });
+
+    /// <summary>This process's row is in emissions.csv: a later resume (after a cancel) must not report its energy again.</summary>
+    public void MarkEnergyReported()
+    {
+        if (Run.FindCheckpoint("last") is { } last && RunFolder.ReadState(last) is { UnreportedEnergy: not null } written)
+            RunFolder.WriteState(last, written with { UnreportedEnergy = null });
+    }
+
+    public void WriteSummary(TrainingResult result) => AtomicFile.WriteAllText(Run.SummaryPath, JsonSerializer.Serialize(result, RunFolder.JsonOptions));
+
+    private void SaveModel(SegmentationModel model, string folder, int epoch, double dice)
+    {
+        ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
+        CheckpointManifest.For(options, epoch, dice).Save(folder);
+    }
+}

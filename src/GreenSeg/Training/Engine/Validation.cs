@@ -1,0 +1,78 @@
+using GreenSeg.Common;
+using GreenSeg.Data;
+using GreenSeg.Inference;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Training;
+
+/// <summary>A validation pass: loss, and the Dice of each stack (post-processed or raw, as the run scores) with the raw ones beside.</summary>
+internal sealed record ValidationScore(double Loss, IReadOnlyList<double> StackDices, IReadOnlyList<double> RawStackDices)
+{
+    /// <summary>No validation stacks (a final run): every figure is NaN.</summary>
+    public static ValidationScore None { get; } = new(double.NaN, [], []);
+
+    public double DiceMean => StackDices.Count == 0 ? double.NaN : StackDices.Average();
+    public double DiceSd => Evaluation.Statistics.SampleStandardDeviation(StackDices) ?? 0;
+    public double RawDiceMean => RawStackDices.Count == 0 ? double.NaN : RawStackDices.Average();
+}
+
+/// <summary>
+/// Scores held-out stacks after an epoch: loss (mean over slices) and each stack's 3D Dice in the prepared geometry,
+/// on the thresholded output and, when <see cref="PostProcess"/>, after segment's post-processing.
+/// </summary>
+internal sealed record Validation(IReadOnlyList<TrainingStack> Stacks, SampleCache Cache, int BatchSize, int Size, bool PostProcess)
+{
+    public ValidationScore Score(TrainingParts parts)
+    {
+        if (Stacks.Count == 0) return ValidationScore.None;
+        parts.Model.eval();
+        double lossSum = 0;
+        int slices = 0;
+        var raw = new List<double>();
+        var cleaned = new List<double>();
+        using var noGrad = torch.no_grad();
+        foreach (var stack in Stacks)
+        {
+            (var predicted, var truth, lossSum) = Predict(parts, stack, lossSum);
+            slices += stack.Slices.Count;
+            var (rawDice, cleanedDice) = ScoreStack(predicted, truth, Size, PostProcess);
+            raw.Add(rawDice);
+            if (cleanedDice is double value) cleaned.Add(value);
+        }
+        return new ValidationScore(lossSum / slices, PostProcess ? cleaned : raw, raw);
+    }
+
+    /// <summary>A stack's thresholded prediction and mask on the canvas, and the running loss sum with its slices' losses added in order.</summary>
+    private (byte[] Predicted, byte[] Truth, double LossSum) Predict(TrainingParts parts, TrainingStack stack, double lossSum)
+    {
+        int pixels = Size * Size;
+        var predicted = new byte[stack.Slices.Count * pixels];
+        var truth = new byte[predicted.Length];
+        int offset = 0;
+        foreach (var chunk in stack.Slices.Chunk(BatchSize))
+        {
+            using var scalars = ScalarLifetimeGuard.Enter();
+            using var scope = torch.NewDisposeScope();
+            var batch = TrainingStep.BatchOf(chunk.Select(Cache.Get).ToList(), Size);
+            var (images, masks) = TrainingStep.ToTensors(batch, parts.Compute, parts.Device);
+            var logits = parts.Model.call(images);
+            lossSum += parts.Loss.Compute(logits, masks).item<float>() * batch.Count;
+            // Thresholded on the tensor (strictly above 0.5, as PostProcessing.Threshold) and copied once into the stack's mask.
+            (torch.sigmoid(logits.to_type(ScalarType.Float32)) > 0.5f).to_type(ScalarType.Byte).contiguous().cpu().data<byte>()
+                .CopyTo(predicted.AsSpan(offset, batch.Count * pixels));
+            for (int i = 0; i < batch.Masks.Length; i++) truth[offset + i] = batch.Masks[i] > 0.5f ? (byte)1 : (byte)0;
+            offset += batch.Count * pixels;
+        }
+        return (predicted, truth, lossSum);
+    }
+
+    /// <summary>A stack's Dice on its thresholded prediction and, when asked, after post-processing (size x size slices, x fastest).</summary>
+    internal static (double Raw, double? PostProcessed) ScoreStack(byte[] predicted, byte[] truth, int size, bool postprocess)
+    {
+        double raw = Evaluation.Overlap.Dice(predicted, truth);
+        if (!postprocess) return (raw, null);
+        var grid = new VoxelGrid(size, size, predicted.Length / (size * size));
+        return (raw, Evaluation.Overlap.Dice(PostProcessing.Apply(predicted, grid, PostProcessingOptions.Default), truth));
+    }
+}
