@@ -1,3 +1,4 @@
+using GreenSeg.Benchmarks;
 using System.ComponentModel;
 using System.Globalization;
 using GreenSeg.Energy;

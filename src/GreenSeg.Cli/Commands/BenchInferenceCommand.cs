@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using GreenSeg.Common;
-using GreenSeg.Experiments.Benchmarks;
+using GreenSeg.Benchmarks;
 using Spectre.Console.Cli;
 
 namespace GreenSeg.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
-using GreenSeg.Experiments.Benchmarks;
+using GreenSeg.Benchmarks;
 using Spectre.Console.Cli;
 
 namespace GreenSeg.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
-using GreenSeg.Experiments.Benchmarks;
-using GreenSeg.Experiments.Reporting;
+using GreenSeg.Benchmarks;
+using GreenSeg.Studies.Reporting;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

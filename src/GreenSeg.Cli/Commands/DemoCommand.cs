@@ -1,7 +1,8 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using GreenSeg.Experiments;
+using GreenSeg.Pipelines;
+using GreenSeg.Studies;
 using GreenSeg.Phantom;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
-using GreenSeg.Experiments;
+using GreenSeg.Pipelines;
+using GreenSeg.Studies;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

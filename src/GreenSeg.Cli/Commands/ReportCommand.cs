@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using GreenSeg.Experiments.Reporting;
+using GreenSeg.Studies.Reporting;
 using Spectre.Console.Cli;
 
 namespace GreenSeg.Cli.Commands;

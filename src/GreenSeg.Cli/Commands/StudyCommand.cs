@@ -1,7 +1,8 @@
 using System.ComponentModel;
 using System.Globalization;
-using GreenSeg.Experiments;
-using GreenSeg.Experiments.Reporting;
+using GreenSeg.Pipelines;
+using GreenSeg.Studies;
+using GreenSeg.Studies.Reporting;
 using GreenSeg.Training;
 using Spectre.Console.Cli;
 

@@ -16,7 +16,7 @@ public sealed class TrainSettings : TrainingRecipeSettings
     [CommandOption("--validation-data <PATH>")] [Description("Explicit validation dataset (default: hold out stacks of --data).")]
     public string? ValidationData { get; init; }
 
-    [CommandOption("-o|--output <DIR>")] [Description("The run folder (default: <output of the config, else runs>/<time>-<model>).")]
+    [CommandOption("-o|--out|--output <DIR>")] [Description("The run folder (default: <output of the config, else runs>/<time>-<model>); --output is the same option, kept for older scripts.")]
     public string? RunFolder { get; init; }
 
     protected override TrainingOptions WithData(TrainingOptions options) =>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using GreenSeg.Models;
 using GreenSeg.Common;
 using GreenSeg.Data;
 using GreenSeg.Energy;

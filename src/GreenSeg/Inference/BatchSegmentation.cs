@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using CsvHelper;
+using GreenSeg.Models;
 using GreenSeg.Common;
 using GreenSeg.Energy;
 using GreenSeg.Imaging;
-using GreenSeg.Training;
 
 namespace GreenSeg.Inference;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using GreenSeg.Common;
 using GreenSeg.Imaging;
 using GreenSeg.Models;
-using GreenSeg.Training;
 using GreenSeg.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;

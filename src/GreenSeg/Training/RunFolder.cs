@@ -49,7 +49,7 @@ public sealed class RunFolder
     public string LogPath => File("train.log");
     public string LearningCurvePath => File("learning-curve.png");
     public string LrFinderPlotPath => File("lr-finder.png");
-    public const string SummaryFileName = "summary.json";
+    public const string SummaryFileName = Models.CheckpointManifest.RunSummaryFileName;
     public string SummaryPath => File(SummaryFileName);
     public string BestModelPath => System.IO.Path.Combine(CheckpointFolder("best"), "model.pt");
     public string LastFolder => CheckpointFolder("last");

@@ -19,6 +19,9 @@ public static class Trainer
         IReadOnlyList<ITrainingHook>? hooks = null)
     {
         options.Validate();
+        // Checked before the run folder is made: a mistyped data path must not leave an empty run behind.
+        foreach (string? data in new[] { options.Data, options.ValidationData })
+            if (data is not null && !File.Exists(data) && !Directory.Exists(data)) throw new InvalidInputException(Path.GetFullPath(data), "not found");
         var run = new RunFolder(runFolder);
         if (run.FindCheckpoint("last") is not null)
             throw new GreenSegException($"{run.Path}: already holds a run; resume it with --resume {run.Path}, or choose another --output");

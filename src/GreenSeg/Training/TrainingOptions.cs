@@ -1,5 +1,6 @@
 using System.Globalization;
 using GreenSeg.Common;
+using GreenSeg.Models;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -164,9 +165,8 @@ public sealed partial record TrainingOptions
         CanonicalOrientation = CanonicalOrientation,
     };
 
-    public const int MinSize = 16, MaxSize = 4096, MaxModelWidth = 1024;
-    /// <summary>Pixel spacings a slice can sensibly be resampled to: finer than any MRI, coarser than any brain needs.</summary>
-    public const double MinSpacingMm = 0.05, MaxSpacingMm = 50;
+    public const int MinSize = Models.ModelLimits.MinSize, MaxSize = Models.ModelLimits.MaxSize, MaxModelWidth = Models.ModelLimits.MaxModelWidth;
+    public const double MinSpacingMm = Models.ModelLimits.MinSpacingMm, MaxSpacingMm = Models.ModelLimits.MaxSpacingMm;
 
     private static void Require(bool condition, string option, string rule, object? value)
     {

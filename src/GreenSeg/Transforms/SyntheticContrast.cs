@@ -1,5 +1,4 @@
 using GreenSeg.Common;
-using GreenSeg.Phantom;
 
 namespace GreenSeg.Transforms;
 

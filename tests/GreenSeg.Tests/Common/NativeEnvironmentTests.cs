@@ -1,3 +1,4 @@
+using GreenSeg.Models;
 using System.Runtime.InteropServices;
 using GreenSeg.Common;
 using GreenSeg.Inference;

@@ -1,3 +1,4 @@
+using GreenSeg.Models;
 using System.Diagnostics;
 using GreenSeg.Common;
 using GreenSeg.Imaging;

@@ -1,9 +1,11 @@
+using GreenSeg.Models;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using GreenSeg.Common;
 using GreenSeg.Data;
-using GreenSeg.Experiments;
+using GreenSeg.Pipelines;
+using GreenSeg.Studies;
 using GreenSeg.Imaging;
 using GreenSeg.Inference;
 using GreenSeg.Training;

@@ -1,3 +1,4 @@
+using GreenSeg.Models;
 using GreenSeg.Common;
 using GreenSeg.Imaging;
 using GreenSeg.Inference;

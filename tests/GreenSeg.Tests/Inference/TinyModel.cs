@@ -1,3 +1,4 @@
+using GreenSeg.Models;
 using GreenSeg.Imaging;
 using GreenSeg.Phantom;
 using GreenSeg.Training;

@@ -113,7 +113,7 @@ public sealed class TrainingRunTests(SmallPhantom phantom) : IClassFixture<Small
     public void TheCheckpointCarriesThePreprocessingAndALaterVersionIsRefused()
     {
         var options = Tiny() with { Normalization = GreenSeg.Transforms.IntensityNormalization.Percentile, CanonicalOrientation = true };
-        var manifest = CheckpointManifest.For(options, epoch: 4, dice: 0.8);
+        var manifest = RunRecorder.ManifestFor(options, epoch: 4, dice: 0.8);
         manifest.Preprocessing().ShouldBe(new GreenSeg.Transforms.PreprocessingOptions
         {
             TargetSpacing = 8, TargetWidth = 32, TargetHeight = 32,

@@ -59,6 +59,21 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
     private void SaveModel(SegmentationModel model, string folder, int epoch, double dice)
     {
         ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
-        CheckpointManifest.For(options, epoch, dice).Save(folder);
+        ManifestFor(options, epoch, dice).Save(folder);
     }
+
+    /// <summary>The manifest of a model trained with these options, saved at this epoch with this validation Dice.</summary>
+    public static CheckpointManifest ManifestFor(TrainingOptions options, int epoch, double dice) => new()
+    {
+        Model = options.Model,
+        ModelWidth = options.ModelWidth,
+        Spacing = options.Spacing,
+        Size = options.Size,
+        Normalization = options.Normalization,
+        Epoch = epoch,
+        ValidationDice = dice,
+        TrainedWith = $"{options.Optimizer}, {PrecisionOption.Name(PrecisionOption.Parse(options.Precision, TorchRuntime.ResolveDevice(options.Device)))}{(options.ChannelsLast ? ", channels-last" : "")}",
+        CanonicalOrientation = options.CanonicalOrientation,
+        PreprocessingVersion = Transforms.PreprocessingOptions.Version,
+    };
 }

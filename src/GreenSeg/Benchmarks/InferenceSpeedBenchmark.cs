@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using GreenSeg.Common;
+using GreenSeg.Imaging;
+using GreenSeg.Inference;
+using GreenSeg.Models;
+using GreenSeg.Phantom;
+using GreenSeg.Training;
+using static TorchSharp.torch;
+
+namespace GreenSeg.Benchmarks;
+
+/// <summary>
+/// How to time `greenseg segment`'s core: one stack, segmented Stacks times after one warm-up. By
+/// default a phantom stack of Slices x Size x Size through a randomly initialised Model; a trained
+/// <see cref="Checkpoint"/> and a real <see cref="Stack"/> replace either.
+/// </summary>
+public sealed record InferenceSpeedOptions
+{
+    public string Model { get; init; } = "att-squeeze-unet";
+    /// <summary>A run folder, checkpoint folder or model.pt to time instead of random weights of <see cref="Model"/>.</summary>
+    public string? Checkpoint { get; init; }
+    /// <summary>A NIfTI stack to segment (whole) instead of the phantom stack.</summary>
+    public string? Stack { get; init; }
+    public int Stacks { get; init; } = 3;
+    public int Slices { get; init; } = 40;
+    public int Size { get; init; } = 256;
+    public int BatchSize { get; init; } = 8;
+    public int Seed { get; init; }
+
+    internal void Validate()
+    {
+        if (Stacks < 1) throw new GreenSegException($"benchmark: stacks must be at least 1, got {Stacks}");
+        if (Slices < 1) throw new GreenSegException($"benchmark: slices must be at least 1, got {Slices}");
+        if (Size < 16) throw new GreenSegException($"benchmark: size must be at least 16, got {Size}");
+        if (BatchSize < 1) throw new GreenSegException($"benchmark: batch size must be at least 1, got {BatchSize}");
+    }
+}
+
+/// <summary>One compute mode: the model load and every timed stack, with the process's peak memory after it.</summary>
+/// <summary>An inference precision (<see cref="InferencePrecision"/>) and memory layout.</summary>
+public sealed record InferenceMode(string Precision, bool ChannelsLast)
+{
+    public override string ToString() => $"{Precision}/{(ChannelsLast ? "channels-last" : "NCHW")}";
+}
+
+public sealed record InferenceSpeedMeasurement(InferenceMode Mode, TimeSpan ModelLoad, IReadOnlyList<StackSegmentationTime> Stacks, double PeakWorkingSetMb)
+{
+    public double MedianSeconds => Median(s => s.Elapsed.TotalSeconds);
+    public double MedianNetworkSeconds => Median(s => s.Timings.Network.TotalSeconds);
+    public double MedianPrepareSeconds => Median(s => s.Timings.Prepare.TotalSeconds);
+    public double MedianRestoreSeconds => Median(s => s.Timings.Restore.TotalSeconds);
+    public double MedianPostProcessSeconds => Median(s => s.Timings.PostProcess.TotalSeconds);
+
+    private double Median(Func<StackSegmentationTime, double> value) => Evaluation.Statistics.Median([.. Stacks.Select(value)]);
+}
+
+/// <summary>The time of one segmented stack and where it went.</summary>
+public sealed record StackSegmentationTime(TimeSpan Elapsed, SegmentationTimings Timings);
+
+/// <param name="Weights">"random weights" or the checkpoint timed.</param>
+/// <param name="Input">The stack segmented: the phantom's, or the file given.</param>
+public sealed record InferenceSpeedResult(string Model, long Parameters, string Weights, string Input, int Slices, int Threads,
+    IReadOnlyList<InferenceSpeedMeasurement> Modes);
+
+/// <summary>
+/// Times <see cref="Segmenter.Segment"/> (slice preparation, network, inverse mapping, threshold and
+/// post-processing; reading and writing files excluded) on a phantom T2W stack repeated to the asked
+/// number of slices, in the <see cref="Modes"/>. The model is randomly initialised
+/// (the time does not depend on the weights) and goes through a real checkpoint, so loading is timed
+/// as `greenseg segment` does it, and reported apart.
+/// </summary>
+public static class InferenceSpeedBenchmark
+{
+    /// <summary>From the reference (fp32, NCHW) through the training's compute (bf16-mixed) to the inference default (bf16-pure, channels-last).</summary>
+    public static IReadOnlyList<InferenceMode> Modes { get; } =
+    [
+        new(InferencePrecision.Fp32, false),
+        new(InferencePrecision.Fp32, true),
+        new(InferencePrecision.Bf16Mixed, true),
+        new(InferencePrecision.Bf16Pure, false),
+        new(InferencePrecision.Bf16Pure, true),
+    ];
+
+    public static InferenceSpeedResult Run(InferenceSpeedOptions options, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var stack = options.Stack is null ? PhantomStack(options.Slices, options.Size) : NiftiImage.Read(options.Stack);
+        string input = $"{(options.Stack is null ? "phantom stack" : Path.GetFileName(options.Stack))} {stack.SizeX}x{stack.SizeY}x{stack.SizeZ}";
+        if (options.Checkpoint is not null)
+        {
+            var (manifest, _) = CheckpointManifest.Locate(options.Checkpoint);
+            using var model = ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
+            return Result(options.Checkpoint, ModelRegistry.Describe(manifest.Model).Name, model.ParameterCount(),
+                $"trained weights ({manifest.Size}x{manifest.Size} at {manifest.Spacing:0.##} mm, epoch {manifest.Epoch})");
+        }
+        string checkpoint = Directory.CreateTempSubdirectory("greenseg-bench-inference-").FullName;
+        try
+        {
+            long parameters = WriteRandomCheckpoint(options, checkpoint);
+            return Result(checkpoint, ModelRegistry.Describe(options.Model).Name, parameters, "random weights");
+        }
+        finally
+        {
+            Directory.Delete(checkpoint, recursive: true);
+        }
+
+        InferenceSpeedResult Result(string weights, string model, long parameters, string description)
+        {
+            var modes = Modes.Select(mode => Measure(weights, stack, mode, options, cancellationToken)).ToList();
+            return new InferenceSpeedResult(model, parameters, description, input, stack.SizeZ, get_num_threads(), modes);
+        }
+    }
+
+    public static InferenceSpeedMeasurement Measure(string checkpoint, NiftiImage stack, InferenceMode mode, InferenceSpeedOptions options,
+        CancellationToken cancellationToken = default)
+    {
+        using var segmenter = Segmenter.Load(checkpoint, new SegmentOptions
+        {
+            Precision = mode.Precision,
+            ChannelsLast = mode.ChannelsLast,
+            BatchSize = options.BatchSize,
+        });
+        var times = new List<StackSegmentationTime>();
+        for (int run = 0; run <= options.Stacks; run++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = segmenter.Segment(stack);
+            // The first stack warms libtorch up (allocator, kernels) and is not timed.
+            if (run > 0) times.Add(new StackSegmentationTime(result.Elapsed, result.Timings));
+        }
+        using var process = Process.GetCurrentProcess();
+        return new InferenceSpeedMeasurement(mode, segmenter.LoadTime, times, process.PeakWorkingSet64 / (1024.0 * 1024.0));
+    }
+
+    private static long WriteRandomCheckpoint(InferenceSpeedOptions options, string folder)
+    {
+        manual_seed(options.Seed);
+        using var model = ModelRegistry.Create(options.Model);
+        ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
+        new CheckpointManifest { Model = model.ModelName, Spacing = 1.0, Size = options.Size, TrainedWith = "random initialisation (benchmark)" }.Save(folder);
+        return model.ParameterCount();
+    }
+
+    /// <summary>A phantom T2W stack (1 mm in-plane), its slices repeated to the asked count and cropped or padded to Size x Size.</summary>
+    internal static NiftiImage PhantomStack(int slices, int size)
+    {
+        var generator = new PhantomGenerator(new PhantomOptions { TrainStacks = new(0, 0, 0), TestStacks = new(1, 0, 0) });
+        var source = generator.Generate(generator.Plan()[0]);
+        var values = new float[size * size * slices];
+        for (int z = 0; z < slices; z++)
+        {
+            var slice = source.ImageSlice(z % source.Depth);
+            for (int y = 0; y < Math.Min(size, source.Height); y++)
+                for (int x = 0; x < Math.Min(size, source.Width); x++)
+                    values[x + size * (y + size * z)] = slice[x + source.Width * y];
+        }
+        return NiftiImage.Create(size, size, slices, source.SpacingX, source.SpacingY, source.SpacingZ, values, NiftiDataType.UInt16);
+    }
+}

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Text.Json;
+using CsvHelper;
+using GreenSeg.Common;
+using GreenSeg.Energy;
+using GreenSeg.Models;
+using GreenSeg.Training;
+
+namespace GreenSeg.Studies;
+
+/// <summary>What happened to a run in one invocation of a study.</summary>
+public enum RunAction
+{
+    /// <summary>Already finished (or failed, without --retry-failed) before: not touched.</summary>
+    Skipped,
+    /// <summary>Trained from the start.</summary>
+    Trained,
+    /// <summary>Continued from its last checkpoint.</summary>
+    Resumed,
+    /// <summary>It had finished, but the study stopped before storing the result; stored now.</summary>
+    Recorded,
+}
+
+public sealed record RunOutcome(string Name, RunAction Action, RunStatus Status);
+
+public sealed record StudyOutcome(string Folder, IReadOnlyList<RunOutcome> Runs)
+{
+    public bool Complete(StudyPlan plan) => plan.Runs.All(r => Runs.Any(o => o.Name == r.Name && o.Status is RunStatus.Finished or RunStatus.Failed));
+}
+
+/// <summary>What a study tells its user: run-level events, and the training progress of the current run.</summary>
+public interface IStudyObserver
+{
+    ITrainingObserver Training { get; }
+    void RunStarting(PlannedRun run, int index, int count, bool resuming);
+    void RunSkipped(StoredRun run, int index, int count);
+    void RunEnded(StoredRun run, int index, int count);
+}
+
+public sealed class SilentStudyObserver : IStudyObserver
+{
+    public static SilentStudyObserver Instance { get; } = new();
+    public ITrainingObserver Training => SilentObserver.Instance;
+    public void RunStarting(PlannedRun run, int index, int count, bool resuming) { }
+    public void RunSkipped(StoredRun run, int index, int count) { }
+    public void RunEnded(StoredRun run, int index, int count) { }
+}
+
+/// <summary>
+/// Runs a study's runs one after another through <see cref="Trainer"/>, each in OUT/runs/&lt;name&gt;,
+/// and keeps OUT/study.db up to date (per epoch, and per run). Stopped at any moment (cancellation,
+/// a killed process), it continues where it was on the next invocation: finished runs are skipped,
+/// an interrupted run resumes from its last checkpoint, a run that died before its first checkpoint
+/// starts again. A run that fails (e.g. diverges) is recorded as failed and the study goes on.
+/// </summary>
+public static class StudyRunner
+{
+    public static string RunFolderOf(string studyFolder, string runName) => Path.Combine(Path.GetFullPath(studyFolder), "runs", runName);
+
+    public static StudyOutcome Run(StudyPlan plan, string studyFolder, IStudyObserver? observer = null, bool retryFailed = false,
+        CancellationToken cancellationToken = default)
+    {
+        observer ??= SilentStudyObserver.Instance;
+        string root = Path.GetFullPath(studyFolder);
+        Directory.CreateDirectory(root);
+        using var store = StudyStore.Open(root);
+        RecordStudy(store, plan);
+        var profiles = new Dictionary<(string, int?, int), ModelProfile>();
+        for (int i = 0; i < plan.Runs.Count; i++)
+        {
+            var options = plan.Runs[i].Options;
+            var key = (options.Model, options.ModelWidth, options.Size);
+            if (!profiles.TryGetValue(key, out var profile))
+            {
+                using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth });
+                profiles[key] = profile = ModelProfiler.Profile(model, options.Size, options.Size);
+            }
+            store.Register(plan.Runs[i], i, profile.Parameters, profile.GigaMacs);
+        }
+
+        var outcomes = new List<RunOutcome>();
+        for (int i = 0; i < plan.Runs.Count; i++)
+        {
+            var run = plan.Runs[i];
+            var stored = store.Get(run.Name);
+            if (stored.Status == RunStatus.Finished || (stored.Status == RunStatus.Failed && !retryFailed))
+            {
+                observer.RunSkipped(stored, i, plan.Runs.Count);
+                outcomes.Add(new RunOutcome(run.Name, RunAction.Skipped, stored.Status));
+                continue;
+            }
+            if (cancellationToken.IsCancellationRequested) break;
+            var outcome = Execute(run, i, plan.Runs.Count, root, store, observer, cancellationToken);
+            outcomes.Add(outcome);
+            if (outcome.Status == RunStatus.Interrupted) break;
+        }
+        return new StudyOutcome(root, outcomes);
+    }
+
+    private static RunOutcome Execute(PlannedRun run, int index, int count, string root, StudyStore store, IStudyObserver observer,
+        CancellationToken cancellationToken)
+    {
+        string folder = RunFolderOf(root, run.Name);
+        store.MarkRunning(run.Name, folder);
+        var recorder = new RecordingObserver(observer.Training, store, run.Name);
+        string? last = Directory.Exists(folder) ? new RunFolder(folder).FindCheckpoint("last") : null;
+        var action = last is null ? RunAction.Trained : HasFinished(last) ? RunAction.Recorded : RunAction.Resumed;
+        TrainingResult? result = null;
+        string? error = null;
+        bool failed = false;
+        try
+        {
+            switch (action)
+            {
+                case RunAction.Recorded:
+                    result = ReadSummary(new RunFolder(folder));
+                    break;
+                case RunAction.Resumed:
+                    observer.RunStarting(run, index, count, resuming: true);
+                    result = Trainer.Resume(folder, recorder, cancellationToken);
+                    break;
+                default:
+                    // Anything here died before its first checkpoint: nothing to keep.
+                    if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+                    observer.RunStarting(run, index, count, resuming: false);
+                    result = Trainer.Train(run.Options, folder, recorder, cancellationToken);
+                    break;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            failed = true;
+            error = e is GreenSegException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        }
+
+        var runFolder = new RunFolder(folder);
+        string? checkpoint = runFolder.FindCheckpoint("last");
+        var status = failed ? RunStatus.Failed : checkpoint is not null && HasFinished(checkpoint) ? RunStatus.Finished : RunStatus.Interrupted;
+        store.ReplaceEpochs(run.Name, MetricsFile.Read(runFolder.MetricsPath));
+        store.RecordOutcome(run.Name, status, result, ReadTotals(runFolder), error);
+        observer.RunEnded(store.Get(run.Name), index, count);
+        return new RunOutcome(run.Name, action, status);
+    }
+
+    private static bool HasFinished(string checkpoint) => RunFolder.ReadState(checkpoint).StopReason is not null;
+
+    private static TrainingResult ReadSummary(RunFolder run)
+    {
+        if (!File.Exists(run.SummaryPath)) throw new InvalidInputException(run.SummaryPath, "the run finished but left no summary");
+        return JsonSerializer.Deserialize<TrainingResult>(File.ReadAllText(run.SummaryPath), RunFolder.JsonOptions)
+            ?? throw new InvalidInputException(run.SummaryPath, "empty run summary");
+    }
+
+    /// <summary>
+    /// The whole run's energy (every "run" window in emissions_provenance.csv: one per invocation, so
+    /// resumes add up; IT energy without PUE) and CO2eq (emissions.csv, kg, PUE included). Null when
+    /// the run never closed a window.
+    /// </summary>
+    public static RunTotals? ReadTotals(RunFolder run)
+    {
+        string provenance = Path.Combine(run.Path, EmissionsCsvWriter.ProvenanceFileName);
+        if (!File.Exists(provenance) || !File.Exists(run.EmissionsPath)) return null;
+        double joules = 0;
+        bool estimated = false;
+        foreach (var row in ReadCsv(provenance).Where(r => r["window"] == "run"))
+        {
+            joules += double.Parse(row["joules"], CultureInfo.InvariantCulture);
+            estimated |= row["origin"] == EnergyOrigin.Estimated.Label();
+        }
+        double co2Kg = ReadCsv(run.EmissionsPath).Sum(r => double.Parse(r["emissions"], CultureInfo.InvariantCulture));
+        return new RunTotals(joules / 1000, estimated, co2Kg * 1000);
+    }
+
+    private static List<Dictionary<string, string>> ReadCsv(string path)
+    {
+        using var reader = new StreamReader(path);
+        using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
+        csv.Read();
+        csv.ReadHeader();
+        var header = csv.HeaderRecord ?? [];
+        var rows = new List<Dictionary<string, string>>();
+        while (csv.Read()) rows.Add(header.ToDictionary(h => h, h => csv.GetField(h) ?? "", StringComparer.Ordinal));
+        return rows;
+    }
+
+    private static void RecordStudy(StudyStore store, StudyPlan plan)
+    {
+        var definition = plan.Definition;
+        if (store.GetMeta("name") is { } name && name != definition.Name)
+            throw new GreenSegException($"{store.Path}: holds study '{name}', not '{definition.Name}'; use another --out");
+        if (store.GetMeta("data") is { } data && data != plan.Data)
+            throw new GreenSegException($"{store.Path}: study '{definition.Name}' ran on {data}, not {plan.Data}; use another --out for another dataset");
+        store.SetMeta("name", definition.Name);
+        store.SetMeta("description", definition.Description);
+        store.SetMeta("source", definition.Source);
+        store.SetMeta("data", plan.Data);
+        store.SetMeta("baseline_run", plan.BaselineRun);
+        store.SetMeta("split", string.Create(CultureInfo.InvariantCulture,
+            $"by stack, seed {definition.SplitSeed}, validation fraction {definition.ValidationFraction}"));
+        if (store.GetMeta("created_utc") is null) store.SetMeta("created_utc", DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture));
+        foreach (var (key, value) in DescribeEnergy(plan.Runs[0].Options)) store.SetMeta(key, value);
+    }
+
+    /// <summary>How this machine's energy is obtained (the same plan every run uses), for the report.</summary>
+    private static IEnumerable<(string Key, string Value)> DescribeEnergy(TrainingOptions options)
+    {
+        using var plan = EnergyPlan.Create(options.ToEnergyOptions(TorchRuntime.ResolveDevice(options.Device)));
+        var machine = plan.Machine;
+        yield return ("machine", $"{machine.CpuModel ?? "unknown CPU"}, {machine.LogicalCpus} logical CPUs, {TorchRuntime.ConfigureThreads(options.Threads)} torch threads, {machine.Os}");
+        yield return ("energy_plan", string.Join("\n", plan.Components.Select(c => $"{c.Component.Label()}: {c.Origin.Label()} ({c.Source}) {c.Reason}")));
+        yield return ("carbon", string.Create(CultureInfo.InvariantCulture,
+            $"{plan.Carbon.GramsPerKilowattHour:0.#} gCO2eq/kWh ({plan.Carbon.CountryName}, {plan.Carbon.Source}), PUE {plan.Carbon.Pue:0.##}"));
+    }
+
+    /// <summary>Passes training events on, and stores each epoch's metrics as soon as they exist.</summary>
+    private sealed class RecordingObserver(ITrainingObserver inner, StudyStore store, string run) : ITrainingObserver
+    {
+        public void Message(string line) => inner.Message(line);
+        public void EpochStarted(int epoch, int totalEpochs, int steps) => inner.EpochStarted(epoch, totalEpochs, steps);
+        public void StepDone(int epoch, int step, int steps, double loss, double slicesPerSecond) => inner.StepDone(epoch, step, steps, loss, slicesPerSecond);
+
+        public void EpochDone(EpochMetrics metrics, int totalEpochs)
+        {
+            store.UpsertEpoch(run, metrics);
+            inner.EpochDone(metrics, totalEpochs);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using GreenSeg.Common;
+using GreenSeg.Pipelines;
+using GreenSeg.Studies;
+using GreenSeg.Training;
+
+namespace GreenSeg.Tests.Studies;
+
+public class StudyPlanTests
+{
+    private static StudyDefinition Parse(string yaml) => StudyDefinitionParser.Parse(yaml, "test.yaml", "test");
+
+    [Fact]
+    public void A_matrix_expands_to_the_product_of_its_axes_named_by_their_values()
+    {
+        var plan = StudyPlanner.Expand(Parse("""
+            matrix:
+              optimizer: [adam, novograd]
+              precision: [fp32, bf16-mixed]
+              batch-size: [4, 8, 16]
+            """), "/data");
+        plan.Runs.Count.ShouldBe(2 * 2 * 3);
+        plan.Runs.Select(r => r.Name).Take(4).ShouldBe([
+            "optimizer-adam_precision-fp32_batch-size-4", "optimizer-adam_precision-fp32_batch-size-8",
+            "optimizer-adam_precision-fp32_batch-size-16", "optimizer-adam_precision-bf16-mixed_batch-size-4",
+        ]);
+        plan.Runs.Select(r => r.Name).Distinct().Count().ShouldBe(12);
+        var last = plan.Runs[^1];
+        last.Name.ShouldBe("optimizer-novograd_precision-bf16-mixed_batch-size-16");
+        last.Options.Optimizer.ShouldBe("novograd");
+        last.Options.Precision.ShouldBe("bf16-mixed");
+        last.Options.FixedBatchSize.ShouldBe(16);
+        last.Changes.ShouldBe([new OptionSetting("optimizer", "novograd"), new OptionSetting("precision", "bf16-mixed"), new OptionSetting("batch-size", "16")]);
+        plan.BaselineRun.ShouldBe(plan.Runs[0].Name, "without a run named baseline, the first run is the baseline");
+    }
+
+    [Fact]
+    public void Named_runs_cross_the_matrix()
+    {
+        var plan = StudyPlanner.Expand(Parse("""
+            runs:
+              - name: baseline
+              - name: +cache
+                set: { cache: memory }
+            matrix:
+              seed: [1, 2, 3]
+            """), "/data");
+        plan.Runs.Select(r => r.Name).ShouldBe(["baseline_seed-1", "baseline_seed-2", "baseline_seed-3", "+cache_seed-1", "+cache_seed-2", "+cache_seed-3"]);
+        plan.Runs.Where(r => r.Name.StartsWith("+cache")).ShouldAllBe(r => r.Options.Cache == "memory");
+        plan.Runs.Where(r => r.Name.StartsWith("baseline")).ShouldAllBe(r => r.Options.Cache == "none");
+        plan.Runs.Select(r => r.Options.Seed).ShouldBe([1, 2, 3, 1, 2, 3]);
+        // Training seeds vary, the split does not.
+        plan.Runs.ShouldAllBe(r => r.Options.SplitSeed == 42 && r.Options.ValidationFraction == 0.2);
+    }
+
+    [Fact]
+    public void Settings_apply_in_order_base_budget_shared_run_matrix_command_line()
+    {
+        var definition = Parse("""
+            base: green
+            budget: { epochs: 5, energy: 10kJ }
+            set: { epochs: 6, size: 96, model: unet, model-width: 8 }
+            runs:
+              - name: a
+                set: { size: 64, model-width: ~ }
+              - name: b
+            matrix:
+              epochs: [7]
+            """);
+        var plan = StudyPlanner.Expand(definition, "data", new StudyOverrides([new OptionSetting("size", "32")]));
+        var a = plan["a_epochs-7"].Options;
+        var b = plan["b_epochs-7"].Options;
+        a.Data.ShouldBe(Path.GetFullPath("data"));
+        a.Optimizer.ShouldBe("novograd", "base: green");
+        a.EnergyBudget.ShouldBe("10kJ");
+        a.Epochs.ShouldBe(7, "the matrix wins over the shared set and the budget");
+        a.Model.ShouldBe("unet");
+        a.ModelWidth.ShouldBeNull("the run's ~ resets the shared width");
+        b.ModelWidth.ShouldBe(8);
+        a.Size.ShouldBe(32, "the command line wins over everything");
+        b.Size.ShouldBe(32);
+    }
+
+    [Fact]
+    public void The_study_data_defaults_to_the_file_and_is_required()
+    {
+        StudyPlanner.Expand(Parse("data: /from/file\nruns: [{ name: a }]"), null).Data.ShouldBe(Path.GetFullPath("/from/file"));
+        StudyPlanner.Expand(Parse("data: /from/file\nruns: [{ name: a }]"), "/given").Data.ShouldBe(Path.GetFullPath("/given"));
+        Should.Throw<GreenSegException>(() => StudyPlanner.Expand(Parse("runs: [{ name: a }]"), null)).Message.ShouldContain("--data");
+    }
+
+    [Theory]
+    [InlineData("runs: [{ name: a, set: { epochs: many } }]", "run 'a'", "training option 'epochs': 'many' is not a valid whole number")]
+    [InlineData("runs: [{ name: a, set: { model: transformer } }]", "run 'a'", "unknown model 'transformer'")]
+    [InlineData("runs: [{ name: a, set: { optimizer: adamm } }]", "run 'a'", "optimizer 'adamm'")]
+    [InlineData("runs: [{ name: a, set: { precision: fp8 } }]", "run 'a'", "precision 'fp8'")]
+    [InlineData("runs: [{ name: a, set: { cache: ram } }]", "run 'a'", "cache 'ram'")]
+    [InlineData("runs: [{ name: a, set: { channels-last: sometimes } }]", "run 'a'", "true/false")]
+    [InlineData("runs: [{ name: a, set: { epochs: ~ } }]", "run 'a'", "'epochs' needs a value")]
+    [InlineData("set: { size: huge }\nruns: [{ name: a }]", "(set)", "'size': 'huge'")]
+    [InlineData("baseline-run: zzz\nruns: [{ name: a }]", "test.yaml", "baseline-run 'zzz' is not one of the runs: a")]
+    [InlineData("matrix: { cache-dir: ['a b', 'a-b'] }", "test.yaml", "two runs would be named 'cache-dir-a-b'")]
+    public void Every_run_is_validated_before_anything_trains(string yaml, string where, string problem)
+    {
+        var error = Should.Throw<InvalidInputException>(() => StudyPlanner.Expand(Parse(yaml), "/data"));
+        error.Message.ShouldContain(where);
+        error.Message.ShouldContain(problem);
+    }
+
+    [Theory]
+    [InlineData("model-width=32", "model-width", "32")]
+    [InlineData("energy-budget = 5kJ", "energy-budget", "5kJ")]
+    [InlineData("model-width=", "model-width", null)]
+    [InlineData("model-width=~", "model-width", null)]
+    public void Command_line_settings_parse_as_key_value(string text, string key, string? value)
+    {
+        StudyOverrides.ParseSetting(text).ShouldBe(new OptionSetting(key, value));
+    }
+
+    [Theory]
+    [InlineData("model-width", "expected KEY=VALUE")]
+    [InlineData("widht=3", "unknown training option 'widht'")]
+    public void Bad_command_line_settings_are_refused(string text, string problem)
+    {
+        Should.Throw<GreenSegException>(() => StudyOverrides.ParseSetting(text)).Message.ShouldContain(problem);
+    }
+
+    [Fact]
+    public void The_command_line_cannot_move_the_split()
+    {
+        Should.Throw<GreenSegException>(() => StudyPlanner.Expand(Parse("runs: [{ name: a }]"), "/data",
+            new StudyOverrides([new OptionSetting("split-seed", "3")]))).Message.ShouldContain("split");
+    }
+
+    [Fact]
+    public void Overrides_parse_values_as_a_config_file_does()
+    {
+        var options = OptionOverrides.Apply(new TrainingOptions(), [
+            new OptionSetting("learning-rate", "1e-4"), new OptionSetting("pue", "1.4"), new OptionSetting("augment", "false"),
+            new OptionSetting("model-width", "24"), new OptionSetting("energy-budget", "2Wh"),
+        ], "here");
+        options.LearningRate.ShouldBe("1e-4");
+        options.Pue.ShouldBe(1.4);
+        options.Augment.ShouldBeFalse();
+        options.ModelWidth.ShouldBe(24);
+        options.EnergyBudget.ShouldBe("2Wh");
+        OptionOverrides.Keys.ShouldContain("split-seed");
+        OptionOverrides.Keys.ShouldNotContain("learning-rate-is-auto");
+    }
+}
