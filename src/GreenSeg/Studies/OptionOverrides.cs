@@ -1,9 +1,6 @@
-using System.Reflection;
 using GreenSeg.Common;
 using GreenSeg.Training;
 using YamlDotNet.RepresentationModel;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace GreenSeg.Studies;
 
@@ -15,62 +12,54 @@ public sealed record OptionSetting(string Key, string? Value)
 
 /// <summary>
 /// Training options addressed by the keys of a run's config.yaml (<c>model-width</c>, <c>learning-rate</c>…),
-/// so a study sets exactly what <c>greenseg train --config</c> reads, with the same types and parsing.
+/// so a study sets exactly what <c>greenseg train --config</c> reads: the settings are written into the options'
+/// own YAML and read back by the same deserializer, with the same types, parsing and errors.
 /// </summary>
 public static class OptionOverrides
 {
-    private static readonly Dictionary<string, PropertyInfo> Properties = typeof(TrainingOptions)
-        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Where(p => p.SetMethod is not null && p.GetCustomAttribute<YamlIgnoreAttribute>() is null)
-        .ToDictionary(p => HyphenatedNamingConvention.Instance.Apply(p.Name), StringComparer.Ordinal);
+    /// <summary>Every key a training config may hold, in declaration order (the keys of a config.yaml, nulls included).</summary>
+    public static IReadOnlyList<string> Keys { get; } = [.. Mapping(new TrainingOptions()).Children.Keys.Select(k => ((YamlScalarNode)k).Value!)];
 
-    /// <summary>Every key a training config may hold, in declaration order.</summary>
-    public static IReadOnlyList<string> Keys { get; } = Properties.Keys.ToArray();
+    private static readonly HashSet<string> KeySet = [.. Keys];
 
-    public static bool IsKey(string key) => Properties.ContainsKey(key);
+    public static bool IsKey(string key) => KeySet.Contains(key);
 
     /// <summary>A copy of <paramref name="options"/> with the settings applied in order (later ones win).</summary>
     /// <param name="source">Names the file (and place) the settings came from, for error messages.</param>
     public static TrainingOptions Apply(TrainingOptions options, IEnumerable<OptionSetting> settings, string source)
     {
-        var result = options with { };
-        foreach (var setting in settings) Set(result, setting, source);
+        var result = options;
+        foreach (var setting in settings) result = Set(result, setting, source);
         return result;
     }
 
-    private static void Set(TrainingOptions target, OptionSetting setting, string source)
+    private static TrainingOptions Set(TrainingOptions options, OptionSetting setting, string source)
     {
-        if (!Properties.TryGetValue(setting.Key, out var property))
+        if (!IsKey(setting.Key))
             throw new InvalidInputException(source, $"unknown training option '{setting.Key}'; valid keys: {string.Join(", ", Keys)}");
-        if (setting.Value is null)
-        {
-            bool nullable = !property.PropertyType.IsValueType || Nullable.GetUnderlyingType(property.PropertyType) is not null;
-            if (!nullable) throw new InvalidInputException(source, $"training option '{setting.Key}' needs a value");
-            property.SetValue(target, null);
-            return;
-        }
-        // Parse the value exactly as a config.yaml would: a one-key document through the same deserializer.
-        var document = new YamlMappingNode { { setting.Key, new YamlScalarNode(setting.Value) } };
+        var mapping = Mapping(options);
+        mapping.Children[new YamlScalarNode(setting.Key)] = setting.Value is null ? new YamlScalarNode("~") : new YamlScalarNode(setting.Value);
         using var writer = new StringWriter();
-        new YamlStream(new YamlDocument(document)).Save(writer, assignAnchors: false);
-        TrainingOptions parsed;
+        new YamlStream(new YamlDocument(mapping)).Save(writer, assignAnchors: false);
         try
         {
-            parsed = TrainingOptions.Parse(writer.ToString(), source);
+            var parsed = TrainingOptions.Parse(writer.ToString(), source);
+            // YAML reads null into a number or a switch as its default: an option without a null of its own needs a value.
+            if (setting.Value is null && Mapping(parsed).Children[new YamlScalarNode(setting.Key)] is YamlScalarNode { Value: not ("" or "~" or "null") })
+                throw new InvalidInputException(source, $"training option '{setting.Key}' needs a value");
+            return parsed;
         }
-        catch (InvalidInputException e)
+        catch (InvalidInputException e) when (setting.Value is not null)
         {
-            throw new InvalidInputException(source, $"training option '{setting.Key}': '{setting.Value}' is not a valid {Describe(property.PropertyType)}", e);
+            throw new InvalidInputException(source, $"training option '{setting.Key}': '{setting.Value}' is not accepted ({e.Problem[(e.Problem.IndexOf("): ", StringComparison.Ordinal) + 3)..]})", e);
         }
-        property.SetValue(target, property.GetValue(parsed));
     }
 
-    private static string Describe(Type type)
+    /// <summary>The options as their config.yaml's top-level mapping.</summary>
+    private static YamlMappingNode Mapping(TrainingOptions options)
     {
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type == typeof(int)) return "whole number";
-        if (type == typeof(double)) return "number";
-        if (type == typeof(bool)) return "true/false";
-        return "text";
+        var stream = new YamlStream();
+        stream.Load(new StringReader(options.ToYaml()));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 }

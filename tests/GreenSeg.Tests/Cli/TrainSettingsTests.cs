@@ -25,11 +25,9 @@ public sealed class TrainSettingsTests : IDisposable
         options.Pue.ShouldBe(1.4);
     }
 
-    [Fact]
-    public void Every_recipe_flag_reaches_its_option()
+    /// <summary>Every recipe flag given, each with a value other than its default.</summary>
+    private static TrainSettings EveryFlag() => new()
     {
-        var settings = new TrainSettings
-        {
             Data = "d", ValidationData = "v", ValidationFraction = 0.3, Final = true, Seed = 5, SplitSeed = 6, Spacing = 1.5, Size = 96,
             Normalization = GreenSeg.Transforms.IntensityNormalization.Percentile, Cache = "disk", CacheDir = "c", Prefetch = 3, Augment = false,
             Balance = "stack", CanonicalOrientation = true, MultiPlanar = 0.5, SyntheticContrast = 0.4, Model = "micronet", ModelWidth = 8,
@@ -38,9 +36,12 @@ public sealed class TrainSettingsTests : IDisposable
             BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4, EarlyStoppingMinDelta = 0.01,
             SelectBestBy = "loss", PostprocessValidation = false, EnergyBudget = "5kJ", GreenStopDicePerKj = 0.02, GreenStopWindow = 5,
             CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
-        };
+    };
 
-        var o = settings.Resolve();
+    [Fact]
+    public void Every_recipe_flag_reaches_its_option()
+    {
+        var o = EveryFlag().Resolve();
 
         (o.Data, o.ValidationData, o.ValidationFraction, o.Final, o.Seed, o.SplitSeed, o.Spacing, o.Size).ShouldBe(("d", "v", 0.3, true, 5, (int?)6, 1.5, 96));
         (o.Normalization, o.Cache, o.CacheDir, o.Prefetch, o.Augment, o.Balance, o.CanonicalOrientation, o.MultiPlanar)
@@ -53,6 +54,31 @@ public sealed class TrainSettingsTests : IDisposable
             .ShouldBe(("4", 100, 9, 30, 4, 0.01, "loss", false));
         (o.EnergyBudget, o.GreenStopDicePerKj, o.GreenStopWindow, o.CpuTdp, o.Country, o.CarbonIntensity, o.Pue)
             .ShouldBe(("5kJ", (double?)0.02, 5, (double?)65, "POL", (double?)700, 1.3));
+    }
+
+    [Fact]
+    public void Every_option_is_reachable_from_yaml_and_from_a_study_setting()
+    {
+        var o = EveryFlag().Resolve();
+        string yaml = o.ToYaml();
+        TrainingOptions.Parse(yaml, "round trip").ToYaml().ShouldBe(yaml);
+
+        // Each top-level value of that config, set one key at a time on the defaults (as a study's set: does), reads back the same.
+        var scalars = Scalars(yaml);
+        scalars.Keys.ShouldBe(GreenSeg.Studies.OptionOverrides.Keys.Where(k => k != "augmentation"), ignoreOrder: true);
+        var viaSettings = GreenSeg.Studies.OptionOverrides.Apply(new TrainingOptions(),
+            scalars.Select(kv => new GreenSeg.Studies.OptionSetting(kv.Key, kv.Value)), "test");
+        Scalars(viaSettings.ToYaml()).ShouldBe(scalars);
+    }
+
+    private static Dictionary<string, string?> Scalars(string yaml)
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader(yaml));
+        return ((YamlDotNet.RepresentationModel.YamlMappingNode)stream.Documents[0].RootNode).Children
+            .Where(kv => kv.Value is YamlDotNet.RepresentationModel.YamlScalarNode || kv.Value is YamlDotNet.RepresentationModel.YamlSequenceNode { Children.Count: 0 })
+            .ToDictionary(kv => ((YamlDotNet.RepresentationModel.YamlScalarNode)kv.Key).Value!,
+                kv => (kv.Value as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value is { Length: > 0 } value ? value : null);
     }
 
     [Fact]
