@@ -65,7 +65,7 @@ public static class CrossValidationRunner
         var (folds, recipe) = Plan(options);
         using var store = CrossValidationStore.Open(options.OutputFolder);
         string plan = Describe(options, recipe, folds);
-        if (store.GetMeta(PlanKey) is { } stored && stored != plan)
+        if (store.GetMeta(PlanKey) is { } stored && stored != plan && !SamePlan(stored, plan))
             throw new InvalidInputException(store.Path, "holds a cross-validation of other data, folds or options; resume it with the same ones or choose another --out");
         store.SetMeta(PlanKey, plan);
         store.SetMeta("folds", options.Folds.ToString());
@@ -105,7 +105,37 @@ public static class CrossValidationRunner
         return (Folds.Make(dataset.TrainingStacks, options.Folds, recipe.Seed), recipe);
     }
 
-    private static string Describe(CrossValidationOptions options, TrainingOptions recipe, IReadOnlyList<Fold> folds) =>
+    /// <summary>
+    /// Whether a plan stored by an earlier GreenSeg asks for what this one would do: the same folds, and options and
+    /// segmentation that read back (through today's types, options added since at their defaults) as today's.
+    /// </summary>
+    internal static bool SamePlan(string stored, string current)
+    {
+        var (storedFolds, storedOptions, storedSegmentation) = Split(stored);
+        var (folds, options, segmentation) = Split(current);
+        if (storedFolds != folds) return false;
+        try
+        {
+            return TrainingOptions.Parse(storedOptions, "the stored plan").ToYaml().TrimEnd('\n') == options.TrimEnd('\n')
+                && JsonSerializer.Serialize(JsonSerializer.Deserialize<SegmentOptions>(storedSegmentation)) == segmentation;
+        }
+        catch (Exception e) when (e is GreenSegException or JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A plan's three parts: the fold lines, the recipe's YAML, and the segmentation's JSON (its last line).</summary>
+    private static (string Folds, string Options, string Segmentation) Split(string plan)
+    {
+        string[] lines = plan.Split('\n');
+        // The recipe's YAML starts with its first key, data:; fold names (fold1, DWI, a stack's id) never look like it.
+        int foldLines = Array.FindIndex(lines, l => l.StartsWith("data:", StringComparison.Ordinal));
+        if (foldLines < 0) return (plan, "", "");
+        return (string.Join('\n', lines[..foldLines]), string.Join('\n', lines[foldLines..^1]), lines[^1]);
+    }
+
+    internal static string Describe(CrossValidationOptions options, TrainingOptions recipe, IReadOnlyList<Fold> folds) =>
         $"folds {options.Folds}\n" + string.Join("\n", folds.Select(f => $"{f.Name}: test {string.Join(",", f.Test.Select(s => s.Id))}")) +
         "\n" + recipe.ToYaml() + JsonSerializer.Serialize(options.Segmentation);
 

@@ -94,4 +94,21 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         Should.Throw<InvalidInputException>(() => CrossValidationRunner.Run(Options("sequence", epochs: 2)))
             .Message.ShouldContain("other data, folds or options");
     }
+
+    [Fact]
+    public void APlanWrittenByAnEarlierGreenSegResumesWhenItAsksForTheSame()
+    {
+        var options = Options();
+        var (folds, recipe) = CrossValidationRunner.Plan(options);
+        string current = CrossValidationRunner.Describe(options, recipe, folds);
+        // As an earlier GreenSeg wrote it: post-processing as a switch, and no key for an option added since.
+        string earlier = System.Text.RegularExpressions.Regex.Replace(current, "\"PostProcessing\":\\{[^}]*\\}",
+            "\"PostProcessing\":{\"KeepLargestComponent\":true,\"FillHoles\":1,\"Connectivity\":26}").Replace("multi-planar: 0\n", "");
+        earlier.ShouldNotBe(current);
+        CrossValidationRunner.SamePlan(earlier, current).ShouldBeTrue();
+
+        string otherEpochs = CrossValidationRunner.Describe(options, recipe with { Epochs = recipe.Epochs + 1 }, folds);
+        CrossValidationRunner.SamePlan(earlier, otherEpochs).ShouldBeFalse();
+        CrossValidationRunner.SamePlan(earlier.Replace("DWI: test ", "DWI: test X,"), current).ShouldBeFalse();
+    }
 }
