@@ -122,7 +122,7 @@ public sealed class BenchRecipesCommand : Command<BenchRecipesSettings>
         ConsoleTable.Write(["cache", "prefetch", "cold: data wait", "warm: data wait", "warm slices/s"],
             result.DataWait.Select(r => new[]
             {
-                r.Options.Cache, r.Options.Prefetch.ToString(CultureInfo.InvariantCulture), ReportFormat.Percent(r.Cold.DataWaitShare),
+                r.Options.Cache.ToString().ToLowerInvariant(), r.Options.Prefetch.ToString(CultureInfo.InvariantCulture), ReportFormat.Percent(r.Cold.DataWaitShare),
                 ReportFormat.Percent(r.Warm.DataWaitShare), F(r.Warm.SlicesPerSecond, 2),
             }), 1, 2, 3, 4);
     }

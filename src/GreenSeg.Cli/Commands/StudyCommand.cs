@@ -109,7 +109,7 @@ public sealed class StudyCommand : Command<StudySettings>
             plan.Runs.Select(r => new[]
             {
                 r.Name + (r.Name == plan.BaselineRun ? " (baseline)" : ""), r.ChangesText, r.Options.Model, r.Options.ModelWidth?.ToString(CultureInfo.InvariantCulture) ?? "default",
-                r.Options.Precision, r.Options.ChannelsLast ? "channels-last" : "NCHW", r.Options.Cache, r.Options.Prefetch.ToString(CultureInfo.InvariantCulture),
+                r.Options.Precision, r.Options.ChannelsLast ? "channels-last" : "NCHW", r.Options.Cache.ToString().ToLowerInvariant(), r.Options.Prefetch.ToString(CultureInfo.InvariantCulture),
                 r.Options.Optimizer, r.Options.LearningRate, r.Options.Epochs.ToString(CultureInfo.InvariantCulture) + (r.Options.EnergyBudget is { } b ? $" / {b}" : ""),
                 r.Options.Size.ToString(CultureInfo.InvariantCulture),
             }), 7, 10, 11);

@@ -29,14 +29,14 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--normalization <MODE>")] [Description("ZScoreNonzero (default) | Percentile: per-slice intensity normalisation.")]
     public GreenSeg.Transforms.IntensityNormalization? Normalization { get; init; }
     [CommandOption("--cache <MODE>")] [Description("none | memory | disk")]
-    public string? Cache { get; init; }
+    public Data.CacheMode? Cache { get; init; }
     [CommandOption("--cache-dir <DIR>")] public string? CacheDir { get; init; }
     [CommandOption("--prefetch <N>")] [Description("Batches prepared in the background (0 = off).")]
     public int? Prefetch { get; init; }
     [CommandOption("--augment <BOOL>")] [Description("Random augmentation each epoch; what it draws is the config's augmentation: section.")]
     public bool? Augment { get; init; }
     [CommandOption("--balance <MODE>")] [Description("none | stack | sequence: give each stack or each sequence an equal share of an epoch.")]
-    public string? Balance { get; init; }
+    public BalanceMode? Balance { get; init; }
     [CommandOption("--canonical-orientation")] [Description("Turn every slice to one in-plane orientation from its file's affine (transposes and flips only); segment does the same.")]
     public bool CanonicalOrientation { get; init; }
     [CommandOption("--multi-planar <SHARE>")] [Description("Also train on planes cut across each stack's two other axes: this many cut planes per stored slice (e.g. 1 doubles an epoch; default 0).")]
@@ -77,7 +77,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--early-stopping-patience <N>")] public int? EarlyStoppingPatience { get; init; }
     [CommandOption("--early-stopping-min-delta <D>")] public double? EarlyStoppingMinDelta { get; init; }
     [CommandOption("--select-best-by <METRIC>")] [Description("dice | loss")]
-    public string? SelectBestBy { get; init; }
+    public SelectionMetric? SelectBestBy { get; init; }
     [CommandOption("--postprocess-validation <BOOL>")] [Description("Score validation stacks after segment's post-processing (largest component, holes filled); default true.")]
     public bool? PostprocessValidation { get; init; }
     [CommandOption("--energy-budget <ENERGY>")] [Description("Stop when this much energy is spent, e.g. 50kJ, 2Wh.")]

@@ -1,8 +1,8 @@
-using GreenSeg.Studies;
 using GreenSeg.Common;
 using GreenSeg.Data;
 using GreenSeg.Models;
 using GreenSeg.Phantom;
+using GreenSeg.Studies;
 using static TorchSharp.torch;
 
 namespace GreenSeg.Benchmarks;
@@ -100,11 +100,12 @@ public static class StudyBenchmark
             {
                 // The green recipe's model and compute, so the network is fast and data loading shows.
                 var green = plan["green"].Options;
-                foreach (string cache in new[] { "none", "memory", "disk" })
+                foreach (var cache in Enum.GetValues<CacheMode>())
                 foreach (int prefetch in new[] { 0, 2 })
                 {
-                    progress($"timing data wait: cache {cache}, prefetch {prefetch} ...");
-                    dataWait.Add(TrainingThroughputBenchmark.Measure($"cache {cache}, prefetch {prefetch}", "",
+                    string name = cache.ToString().ToLowerInvariant();
+                    progress($"timing data wait: cache {name}, prefetch {prefetch} ...");
+                    dataWait.Add(TrainingThroughputBenchmark.Measure($"cache {name}, prefetch {prefetch}", "",
                         green with { Cache = cache, Prefetch = prefetch }, slices, options.Batches, cancellationToken));
                 }
             }

@@ -46,7 +46,7 @@ public static class TrainingThroughputBenchmark
         var device = TorchRuntime.ResolveDevice(options.Device);
         var precision = PrecisionOption.Parse(options.Precision, device);
         var preparation = SamplePreparation.Create(options);
-        var mode = TrainingOptions.ParseCacheMode(options.Cache);
+        var mode = options.Cache;
         // A fresh disk cache, so the cold pass really is cold; removed afterwards.
         string? diskFolder = mode == CacheMode.Disk ? Path.Combine(Path.GetTempPath(), "greenseg-bench-cache-" + Guid.NewGuid().ToString("N")) : null;
         try

@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
@@ -7,14 +8,15 @@ using GreenSeg.Common;
 
 namespace GreenSeg.Data;
 
+/// <summary>Where prepared slices are kept (the config's <c>cache:</c> none | memory | disk).</summary>
 public enum CacheMode
 {
     /// <summary>Read and preprocess every slice every epoch (the study's baseline).</summary>
-    None,
+    [EnumMember(Value = "none")] None,
     /// <summary>Preprocess once, keep the results in memory for the whole run.</summary>
-    Memory,
+    [EnumMember(Value = "memory")] Memory,
     /// <summary>Preprocess once, keep the results on disk across runs, keyed by the preprocessing fingerprint.</summary>
-    Disk,
+    [EnumMember(Value = "disk")] Disk,
 }
 
 /// <summary>

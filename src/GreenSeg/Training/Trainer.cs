@@ -89,10 +89,10 @@ public static class Trainer
     };
 
     /// <summary>Per-slice weights that give every stack, or every sequence, the same share of an epoch; null keeps plain epochs.</summary>
-    internal static double[]? BalancingWeights(IReadOnlyList<TrainingStack> stacks, string balance)
+    internal static double[]? BalancingWeights(IReadOnlyList<TrainingStack> stacks, BalanceMode balance)
     {
-        if (balance == "none") return null;
-        Func<TrainingStack, string> group = balance == "stack" ? s => s.Id : s => s.Sequence;
+        if (balance == BalanceMode.None) return null;
+        Func<TrainingStack, string> group = balance == BalanceMode.Stack ? s => s.Id : s => s.Sequence;
         var groupSlices = stacks.GroupBy(group).ToDictionary(g => g.Key, g => g.Sum(s => s.Slices.Count));
         return stacks.SelectMany(s => s.Slices.Select(_ => 1.0 / groupSlices[group(s)])).ToArray();
     }

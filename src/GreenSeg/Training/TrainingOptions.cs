@@ -1,10 +1,31 @@
 using System.Globalization;
+using System.Runtime.Serialization;
 using GreenSeg.Common;
 using GreenSeg.Models;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
 namespace GreenSeg.Training;
+
+/// <summary>How an epoch draws its slices (the config's <c>balance:</c>).</summary>
+public enum BalanceMode
+{
+    /// <summary>Every slice once per epoch.</summary>
+    [EnumMember(Value = "none")] None,
+    /// <summary>Slices drawn with replacement so that each stack gets an equal share of an epoch.</summary>
+    [EnumMember(Value = "stack")] Stack,
+    /// <summary>Slices drawn with replacement so that each sequence (T2W, DWI, ...) gets an equal share of an epoch.</summary>
+    [EnumMember(Value = "sequence")] Sequence,
+}
+
+/// <summary>What the best epoch is chosen by (the config's <c>select-best-by:</c>).</summary>
+public enum SelectionMetric
+{
+    /// <summary>The highest mean validation Dice per stack.</summary>
+    [EnumMember(Value = "dice")] Dice,
+    /// <summary>The lowest validation loss.</summary>
+    [EnumMember(Value = "loss")] Loss,
+}
 
 /// <summary>
 /// Everything that decides a training run. The defaults are the recipe cross-validation by stack chose
@@ -35,16 +56,13 @@ public sealed partial record TrainingOptions
     public int Size { get; init; } = 128;
     /// <summary>How each slice's intensities are normalised (z-score over nonzero voxels, or percentile scaling).</summary>
     public Transforms.IntensityNormalization Normalization { get; init; } = Transforms.IntensityNormalization.ZScoreNonzero;
-    public string Cache { get; init; } = "memory";
+    public GreenSeg.Data.CacheMode Cache { get; init; } = GreenSeg.Data.CacheMode.Memory;
     public string? CacheDir { get; init; }
     /// <summary>Batches prepared ahead in the background; 0 turns prefetch off.</summary>
     public int Prefetch { get; init; } = 2;
     public bool Augment { get; init; } = true;
-    /// <summary>
-    /// "none" (every slice once per epoch), "stack" or "sequence": slices drawn with replacement so that
-    /// each stack, or each sequence (T2W, DWI, ...), gets an equal share of an epoch.
-    /// </summary>
-    public string Balance { get; init; } = "none";
+    /// <summary>Every slice once per epoch, or slices drawn so that each stack or sequence gets an equal share of an epoch.</summary>
+    public BalanceMode Balance { get; init; } = BalanceMode.None;
     /// <summary>What augmentation draws when <see cref="Augment"/> is on (the config's <c>augmentation:</c> section).</summary>
     public Transforms.AugmentationOptions Augmentation { get; init; } = new();
     /// <summary>Turn every slice to one canonical in-plane orientation from its image's affine (<see cref="Transforms.InPlaneOrientation"/>); segment then does the same.</summary>
@@ -85,10 +103,9 @@ public sealed partial record TrainingOptions
     // Stopping and selection
     public int EarlyStoppingPatience { get; init; } = 10;
     public double EarlyStoppingMinDelta { get; init; }
-    /// <summary>"dice" (validation Dice per stack) or "loss" (validation loss).</summary>
-    public string SelectBestBy { get; init; } = "dice";
+    public SelectionMetric SelectBestBy { get; init; } = SelectionMetric.Dice;
     /// <summary>Whether the best epoch has the highest validation Dice (else the lowest validation loss).</summary>
-    [YamlIgnore] public bool SelectsByDice => SelectBestBy == "dice";
+    [YamlIgnore] public bool SelectsByDice => SelectBestBy == SelectionMetric.Dice;
     /// <summary>
     /// Score validation stacks after `greenseg segment`'s post-processing (largest 3D component, holes
     /// filled per slice), so the selected checkpoint is the best at what users get; the raw Dice is kept too.
@@ -133,7 +150,7 @@ public sealed partial record TrainingOptions
         ModelWidth = 64,
         Precision = "fp32",
         ChannelsLast = false,
-        Cache = "none",
+        Cache = GreenSeg.Data.CacheMode.None,
         Prefetch = 0,
         Optimizer = "adam",
         LearningRate = "1e-4",
@@ -179,9 +196,9 @@ public sealed partial record TrainingOptions
         // YAML can set any of them to null ("model: null", or "model:" with nothing after it).
         foreach ((string option, string? value) in new[]
         {
-            ("data", Data), ("cache", Cache), ("balance", Balance), ("model", Model), ("precision", Precision), ("device", Device),
+            ("data", Data), ("model", Model), ("precision", Precision), ("device", Device),
             ("loss", Loss), ("optimizer", Optimizer), ("learning-rate", LearningRate), ("lr-policy", LrPolicy), ("batch-size", BatchSize),
-            ("select-best-by", SelectBestBy), ("output", Output),
+            ("output", Output),
         })
             if (value is null) throw new GreenSegException($"{option} has no value; give one or remove the key");
         if (string.IsNullOrWhiteSpace(Data)) throw new GreenSegException("no training data: give --data PATH (or data: in the config)");
@@ -205,14 +222,14 @@ public sealed partial record TrainingOptions
         Require(Pue >= 1 && double.IsFinite(Pue), "pue", "must be a finite number >= 1", Pue);
         if (!LearningRateIsAuto) _ = FixedLearningRate;
         if (!BatchSizeIsAuto) _ = FixedBatchSize;
-        if (SelectBestBy is not ("dice" or "loss")) throw new GreenSegException($"select-best-by must be dice or loss, got '{SelectBestBy}'");
+        if (!Enum.IsDefined(SelectBestBy)) throw new GreenSegException($"select-best-by must be dice or loss, got '{SelectBestBy}'");
+        if (!Enum.IsDefined(Balance)) throw new GreenSegException($"balance must be none, stack or sequence, got '{Balance}'");
+        if (!Enum.IsDefined(Cache)) throw new GreenSegException($"cache must be none, memory or disk, got '{Cache}'");
         if (Normalization is not (Transforms.IntensityNormalization.ZScoreNonzero or Transforms.IntensityNormalization.Percentile))
             throw new GreenSegException($"normalization must be ZScoreNonzero or Percentile, got '{Normalization}'");
         if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
         TorchRuntime.ValidateThreads(Threads);
         if (!(MultiPlanar >= 0) || !double.IsFinite(MultiPlanar)) throw new GreenSegException($"multi-planar must be a number >= 0 (cut planes per stored slice), got {MultiPlanar}");
-        _ = ParseCacheMode(Cache);
-        if (Balance is not ("none" or "stack" or "sequence")) throw new GreenSegException($"balance must be none, stack or sequence, got '{Balance}'");
         // YAML can null the section ("augmentation:" with nothing under it).
         if (Augmentation is null) throw new GreenSegException("augmentation: the section is empty; give keys under it (e.g. shift-probability: 0.5) or remove it");
         try
@@ -225,14 +242,6 @@ public sealed partial record TrainingOptions
         }
         return this;
     }
-
-    public static GreenSeg.Data.CacheMode ParseCacheMode(string cache) => cache.Trim().ToLowerInvariant() switch
-    {
-        "none" => GreenSeg.Data.CacheMode.None,
-        "memory" => GreenSeg.Data.CacheMode.Memory,
-        "disk" => GreenSeg.Data.CacheMode.Disk,
-        _ => throw new GreenSegException($"cache '{cache}': expected none, memory or disk"),
-    };
 
     private static double ParsePositive(string text, string option)
     {

@@ -65,7 +65,7 @@ public sealed class StudyBenchmarkTests(TinyPhantomFixture fixture) : IClassFixt
         result.Recipes.Select(r => r.Recipe).ShouldBe(techniques.Runs.Select(r => r.Name).Where(n => n != "+lr-finder"));
         result.OneOffRecipes.ShouldBe(["+lr-finder (learning-rate: auto)"]);
         result.Recipes.ShouldAllBe(r => r.Options.Size == 32 && r.Warm.Slices == 8);
-        result.DataWait.Select(r => (r.Options.Cache, r.Options.Prefetch)).ShouldBe([("none", 0), ("none", 2), ("memory", 0), ("memory", 2), ("disk", 0), ("disk", 2)]);
+        result.DataWait.Select(r => (r.Options.Cache, r.Options.Prefetch)).ShouldBe([(CacheMode.None, 0), (CacheMode.None, 2), (CacheMode.Memory, 0), (CacheMode.Memory, 2), (CacheMode.Disk, 0), (CacheMode.Disk, 2)]);
         result.DataWait.ShouldAllBe(r => r.Options.Model == "att-squeeze-unet");
         result.Matmuls.ShouldBeEmpty();
         result.Inference.ShouldBeEmpty();

@@ -29,12 +29,12 @@ public sealed class TrainSettingsTests : IDisposable
     private static TrainSettings EveryFlag() => new()
     {
             Data = "d", ValidationData = "v", ValidationFraction = 0.3, Final = true, Seed = 5, SplitSeed = 6, Spacing = 1.5, Size = 96,
-            Normalization = GreenSeg.Transforms.IntensityNormalization.Percentile, Cache = "disk", CacheDir = "c", Prefetch = 3, Augment = false,
-            Balance = "stack", CanonicalOrientation = true, MultiPlanar = 0.5, SyntheticContrast = 0.4, Model = "micronet", ModelWidth = 8,
+            Normalization = GreenSeg.Transforms.IntensityNormalization.Percentile, Cache = GreenSeg.Data.CacheMode.Disk, CacheDir = "c", Prefetch = 3, Augment = false,
+            Balance = BalanceMode.Stack, CanonicalOrientation = true, MultiPlanar = 0.5, SyntheticContrast = 0.4, Model = "micronet", ModelWidth = 8,
             Precision = "fp32", ChannelsLast = false, Threads = 1, Device = "cpu", Loss = "dice", Optimizer = "sgd", LearningRate = "2e-3",
             LrPolicy = "cosine", WeightDecay = 0.01, Momentum = 0.8, Nesterov = true, GradAveraging = true, AmsGrad = true, GradClip = 2,
             BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4, EarlyStoppingMinDelta = 0.01,
-            SelectBestBy = "loss", PostprocessValidation = false, EnergyBudget = "5kJ", GreenStopDicePerKj = 0.02, GreenStopWindow = 5,
+            SelectBestBy = SelectionMetric.Loss, PostprocessValidation = false, EnergyBudget = "5kJ", GreenStopDicePerKj = 0.02, GreenStopWindow = 5,
             CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
     };
 
@@ -45,13 +45,13 @@ public sealed class TrainSettingsTests : IDisposable
 
         (o.Data, o.ValidationData, o.ValidationFraction, o.Final, o.Seed, o.SplitSeed, o.Spacing, o.Size).ShouldBe(("d", "v", 0.3, true, 5, (int?)6, 1.5, 96));
         (o.Normalization, o.Cache, o.CacheDir, o.Prefetch, o.Augment, o.Balance, o.CanonicalOrientation, o.MultiPlanar)
-            .ShouldBe((GreenSeg.Transforms.IntensityNormalization.Percentile, "disk", "c", 3, false, "stack", true, 0.5));
+            .ShouldBe((GreenSeg.Transforms.IntensityNormalization.Percentile, GreenSeg.Data.CacheMode.Disk, "c", 3, false, BalanceMode.Stack, true, 0.5));
         o.Augmentation.SyntheticContrastProbability.ShouldBe(0.4);
         (o.Model, o.ModelWidth, o.Precision, o.ChannelsLast, o.Threads, o.Device).ShouldBe(("micronet", (int?)8, "fp32", false, 1, "cpu"));
         (o.Loss, o.Optimizer, o.LearningRate, o.LrPolicy, o.WeightDecay, o.Momentum, o.Nesterov, o.GradAveraging, o.AmsGrad, o.GradClip)
             .ShouldBe(("dice", "sgd", "2e-3", "cosine", 0.01, 0.8, true, true, true, 2.0));
         (o.BatchSize, o.MemoryLimitMb, o.Epochs, o.LrFinderSteps, o.EarlyStoppingPatience, o.EarlyStoppingMinDelta, o.SelectBestBy, o.PostprocessValidation)
-            .ShouldBe(("4", 100, 9, 30, 4, 0.01, "loss", false));
+            .ShouldBe(("4", 100, 9, 30, 4, 0.01, SelectionMetric.Loss, false));
         (o.EnergyBudget, o.GreenStopDicePerKj, o.GreenStopWindow, o.CpuTdp, o.Country, o.CarbonIntensity, o.Pue)
             .ShouldBe(("5kJ", (double?)0.02, 5, (double?)65, "POL", (double?)700, 1.3));
     }
@@ -100,10 +100,10 @@ public sealed class TrainSettingsTests : IDisposable
     {
         var baseline = new TrainSettings { Baseline = true, Data = "d" }.Resolve();
         (baseline.Model, baseline.ModelWidth, baseline.Precision, baseline.ChannelsLast, baseline.Cache, baseline.Prefetch, baseline.Optimizer, baseline.LrPolicy)
-            .ShouldBe(("unet", 64, "fp32", false, "none", 0, "adam", "fixed"));
+            .ShouldBe(("unet", 64, "fp32", false, GreenSeg.Data.CacheMode.None, 0, "adam", "fixed"));
         var green = new TrainSettings { Data = "d" }.Resolve();
         (green.Model, green.ModelWidth, green.Precision, green.ChannelsLast, green.Cache, green.Optimizer, green.LearningRate, green.Size, green.Spacing, green.Epochs)
-            .ShouldBe(("unet", 16, "auto", true, "memory", "adam", "1e-3", 128, 2.0, 25));
+            .ShouldBe(("unet", 16, "auto", true, GreenSeg.Data.CacheMode.Memory, "adam", "1e-3", 128, 2.0, 25));
         green.Prefetch.ShouldBeGreaterThan(0);
     }
 

@@ -1,3 +1,4 @@
+using GreenSeg.Data;
 using GreenSeg.Common;
 using GreenSeg.Pipelines;
 using GreenSeg.Studies;
@@ -148,7 +149,7 @@ public class StudyDefinitionTests
         baseline.Model.ShouldBe(reference.Model);
         baseline.Precision.ShouldBe("fp32");
         baseline.ChannelsLast.ShouldBeFalse();
-        baseline.Cache.ShouldBe("none");
+        baseline.Cache.ShouldBe(CacheMode.None);
         baseline.Prefetch.ShouldBe(0);
         baseline.Optimizer.ShouldBe("adam");
         baseline.LearningRateIsAuto.ShouldBeFalse();
@@ -156,7 +157,7 @@ public class StudyDefinitionTests
         plan["baseline"].Changes.ShouldBeEmpty();
 
         // Each technique run differs from the baseline in exactly the option(s) of its technique.
-        plan["+cache"].Options.ShouldBe(baseline with { Cache = "memory" });
+        plan["+cache"].Options.ShouldBe(baseline with { Cache = CacheMode.Memory });
         plan["+prefetch"].Options.ShouldBe(baseline with { Prefetch = 2 });
         plan["+novograd"].Options.ShouldBe(baseline with { Optimizer = "novograd" });
         plan["+lr-finder"].Options.ShouldBe(baseline with { LearningRate = "auto" });

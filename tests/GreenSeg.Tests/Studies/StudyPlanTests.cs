@@ -1,3 +1,4 @@
+using GreenSeg.Data;
 using GreenSeg.Common;
 using GreenSeg.Pipelines;
 using GreenSeg.Studies;
@@ -45,8 +46,8 @@ public class StudyPlanTests
               seed: [1, 2, 3]
             """), "/data");
         plan.Runs.Select(r => r.Name).ShouldBe(["baseline_seed-1", "baseline_seed-2", "baseline_seed-3", "+cache_seed-1", "+cache_seed-2", "+cache_seed-3"]);
-        plan.Runs.Where(r => r.Name.StartsWith("+cache")).ShouldAllBe(r => r.Options.Cache == "memory");
-        plan.Runs.Where(r => r.Name.StartsWith("baseline")).ShouldAllBe(r => r.Options.Cache == "none");
+        plan.Runs.Where(r => r.Name.StartsWith("+cache")).ShouldAllBe(r => r.Options.Cache == CacheMode.Memory);
+        plan.Runs.Where(r => r.Name.StartsWith("baseline")).ShouldAllBe(r => r.Options.Cache == CacheMode.None);
         plan.Runs.Select(r => r.Options.Seed).ShouldBe([1, 2, 3, 1, 2, 3]);
         // Training seeds vary, the split does not.
         plan.Runs.ShouldAllBe(r => r.Options.SplitSeed == 42 && r.Options.ValidationFraction == 0.2);
@@ -93,7 +94,7 @@ public class StudyPlanTests
     [InlineData("runs: [{ name: a, set: { model: transformer } }]", "run 'a'", "unknown model 'transformer'")]
     [InlineData("runs: [{ name: a, set: { optimizer: adamm } }]", "run 'a'", "optimizer 'adamm'")]
     [InlineData("runs: [{ name: a, set: { precision: fp8 } }]", "run 'a'", "precision 'fp8'")]
-    [InlineData("runs: [{ name: a, set: { cache: ram } }]", "run 'a'", "cache 'ram'")]
+    [InlineData("runs: [{ name: a, set: { cache: ram } }]", "run 'a'", "'cache': 'ram' is not accepted (the value is not one of the names")]
     [InlineData("runs: [{ name: a, set: { channels-last: sometimes } }]", "run 'a'", "'channels-last': 'sometimes' is not accepted")]
     [InlineData("runs: [{ name: a, set: { epochs: ~ } }]", "run 'a'", "'epochs' needs a value")]
     [InlineData("set: { size: huge }\nruns: [{ name: a }]", "(set)", "'size': 'huge'")]

@@ -1,3 +1,4 @@
+using GreenSeg.Data;
 using GreenSeg.Common;
 using GreenSeg.Pipelines;
 using GreenSeg.Studies;
@@ -15,7 +16,7 @@ public sealed class StudyStoreTests : IDisposable
     }
 
     private static PlannedRun Run(string name, TrainingOptions options) =>
-        new(name, options, [new OptionSetting("cache", options.Cache)]);
+        new(name, options, [new OptionSetting("cache", options.Cache.ToString().ToLowerInvariant())]);
 
     private static EpochMetrics Epoch(int epoch, double dice, bool best) => new()
     {
@@ -28,7 +29,7 @@ public sealed class StudyStoreTests : IDisposable
     [Fact]
     public void Runs_results_and_epochs_round_trip()
     {
-        var options = TrainingOptions.Baseline("/data") with { Cache = "memory", Epochs = 2 };
+        var options = TrainingOptions.Baseline("/data") with { Cache = CacheMode.Memory, Epochs = 2 };
         using (var store = StudyStore.Open(_folder))
         {
             store.SetMeta("name", "round-trip");

@@ -19,7 +19,7 @@ public class TrainingOptionsTests
               intensity-curve-probability: 0.25
             """, "test.yaml");
 
-        options.Balance.ShouldBe("sequence");
+        options.Balance.ShouldBe(BalanceMode.Sequence);
         options.Augmentation.MaxRotationDegrees.ShouldBe(180);
         options.Augmentation.ShiftProbability.ShouldBe(0.5);
         options.Augmentation.IntensityCurveProbability.ShouldBe(0.25);
@@ -30,18 +30,30 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void Closed_choices_are_enums_written_with_their_config_names()
+    {
+        string yaml = new TrainingOptions { Data = "d", Cache = GreenSeg.Data.CacheMode.Disk, Balance = BalanceMode.Sequence, SelectBestBy = SelectionMetric.Loss }.ToYaml();
+        yaml.ShouldContain("\ncache: disk\n");
+        yaml.ShouldContain("\nbalance: sequence\n");
+        yaml.ShouldContain("\nselect-best-by: loss\n");
+        var read = TrainingOptions.Parse("data: d\ncache: none\nbalance: stack\nselect-best-by: dice\n", "names.yaml");
+        (read.Cache, read.Balance, read.SelectBestBy).ShouldBe((GreenSeg.Data.CacheMode.None, BalanceMode.Stack, SelectionMetric.Dice));
+    }
+
+    [Fact]
     public void A_bad_augmentation_or_balance_value_is_an_error_that_names_it()
     {
         var bad = new TrainingOptions { Data = "d", Augmentation = new AugmentationOptions { GammaProbability = 2 } };
         Should.Throw<GreenSegException>(() => bad.Validate()).Message.ShouldContain("gamma-probability"); // the config's key
-        Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", Balance = "subjects" }.Validate()).Message.ShouldContain("balance");
+        Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", Balance = (BalanceMode)7 }.Validate()).Message.ShouldContain("balance");
+        Should.Throw<InvalidInputException>(() => TrainingOptions.Parse("data: d\nbalance: subjects\n", "bad.yaml")).Problem.ShouldContain("balance: subjects");
         Should.Throw<GreenSegException>(() => TrainingOptions.Parse("data: d\naugmentation:\n", "empty.yaml").Validate()).Message.ShouldContain("augmentation");
     }
 
     [Theory]
-    [InlineData("stack")]
-    [InlineData("sequence")]
-    public void Balancing_gives_every_group_the_same_share(string balance)
+    [InlineData(BalanceMode.Stack)]
+    [InlineData(BalanceMode.Sequence)]
+    public void Balancing_gives_every_group_the_same_share(BalanceMode balance)
     {
         TrainingStack Stack(string id, string sequence, int slices) =>
             new(id, sequence, Enumerable.Range(0, slices).Select(z => new SliceRef($"{id}.nii", null, z)).ToList());
@@ -51,7 +63,7 @@ public class TrainingOptionsTests
 
         weights.Length.ShouldBe(45);
         double dwi0 = weights[..30].Sum(), dwi1 = weights[30..40].Sum(), t2w = weights[40..].Sum();
-        if (balance == "stack")
+        if (balance == BalanceMode.Stack)
         {
             dwi0.ShouldBe(dwi1, 1e-9);
             dwi1.ShouldBe(t2w, 1e-9);
@@ -61,6 +73,6 @@ public class TrainingOptionsTests
             (dwi0 + dwi1).ShouldBe(t2w, 1e-9);
             weights[0].ShouldBe(weights[35], 1e-12); // within a sequence, every slice alike
         }
-        Trainer.BalancingWeights(stacks, "none").ShouldBeNull();
+        Trainer.BalancingWeights(stacks, BalanceMode.None).ShouldBeNull();
     }
 }

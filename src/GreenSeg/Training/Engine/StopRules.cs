@@ -29,7 +29,7 @@ public sealed class EarlyStoppingRule(TrainingOptions options) : IStopRule
     {
         if (options.Final) return null;
         _stopping.Update(options.SelectsByDice ? outcome.ValidationDice : outcome.ValidationLoss);
-        return _stopping.ShouldStop ? $"early stopping: no improvement of validation {options.SelectBestBy} for {options.EarlyStoppingPatience} epochs" : null;
+        return _stopping.ShouldStop ? $"early stopping: no improvement of validation {options.SelectBestBy.ToString().ToLowerInvariant()} for {options.EarlyStoppingPatience} epochs" : null;
     }
 
     public void Restore(ResumeState state) => _stopping.Restore(state.EarlyStoppingBest, state.EpochsWithoutImprovement);

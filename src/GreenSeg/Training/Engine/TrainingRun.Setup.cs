@@ -28,7 +28,7 @@ public sealed partial class TrainingRun
         // Data: a fixed by-stack split, the deterministic preparation (cached as asked), augmentation each epoch.
         var (trainStacks, validationStacks) = Trainer.SplitData(options);
         var preparation = SamplePreparation.Create(options);
-        _cache = new SampleCache(TrainingOptions.ParseCacheMode(options.Cache), preparation.Prepare, preparation.Fingerprint, Trainer.CacheFolder(options));
+        _cache = new SampleCache(options.Cache, preparation.Prepare, preparation.Fingerprint, Trainer.CacheFolder(options));
         // The run's energy starts with reading and preparing the data.
         _energy = EnergySession.Start(options.ToEnergyOptions(device), Path.GetFileName(request.Run.Path));
         _energy.Monitor.BeginWindow("run");
@@ -72,7 +72,7 @@ public sealed partial class TrainingRun
         return $"{(_resume is null ? "training" : $"resuming after epoch {_resume.EpochsDone}")} {options.Model} on {_trainStacks.Count} stacks ({_trainSlices} slices{(cuts > 0 ? $", {cuts} of them cut across other planes" : "")}), " +
             (validationStacks.Count == 0 ? $"no stack held out ({options.Epochs} epochs, the last is the model)"
                 : $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}") + $"; {threads} threads, {PrecisionOption.Name(precision)}" +
-            $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache}, prefetch {options.Prefetch}";
+            $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache.ToString().ToLowerInvariant()}, prefetch {options.Prefetch}";
     }
 
     /// <summary>The seeded model in its compute mode, the loss, the loss scaler (fp16 only) and the optimizer (its rate set later).</summary>
