@@ -58,7 +58,7 @@ public static class TrainingThroughputBenchmark
             model.to(device);
             ComputeMode.Apply(model, precision, options.ChannelsLast);
             var compute = new ComputeSettings(precision, options.ChannelsLast);
-            var loss = LossFactory.Create(options.Loss);
+            var loss = LossFactory.Create(options.Loss, options.LossSettings);
             // The learning rate does not change the cost of a step; the LR finder's sweep is a one-off cost measured by the study.
             double learningRate = options.LearningRateIsAuto ? 1e-3 : options.FixedLearningRate;
             using var optimizer = OptimizerFactory.Create(options.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, learningRate));

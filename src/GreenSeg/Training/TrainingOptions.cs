@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Runtime.Serialization;
 using GreenSeg.Common;
 using GreenSeg.Models;
+using GreenSeg.Training.Losses;
+using GreenSeg.Training.Schedules;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -87,6 +89,10 @@ public sealed partial record TrainingOptions
     /// <summary>A number, or "auto" to run the LR finder first.</summary>
     public string LearningRate { get; init; } = "1e-3";
     public string LrPolicy { get; init; } = "plateau";
+    /// <summary>The policies' own settings (the config's <c>lr-schedule:</c> section: plateau-factor, plateau-patience, min-learning-rate, one-cycle-…).</summary>
+    public LrPolicySettings LrSchedule { get; init; } = new();
+    /// <summary>The losses' own settings (the config's <c>loss-settings:</c> section: dice-smooth, dice-per-sample, dice-weight, bce-weight, focal-…).</summary>
+    public LossSettings LossSettings { get; init; } = new();
     public double WeightDecay { get; init; }
     public double Momentum { get; init; } = 0.9;
     public bool Nesterov { get; init; }
@@ -99,6 +105,9 @@ public sealed partial record TrainingOptions
     public int MemoryLimitMb { get; init; } = 8192;
     public int Epochs { get; init; } = 25;
     public int LrFinderSteps { get; init; } = 60;
+    /// <summary>The rates the LR finder sweeps between (exponentially).</summary>
+    public double LrFinderMinLr { get; init; } = 1e-5;
+    public double LrFinderMaxLr { get; init; } = 1;
 
     // Stopping and selection
     public int EarlyStoppingPatience { get; init; } = 10;
@@ -230,17 +239,28 @@ public sealed partial record TrainingOptions
         if (Prefetch < 0) throw new GreenSegException($"prefetch must be >= 0, got {Prefetch}");
         TorchRuntime.ValidateThreads(Threads);
         if (!(MultiPlanar >= 0) || !double.IsFinite(MultiPlanar)) throw new GreenSegException($"multi-planar must be a number >= 0 (cut planes per stored slice), got {MultiPlanar}");
+        if (LrSchedule is null) throw new GreenSegException("lr-schedule: the section is empty; give keys under it (e.g. plateau-patience: 3) or remove it");
+        if (LossSettings is null) throw new GreenSegException("loss-settings: the section is empty; give keys under it (e.g. dice-smooth: 1) or remove it");
+        Section("lr-schedule", () => LrSchedule.Validate());
+        Section("loss-settings", () => LossSettings.Validate());
+        Require(LrFinderMinLr > 0 && LrFinderMinLr < LrFinderMaxLr && double.IsFinite(LrFinderMaxLr), "lr-finder-min-lr", "must be positive and below lr-finder-max-lr", LrFinderMinLr);
         // YAML can null the section ("augmentation:" with nothing under it).
         if (Augmentation is null) throw new GreenSegException("augmentation: the section is empty; give keys under it (e.g. shift-probability: 0.5) or remove it");
+        Section("augmentation", () => Augmentation.Validate());
+        return this;
+    }
+
+    /// <summary>Validates a section; a bad value is reported by the config's key (e.g. "augmentation gamma-probability").</summary>
+    private static void Section(string name, Action validate)
+    {
         try
         {
-            Augmentation.Validate();
+            validate();
         }
         catch (ArgumentOutOfRangeException e)
         {
-            throw new GreenSegException($"augmentation {HyphenatedNamingConvention.Instance.Apply(e.ParamName ?? "")}: {e.Message.Split(" (Parameter")[0]}");
+            throw new GreenSegException($"{name} {HyphenatedNamingConvention.Instance.Apply(e.ParamName ?? "")}: {e.Message.Split(" (Parameter")[0]}");
         }
-        return this;
     }
 
     private static double ParsePositive(string text, string option)

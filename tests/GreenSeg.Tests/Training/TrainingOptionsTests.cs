@@ -30,6 +30,39 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void Loss_schedule_and_lr_finder_settings_come_from_the_config()
+    {
+        var options = TrainingOptions.Parse("""
+            data: d
+            lr-finder-min-lr: 1e-6
+            lr-finder-max-lr: 0.5
+            lr-schedule:
+              plateau-patience: 2
+              min-learning-rate: 1e-6
+            loss-settings:
+              dice-smooth: 1
+              bce-weight: 0.5
+            """, "sections.yaml").Validate();
+        (options.LrFinderMinLr, options.LrFinderMaxLr).ShouldBe((1e-6, 0.5));
+        (options.LrSchedule.PlateauPatience, options.LrSchedule.MinLearningRate, options.LrSchedule.PlateauFactor).ShouldBe((2, 1e-6, 0.1));
+        (options.LossSettings.DiceSmooth, options.LossSettings.BceWeight, options.LossSettings.DiceWeight).ShouldBe((1.0, 0.5, 1.0));
+        var loss = GreenSeg.Training.Losses.LossFactory.Create(options.Loss, options.LossSettings).ShouldBeOfType<GreenSeg.Training.Losses.DiceBceLoss>();
+        (loss.Dice.Smooth, loss.BceWeight).ShouldBe((1.0, 0.5));
+        TrainingOptions.Parse(options.ToYaml(), "saved").ToYaml().ShouldBe(options.ToYaml());
+        options.ToYaml().ShouldNotContain("kind:"); // the policy comes from lr-policy
+    }
+
+    [Theory]
+    [InlineData("lr-schedule:\n  plateau-factor: 2\n", "lr-schedule plateau-factor")]
+    [InlineData("loss-settings:\n  focal-alpha: 3\n", "loss-settings focal-alpha")]
+    [InlineData("loss-settings:\n", "loss-settings: the section is empty")]
+    [InlineData("lr-finder-min-lr: 2\n", "lr-finder-min-lr")]
+    public void A_bad_section_value_is_named_by_its_key(string yaml, string problem)
+    {
+        Should.Throw<GreenSegException>(() => TrainingOptions.Parse("data: d\n" + yaml, "bad.yaml").Validate()).Message.ShouldContain(problem);
+    }
+
+    [Fact]
     public void Closed_choices_are_enums_written_with_their_config_names()
     {
         string yaml = new TrainingOptions { Data = "d", Cache = GreenSeg.Data.CacheMode.Disk, Balance = BalanceMode.Sequence, SelectBestBy = SelectionMetric.Loss }.ToYaml();

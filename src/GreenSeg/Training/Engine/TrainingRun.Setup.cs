@@ -83,7 +83,7 @@ public sealed partial class TrainingRun
         var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed });
         model.to(device);
         ComputeMode.Apply(model, precision, options.ChannelsLast);
-        var loss = LossFactory.Create(options.Loss);
+        var loss = LossFactory.Create(options.Loss, options.LossSettings);
         var scaler = precision == Precision.Fp16Mixed ? new DynamicLossScaler() : null;
         var optimizer = OptimizerFactory.Create(options.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, 1e-3));
         return new TrainingParts(model, new ComputeSettings(precision, options.ChannelsLast), loss, optimizer, device)
@@ -116,7 +116,7 @@ public sealed partial class TrainingRun
         else learningRate = Options.LearningRateIsAuto ? FindLearningRate() : Options.FixedLearningRate;
         OptimizerLearningRate.SetInitial(Parts.Optimizer, learningRate);
         var policyState = _resume is null ? null : new LrPolicyState(_resume.PolicyOptimizerSteps, _resume.PolicyValidationLosses);
-        _policy = LrPolicy.Create(new LrPolicySettings { Kind = LrPolicy.Parse(Options.LrPolicy) }, Parts.Optimizer, Options.Epochs, Loader.BatchesPerEpoch, policyState);
+        _policy = LrPolicy.Create(Options.LrSchedule with { Kind = LrPolicy.Parse(Options.LrPolicy) }, Parts.Optimizer, Options.Epochs, Loader.BatchesPerEpoch, policyState);
         if (_resume is not null) Parts.Optimizer.load_state_dict(Path.Combine(_request.ResumeFrom!, "optimizer.pt"));
         return learningRate;
     }
@@ -131,7 +131,7 @@ public sealed partial class TrainingRun
             batches.MoveNext();
             var (images, masks) = TrainingStep.ToTensors(batches.Current, Parts.Compute, Parts.Device);
             return Parts.Loss.Compute(Parts.Model.call(images), masks);
-        }, new LrFinderOptions { Steps = Options.LrFinderSteps, MinLearningRate = 1e-5, MaxLearningRate = 1 });
+        }, new LrFinderOptions { Steps = Options.LrFinderSteps, MinLearningRate = Options.LrFinderMinLr, MaxLearningRate = Options.LrFinderMaxLr });
         string plot = Recorder.Run.LrFinderPlotPath;
         result.SavePlot(plot);
         const double fallback = 1e-3;

@@ -13,6 +13,21 @@ public sealed record LossSettings
     /// <summary>Foreground weight of the focal loss; null = no class weighting.</summary>
     public double? FocalAlpha { get; init; } = FocalLoss.DefaultAlpha;
     public double FocalGamma { get; init; } = FocalLoss.DefaultGamma;
+
+    public LossSettings Validate()
+    {
+        Check(DiceSmooth >= 0 && double.IsFinite(DiceSmooth), nameof(DiceSmooth), DiceSmooth, "must be a finite number >= 0");
+        Check(DiceWeight >= 0 && double.IsFinite(DiceWeight), nameof(DiceWeight), DiceWeight, "must be a finite number >= 0");
+        Check(BceWeight >= 0 && double.IsFinite(BceWeight), nameof(BceWeight), BceWeight, "must be a finite number >= 0");
+        Check(FocalAlpha is null or (>= 0 and <= 1), nameof(FocalAlpha), FocalAlpha, "must lie in [0, 1] (or be empty: no class weighting)");
+        Check(FocalGamma >= 0 && double.IsFinite(FocalGamma), nameof(FocalGamma), FocalGamma, "must be a finite number >= 0");
+        return this;
+    }
+
+    private static void Check(bool ok, string name, object? value, string rule)
+    {
+        if (!ok) throw new ArgumentOutOfRangeException(name, value, rule);
+    }
 }
 
 /// <summary>Creates a loss by name: dice, dice-bce, bce, focal.</summary>

@@ -10,7 +10,8 @@ public enum LrPolicyKind { Fixed, Plateau, Cosine, OneCycle }
 /// <summary>Learning-rate policy settings; each policy reads only its own.</summary>
 public sealed record LrPolicySettings
 {
-    public LrPolicyKind Kind { get; init; } = LrPolicyKind.Fixed;
+    /// <summary>Which policy; in a training config it comes from lr-policy, the section holds the policies' settings.</summary>
+    [YamlDotNet.Serialization.YamlIgnore] public LrPolicyKind Kind { get; init; } = LrPolicyKind.Fixed;
     /// <summary>Plateau: multiply the rate by this when the validation loss stalls (the study: 0.1).</summary>
     public double PlateauFactor { get; init; } = 0.1;
     /// <summary>Plateau: epochs without improvement tolerated before reducing (the study: 5).</summary>
@@ -27,6 +28,23 @@ public sealed record LrPolicySettings
     public double OneCycleFinalDivFactor { get; init; } = 1e4;
     /// <summary>One-cycle: cycle momentum (SGD) or beta1 (Adam, AdamW, Novograd, Lion) inversely to the rate, 0.95 to 0.85.</summary>
     public bool OneCycleCycleMomentum { get; init; } = true;
+
+    public LrPolicySettings Validate()
+    {
+        Check(PlateauFactor is > 0 and < 1, nameof(PlateauFactor), PlateauFactor, "must lie in (0, 1)");
+        Check(PlateauPatience >= 0, nameof(PlateauPatience), PlateauPatience, "must be at least 0 epochs");
+        Check(PlateauThreshold >= 0 && double.IsFinite(PlateauThreshold), nameof(PlateauThreshold), PlateauThreshold, "must be a finite number >= 0");
+        Check(MinLearningRate >= 0 && double.IsFinite(MinLearningRate), nameof(MinLearningRate), MinLearningRate, "must be a finite number >= 0");
+        Check(OneCyclePctStart is > 0 and < 1, nameof(OneCyclePctStart), OneCyclePctStart, "must lie in (0, 1)");
+        Check(OneCycleDivFactor > 0 && double.IsFinite(OneCycleDivFactor), nameof(OneCycleDivFactor), OneCycleDivFactor, "must be a positive number");
+        Check(OneCycleFinalDivFactor > 0 && double.IsFinite(OneCycleFinalDivFactor), nameof(OneCycleFinalDivFactor), OneCycleFinalDivFactor, "must be a positive number");
+        return this;
+    }
+
+    private static void Check(bool ok, string name, object value, string rule)
+    {
+        if (!ok) throw new ArgumentOutOfRangeException(name, value, rule);
+    }
 }
 
 /// <summary>What a policy has seen, enough to rebuild it exactly on resume.</summary>
