@@ -52,6 +52,10 @@ public sealed class SegmentSettings : EnergySettings
     [DefaultValue(PostProcessingOptions.DefaultMinComponentShare)]
     public double MinComponentShare { get; init; } = PostProcessingOptions.DefaultMinComponentShare;
 
+    [CommandOption("--no-fold-bn")]
+    [Description("Keep each BatchNorm as its own layer (by default it is folded into the convolution before it: same masks, less work).")]
+    public bool NoFoldBatchNorm { get; init; }
+
     [CommandOption("--preview")]
     [Description("Also write review.html and review/<stack>.png in --out: a mosaic of each stack's slices with the mask outlined, and flags for suspicious masks.")]
     public bool Preview { get; init; }
@@ -104,6 +108,7 @@ public sealed class SegmentSettings : EnergySettings
     {
         Threshold = Threshold,
         FlipTta = Tta,
+        FoldBatchNorm = !NoFoldBatchNorm,
         PostProcessing = NoPostprocess ? PostProcessingOptions.None
             : PostProcessingOptions.Default with { Components = Components, MinComponentShare = MinComponentShare },
         BatchSize = BatchSize,

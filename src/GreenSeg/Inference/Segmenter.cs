@@ -14,6 +14,8 @@ public sealed record SegmentOptions
     public float Threshold { get; init; } = 0.5f;
     /// <summary>Average the prediction with that of the left-right flipped slice.</summary>
     public bool FlipTta { get; init; }
+    /// <summary>Fold each convolution's BatchNorm into it before inference (same output, less work; <see cref="BatchNormFolding"/>).</summary>
+    public bool FoldBatchNorm { get; init; } = true;
     public PostProcessingOptions PostProcessing { get; init; } = PostProcessingOptions.Default;
     public int BatchSize { get; init; } = 8;
     /// <summary>fp32, bf16-mixed (bf16 convolutions on fp32 weights, as in training) or bf16-pure (see <see cref="InferencePrecision"/>).</summary>
@@ -89,7 +91,7 @@ public sealed class Segmenter : IDisposable
         try
         {
             foreach (var (manifest, weights) in CheckpointManifest.LocateAll(modelPath))
-                members.Add(Member.Load(manifest, weights, compute, weightType, device));
+                members.Add(Member.Load(manifest, weights, compute, weightType, device, options.FoldBatchNorm));
         }
         catch
         {
@@ -153,7 +155,7 @@ public sealed class Segmenter : IDisposable
             _preprocessor = new SlicePreprocessor(manifest.Preprocessing());
         }
 
-        public static Member Load(CheckpointManifest manifest, string weights, ComputeSettings compute, ScalarType weightType, Device device)
+        public static Member Load(CheckpointManifest manifest, string weights, ComputeSettings compute, ScalarType weightType, Device device, bool foldBatchNorm)
         {
             var model = ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
             try
@@ -165,10 +167,12 @@ public sealed class Segmenter : IDisposable
                 model.Dispose();
                 throw;
             }
+            model.eval();
+            // In float32, before the weights move or change type.
+            if (foldBatchNorm) BatchNormFolding.Fold(model);
             model.to(device);
             if (weightType != ScalarType.Float32) model.to(weightType);
             ComputeMode.Apply(model, compute.Precision, compute.ChannelsLast);
-            model.eval();
             return new Member(model, manifest, compute, weightType, device);
         }
 

@@ -5,6 +5,8 @@ namespace GreenSeg.Models.Blocks;
 /// <summary>2D transposed convolution with switchable compute precision.</summary>
 public sealed class ComputeConvTranspose2d : ComputeConvolution
 {
+    protected override int OutputChannelAxis => 1;
+
     public long[] Stride { get; }
     public long[] Padding { get; }
     public long[] OutputPadding { get; }

@@ -12,7 +12,7 @@ public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
 {
     // Field names are the state-dict keys ("weight", "bias"), as in torch.nn.Conv2d.
     protected readonly Parameter weight;
-    protected readonly Parameter? bias;
+    protected Parameter? bias;
 
     public long InChannels { get; }
     public long OutChannels { get; }
@@ -30,6 +30,31 @@ public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
 
     public Parameter Weight => weight;
     public Parameter? Bias => bias;
+
+    /// <summary>
+    /// Folds a per-output-channel affine map that follows the convolution into it: weight·scale, bias·scale + shift
+    /// (a missing bias counts as zero and is created). Float32 parameters only; for inference.
+    /// </summary>
+    internal void FoldAffine(Tensor scale, Tensor shift)
+    {
+        using var noGrad = no_grad();
+        int outputAxis = OutputChannelAxis;
+        long[] shape = Enumerable.Repeat(1L, (int)weight.dim()).ToArray();
+        shape[outputAxis] = OutChannels;
+        if (outputAxis != 0 && Groups != 1) throw new NotSupportedException("folding into a grouped transposed convolution");
+        weight.mul_(scale.reshape(shape));
+        if (bias is null)
+        {
+            bias = new Parameter(shift.clone().to(weight.device));
+            // The caller may fold inside a dispose scope: the new parameter belongs to the module, not to that scope.
+            bias.DetachFromDisposeScope();
+            register_parameter("bias", bias);
+        }
+        else bias.mul_(scale).add_(shift);
+    }
+
+    /// <summary>The weight's axis that runs over output channels (0 for a convolution, 1 for a transposed one).</summary>
+    protected virtual int OutputChannelAxis => 0;
 
     protected ComputeConvolution(string name, long inChannels, long outChannels, long[] kernelSize, long groups,
         bool hasBias, long[] weightShape) : base(name)

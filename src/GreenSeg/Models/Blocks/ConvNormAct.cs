@@ -27,11 +27,31 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The BatchNorm has been folded into the convolution (<see cref="FoldBatchNorm"/>).</summary>
+    public bool Folded { get; private set; }
+
     public override Tensor forward(Tensor input)
     {
         var x = conv.call(input);
-        if (bn is not null) x = bn.call(x);
+        if (bn is not null && !Folded) x = bn.call(x);
         return act.Apply(x);
+    }
+
+    /// <summary>
+    /// For inference: folds the BatchNorm's running statistics and affine parameters into the convolution, which then
+    /// computes both (one pass over the activations fewer). Training afterwards would use the folded layer without
+    /// batch statistics. Returns whether there was a BatchNorm to fold.
+    /// </summary>
+    public bool FoldBatchNorm()
+    {
+        if (bn is null || Folded) return false;
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+        var shift = bn.bias! - bn.running_mean! * scale;
+        conv.FoldAffine(scale, shift);
+        Folded = true;
+        return true;
     }
 }
 
