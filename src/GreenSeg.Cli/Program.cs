@@ -31,12 +31,14 @@ app.Configure(config =>
     config.AddCommand<CrossvalCommand>("crossval").WithDescription("Cross-validation by stack (k-fold, leave one sequence or stack out): each fold trains, segments its held-out stacks in 3D as segment does, scores them; resumable.");
     config.AddCommand<StudyCommand>("study").WithDescription("Run a study (preset techniques|architectures|quick, or a YAML file): runs one after another, stored in SQLite, resumable.");
     config.AddCommand<ReportCommand>("report").WithDescription("Write a study's report: Markdown and self-contained HTML with tables, Pareto front, energy and learning curves.");
+    config.AddCommand<ExportCommand>("export").WithDescription("A checkpoint's weights for PyTorch: .safetensors, or a state dict (.pt/.pth) for load_state_dict.");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
     config.AddBranch("models", models =>
     {
         models.SetDescription("The model zoo: architectures, sizes and compute.");
         models.AddCommand<ModelsListCommand>("list").WithDescription("List every model: parameters, GMACs, reference.");
         models.AddCommand<ModelsShowCommand>("show").WithDescription("Show the layer table of one model.");
+        models.AddCommand<ModelsImportCommand>("import").WithDescription("PyTorch weights (safetensors or a torch.save state dict) as a GreenSeg checkpoint folder that segment can use.");
         models.AddCommand<ModelsPretrainedCommand>("pretrained").WithDescription("The bundled models (segment's default): network, size, the command and data that trained them, their recipe's cross-validated Dice.");
     });
     config.AddBranch("energy", energy =>
