@@ -31,6 +31,11 @@ app.Configure(config =>
     config.AddCommand<CrossvalCommand>("crossval").WithDescription("Cross-validation by stack (k-fold, leave one sequence or stack out): each fold trains, segments its held-out stacks in 3D as segment does, scores them; resumable.");
     config.AddCommand<StudyCommand>("study").WithDescription("Run a study (preset techniques|architectures|quick, or a YAML file): runs one after another, stored in SQLite, resumable.");
     config.AddCommand<ReportCommand>("report").WithDescription("Write a study's report: Markdown and self-contained HTML with tables, Pareto front, energy and learning curves.");
+    config.AddBranch("compress", compress =>
+    {
+        compress.SetDescription("Make a trained model smaller: pruning.");
+        compress.AddCommand<CompressPruneCommand>("prune").WithDescription("Global magnitude pruning of a run's model, optionally in iterations with fine-tuning; the zeros stay zero.");
+    });
     config.AddCommand<ExportCommand>("export").WithDescription("A checkpoint's weights for PyTorch: .safetensors, or a state dict (.pt/.pth) for load_state_dict.");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
     config.AddBranch("models", models =>
