@@ -3,7 +3,7 @@ using GreenSeg.Common;
 
 namespace GreenSeg.Studies;
 
-/// <summary>The studies shipped inside the library (Experiments/Presets/*.yaml, embedded resources).</summary>
+/// <summary>The studies shipped inside the library (Studies/Presets/*.yaml, embedded resources).</summary>
 public static class StudyPresets
 {
     private const string Prefix = "GreenSeg.Studies.Presets.";
