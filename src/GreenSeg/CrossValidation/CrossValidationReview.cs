@@ -15,9 +15,20 @@ public static class CrossValidationReview
     public static ReviewResult Write(CrossValidationResults results, string? folder = null, ReviewOptions? options = null)
     {
         string data = TrainingOptions.Parse(results.OptionsYaml, Path.Combine(results.Folder, CrossValidationStore.FileName)).Data;
-        var stacks = DatasetReader.Open(data).TrainingStacks.ToDictionary(s => s.Id, StringComparer.Ordinal);
-        var cases = results.Stacks.Select(score => new ReviewCase(score.Stack, () => Load(results.Folder, score, stacks))
+        // Without its data (moved, or another machine) the page still lists every stack's scores, each row saying why it has no mosaic.
+        Dictionary<string, TrainingStack> stacks = [];
+        string? missing = null;
+        try
         {
+            stacks = DatasetReader.Open(data).TrainingStacks.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        }
+        catch (InvalidInputException e)
+        {
+            missing = $"the cross-validation's data cannot be read ({e.Path}: {e.Problem})";
+        }
+        var cases = results.Stacks.Select(score => new ReviewCase(score.Stack, missing is null ? () => Load(results.Folder, score, stacks) : null)
+        {
+            Error = missing,
             Group = score.Fold,
             Dice = score.Dice,
             Hd95Mm = score.Hd95Mm,

@@ -67,6 +67,12 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         string report = File.ReadAllText(again.WriteReport());
         report.ShouldContain("| DWI | 1 |");
         report.ShouldContain("FMRI_vol0000");
+
+        // With its data gone, the review still lists every stack's scores and says why there is no mosaic.
+        var moved = again with { OptionsYaml = again.OptionsYaml.Replace(Path.GetFullPath(phantom.Root), "/nowhere/data") };
+        var orphan = CrossValidationReview.Write(moved, Path.Combine(_out, "moved"));
+        orphan.Rows.Select(r => r.Name).ShouldBe(again.Stacks.Select(s => s.Stack));
+        orphan.Rows.ShouldAllBe(r => r.Error!.Contains("cannot be read") && r.Case.Dice != null && r.MosaicPng == null);
     }
 
     [Fact]
