@@ -89,7 +89,7 @@ public static class InferenceSpeedBenchmark
         if (options.Checkpoint is not null)
         {
             var (manifest, _) = CheckpointManifest.Locate(options.Checkpoint);
-            using var model = ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
+            using var model = manifest.CreateModel();
             return Result(options.Checkpoint, ModelRegistry.Describe(manifest.Model).Name, model.ParameterCount(),
                 $"trained weights ({manifest.Size}x{manifest.Size} at {manifest.Spacing:0.##} mm, epoch {manifest.Epoch})");
         }

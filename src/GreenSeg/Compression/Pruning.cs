@@ -92,7 +92,7 @@ public static class Pruning
 
     private static double PruneOnce(CheckpointManifest manifest, string weights, double sparsity, string output)
     {
-        using var model = Build(manifest);
+        using var model = manifest.CreateModel();
         ModelWeights.Load(model, weights);
         using var masks = PruningMasks.Global(model, sparsity);
         Directory.CreateDirectory(output);
@@ -107,9 +107,6 @@ public static class Pruning
         File.Copy(weights, Path.Combine(output, CheckpointManifest.WeightsFileName));
         manifest.Save(output);
     }
-
-    private static SegmentationModel Build(CheckpointManifest manifest) =>
-        ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
 
     /// <summary>Loads the weights to prune when a fine-tuning run starts (not on its resume), prunes them, and keeps them pruned.</summary>
     private sealed class PruneAtStart(string weights, double sparsity) : ITrainingHook, IDisposable

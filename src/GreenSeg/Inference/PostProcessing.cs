@@ -77,21 +77,33 @@ public static class PostProcessing
 {
     public static byte[] Apply(ReadOnlySpan<byte> mask, VoxelGrid grid, PostProcessingOptions options)
     {
-        byte[] result = options.Components switch
+        var components = options.Components == ComponentSelection.All ? null : LabelComponents(mask, grid, options.Connectivity);
+        return FillHoles(SelectComponents(mask, grid, components, options), grid, options.FillHoles);
+    }
+
+    /// <summary>As <see cref="Apply"/>, and how many connected components the mask had before: one labelling serves both.</summary>
+    public static (byte[] Mask, int ComponentsBefore) ApplyCounting(ReadOnlySpan<byte> mask, VoxelGrid grid, PostProcessingOptions options)
+    {
+        var components = LabelComponents(mask, grid, options.Connectivity);
+        return (FillHoles(SelectComponents(mask, grid, components, options), grid, options.FillHoles), components?.Sizes.Count ?? 0);
+    }
+
+    private static byte[] SelectComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, Components? components, PostProcessingOptions options) =>
+        options.Components switch
         {
             ComponentSelection.All => Binarize(mask),
-            ComponentSelection.Largest => KeepLargestComponent(mask, grid, options.Connectivity),
-            ComponentSelection.Large => KeepLargeComponents(mask, grid, options.MinComponentShare, options.Connectivity),
+            ComponentSelection.Largest => KeepLargest(components, grid),
+            ComponentSelection.Large => KeepLarge(components, grid, options.MinComponentShare),
             _ => throw new ArgumentOutOfRangeException(nameof(options), $"unknown component selection {options.Components}"),
         };
-        return options.FillHoles switch
-        {
-            HoleFilling.None => result,
-            HoleFilling.PerSlice => FillHolesPerSlice(result, grid),
-            HoleFilling.Volume => FillHolesVolume(result, grid),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), $"unknown hole filling {options.FillHoles}"),
-        };
-    }
+
+    private static byte[] FillHoles(byte[] mask, VoxelGrid grid, HoleFilling filling) => filling switch
+    {
+        HoleFilling.None => mask,
+        HoleFilling.PerSlice => FillHolesPerSlice(mask, grid),
+        HoleFilling.Volume => FillHolesVolume(mask, grid),
+        _ => throw new ArgumentOutOfRangeException(nameof(filling), $"unknown hole filling {filling}"),
+    };
 
     /// <summary>1 where the probability is strictly above the threshold (so 0.5 agrees with a two-class argmax); NaN gives 0.</summary>
     public static byte[] Threshold(ReadOnlySpan<float> probabilities, float threshold)
@@ -108,42 +120,58 @@ public static class PostProcessing
     /// Keeps only the largest connected foreground component (ties: the one met first in x-fastest
     /// order). An empty mask stays empty.
     /// </summary>
-    public static byte[] KeepLargestComponent(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full)
-    {
-        var result = new byte[mask.Length];
-        if (LabelComponents(mask, grid, connectivity) is not var (box, labels, sizes)) return result;
-        int largestLabel = 1;
-        for (int label = 2; label <= sizes.Count; label++)
-            if (sizes[label - 1] > sizes[largestLabel - 1]) largestLabel = label;
-        var boxMask = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-            boxMask[i] = labels[i] == largestLabel ? (byte)1 : (byte)0;
-        box.Paste<byte>(boxMask, result, grid);
-        return result;
-    }
+    public static byte[] KeepLargestComponent(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full) =>
+        KeepLargest(LabelComponents(mask, grid, connectivity), grid);
 
     /// <summary>Keeps every connected component of at least <paramref name="minShare"/> of the largest one's voxels.</summary>
-    public static byte[] KeepLargeComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, double minShare, ComponentConnectivity connectivity = ComponentConnectivity.Full)
-    {
-        var result = new byte[mask.Length];
-        if (LabelComponents(mask, grid, connectivity) is not var (box, labels, sizes)) return result;
-        double least = minShare * sizes.Max();
-        var boxMask = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-            boxMask[i] = labels[i] != 0 && sizes[labels[i] - 1] >= least ? (byte)1 : (byte)0;
-        box.Paste<byte>(boxMask, result, grid);
-        return result;
-    }
+    public static byte[] KeepLargeComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, double minShare, ComponentConnectivity connectivity = ComponentConnectivity.Full) =>
+        KeepLarge(LabelComponents(mask, grid, connectivity), grid, minShare);
 
     /// <summary>How many connected foreground components the mask has (0 when empty).</summary>
     public static int CountComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full) =>
-        LabelComponents(mask, grid, connectivity) is var (_, _, sizes) ? sizes.Count : 0;
+        LabelComponents(mask, grid, connectivity)?.Sizes.Count ?? 0;
+
+    private static byte[] KeepLargest(Components? components, VoxelGrid grid)
+    {
+        if (components is null) return new byte[grid.VoxelCount];
+        var sizes = components.Sizes;
+        int largestLabel = 1;
+        for (int label = 2; label <= sizes.Count; label++)
+            if (sizes[label - 1] > sizes[largestLabel - 1]) largestLabel = label;
+        return Keep(components, grid, label => label == largestLabel);
+    }
+
+    private static byte[] KeepLarge(Components? components, VoxelGrid grid, double minShare)
+    {
+        if (components is null) return new byte[grid.VoxelCount];
+        var sizes = components.Sizes;
+        double least = minShare * sizes.Max();
+        return Keep(components, grid, label => sizes[label - 1] >= least);
+    }
+
+    /// <summary>The mask of the labelled components <paramref name="keep"/> accepts, on the whole grid.</summary>
+    private static byte[] Keep(Components components, VoxelGrid grid, Func<int, bool> keep)
+    {
+        // Decided once per label (index 0, the background, stays 0), then looked up per voxel.
+        var kept = new byte[components.Sizes.Count + 1];
+        for (int label = 1; label < kept.Length; label++) kept[label] = keep(label) ? (byte)1 : (byte)0;
+        var result = new byte[grid.VoxelCount];
+        var labels = components.Labels;
+        var boxMask = new byte[labels.Length];
+        for (int i = 0; i < labels.Length; i++)
+            boxMask[i] = kept[labels[i]];
+        components.Box.Paste<byte>(boxMask, result, grid);
+        return result;
+    }
+
+    /// <summary>A mask's components: labels 1, 2, ... on the foreground's box (0 is background), and each label's voxel count.</summary>
+    private sealed record Components(VoxelBox Box, int[] Labels, List<int> Sizes);
 
     /// <summary>
     /// Labels the foreground's components 1, 2, ... in x-fastest order of their first voxel, on the foreground's box
     /// grown by one voxel of background (the fill needs no bounds checks there); null when the mask is empty.
     /// </summary>
-    private static (VoxelBox Box, int[] Labels, List<int> Sizes)? LabelComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity)
+    private static Components? LabelComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity)
     {
         grid.RequireLength(mask.Length, nameof(mask));
         if (VoxelBox.Enclosing(grid, mask) is not VoxelBox tight) return null;
@@ -164,7 +192,7 @@ public static class PostProcessing
             flood.Seed(i, labels, sizes.Count + 1);
             sizes.Add(flood.Spread(boxMask, foreground: true, labels, sizes.Count + 1));
         }
-        return (box, labels, sizes);
+        return new Components(box, labels, sizes);
     }
 
     /// <summary>Fills background that is not 4-connected, within its own z-slice, to that slice's edge.</summary>

@@ -120,9 +120,7 @@ public sealed class Segmenter : IDisposable
         }
         if (_members.Count > 1) for (int i = 0; i < probabilities!.Length; i++) probabilities[i] /= _members.Count;
         long cleanUp = Stopwatch.GetTimestamp();
-        byte[] thresholded = PostProcessing.Threshold(probabilities!, Options.Threshold);
-        int components = PostProcessing.CountComponents(thresholded, stack.Grid, Options.PostProcessing.Connectivity);
-        var mask = PostProcessing.Apply(thresholded, stack.Grid, Options.PostProcessing);
+        var (mask, components) = PostProcessing.ApplyCounting(PostProcessing.Threshold(probabilities!, Options.Threshold), stack.Grid, Options.PostProcessing);
         var maskImage = stack.WithMask(mask);
         timings = timings with { PostProcess = Stopwatch.GetElapsedTime(cleanUp) };
         var probabilityImage = keepProbabilities ? stack.WithVoxels(probabilities, NiftiDataType.Float32) : null;
@@ -157,7 +155,7 @@ public sealed class Segmenter : IDisposable
 
         public static Member Load(CheckpointManifest manifest, string weights, ComputeSettings compute, ScalarType weightType, Device device, bool foldBatchNorm)
         {
-            var model = ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
+            var model = manifest.CreateModel();
             try
             {
                 ModelWeights.Load(model, weights);

@@ -40,6 +40,10 @@ public sealed record CheckpointManifest
     /// </summary>
     public int PreprocessingVersion { get; init; } = 1;
 
+    /// <summary>A fresh (untrained) network of the architecture, width and channels this manifest describes.</summary>
+    public SegmentationModel CreateModel() =>
+        ModelRegistry.Create(Model, new ModelOptions { BaseFeatures = ModelWidth, InChannels = InChannels, OutChannels = OutChannels });
+
     /// <summary>The preprocessing the model was trained with, which inference must repeat exactly.</summary>
     public Transforms.PreprocessingOptions Preprocessing() => new()
     {

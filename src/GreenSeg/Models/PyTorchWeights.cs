@@ -35,7 +35,7 @@ public static class PyTorchWeights
     {
         var format = FormatOf(path);
         var (manifest, weights) = CheckpointManifest.Locate(checkpoint);
-        using var model = Build(manifest);
+        using var model = manifest.CreateModel();
         ModelWeights.Load(model, weights);
         Export(model, path, format);
         return manifest;
@@ -51,7 +51,7 @@ public static class PyTorchWeights
         string weights = Path.Combine(folder, CheckpointManifest.WeightsFileName);
         if (File.Exists(weights) || File.Exists(Path.Combine(folder, CheckpointManifest.FileName)))
             throw new InvalidInputException(Path.GetFullPath(folder), "already holds a checkpoint; choose another --out");
-        using var model = Build(manifest);
+        using var model = manifest.CreateModel();
         Import(model, path);
         Directory.CreateDirectory(folder);
         ModelWeights.Save(model, weights);
@@ -59,24 +59,13 @@ public static class PyTorchWeights
         return weights;
     }
 
-    private static SegmentationModel Build(CheckpointManifest manifest) =>
-        ModelRegistry.Create(manifest.Model, new ModelOptions { BaseFeatures = manifest.ModelWidth, InChannels = manifest.InChannels, OutChannels = manifest.OutChannels });
-
     /// <summary>Writes every parameter and buffer (float32, NCHW), atomically.</summary>
-    public static void Export(nn.Module model, string path, PyTorchFormat format)
-    {
-        string temporary = path + ".part";
-        try
+    public static void Export(nn.Module model, string path, PyTorchFormat format) =>
+        AtomicFile.Write(path, stream =>
         {
-            if (format == PyTorchFormat.Safetensors) model.save_safetensors(temporary);
-            else model.save_py(temporary);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+            if (format == PyTorchFormat.Safetensors) model.save_safetensors(stream, leaveOpen: true);
+            else model.save_py(stream, leaveOpen: true);
+        });
 
     /// <summary>
     /// Loads weights into a model built with the right architecture and width. Every tensor of the model must be in the

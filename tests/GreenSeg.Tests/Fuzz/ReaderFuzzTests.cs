@@ -13,7 +13,7 @@ using GreenSeg.Training;
 namespace GreenSeg.Tests.Fuzz;
 
 /// <summary>
-/// Seeded fuzzing of every reader of untrusted input: NIfTI files, model.json and model.pt, YAML configs,
+/// Seeded fuzzing of every reader of untrusted input: NIfTI files, model.json and model.pt, PyTorch weights, YAML configs,
 /// study files, dataset layouts and file names. Each case must end in a valid result or a
 /// <see cref="GreenSegException"/> (a clear error naming the input), never another exception type, within a
 /// time and an allocation bound. A failing case prints its seed, so it can be replayed alone.
@@ -125,6 +125,24 @@ public sealed class ReaderFuzzTests : IDisposable
             {
                 using var segmenter = Segmenter.Load(folder, new SegmentOptions { Precision = InferencePrecision.Fp32 });
             });
+        }
+    }
+
+    [Theory]
+    [InlineData("weights.safetensors")]
+    [InlineData("weights.pth")]
+    public void PyTorch_weight_files_mutated_at_random_import_or_fail_clearly(string file)
+    {
+        using var model = ModelRegistry.Create("micronet", new ModelOptions { Seed = 1 });
+        string valid = Path.Combine(_root, file);
+        PyTorchWeights.Export(model, valid, PyTorchWeights.FormatOf(valid));
+        byte[] source = File.ReadAllBytes(valid);
+        for (int seed = 0; seed < Cases / 2; seed++)
+        {
+            var random = new Random(seed);
+            string path = Path.Combine(_root, $"case{seed}{Path.GetExtension(file)}");
+            File.WriteAllBytes(path, Mutate(source, random));
+            Case($"{file} seed {seed}", () => PyTorchWeights.Import(model, path));
         }
     }
 

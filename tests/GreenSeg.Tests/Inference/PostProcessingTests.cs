@@ -43,6 +43,8 @@ public class PostProcessingTests
         PostProcessing.CountComponents(mask.Voxels, grid).ShouldBe(3);
         PostProcessing.Apply(mask.Voxels, grid, new PostProcessingOptions(ComponentSelection.Large, HoleFilling.None, MinComponentShare: 0.5)).ShouldBe(slabs.Voxels);
         PostProcessing.Apply(mask.Voxels, grid, PostProcessingOptions.None).ShouldBe(mask.Voxels);
+        var (cleaned, before) = PostProcessing.ApplyCounting(mask.Voxels, grid, new PostProcessingOptions(ComponentSelection.Large, HoleFilling.None, MinComponentShare: 0.5));
+        (cleaned, before).ShouldBe((slabs.Voxels, 3), new CleanedComparer());
         Should.Throw<ArgumentOutOfRangeException>(() => new PostProcessingOptions(MinComponentShare: 0).Validate());
     }
 
@@ -171,5 +173,11 @@ public class PostProcessingTests
             PostProcessing.FillHolesPerSlice(perSlice, c.Grid).ShouldBe(perSlice);      // no holes left
             PostProcessing.FillHolesVolume(volume, c.Grid).ShouldBe(volume);
         }, iter: 300);
+    }
+
+    private sealed class CleanedComparer : IEqualityComparer<(byte[] Mask, int Components)>
+    {
+        public bool Equals((byte[] Mask, int Components) a, (byte[] Mask, int Components) b) => a.Mask.SequenceEqual(b.Mask) && a.Components == b.Components;
+        public int GetHashCode((byte[] Mask, int Components) value) => value.Components;
     }
 }
