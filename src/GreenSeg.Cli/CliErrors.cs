@@ -1,3 +1,4 @@
+using GreenSeg.Cli.Commands;
 using GreenSeg.Common;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -17,6 +18,10 @@ public static class CliErrors
     {
         switch (ex)
         {
+            case CommandAppException { InnerException: UnknownChoiceException choice }:
+                // Spectre's own line names a type ("Failed to convert 'x' to Nullable`1"); the converter's names the choices.
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(choice.Message)}");
+                return UsageError;
             case CommandAppException app:
                 AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(app.Message)}");
                 return UsageError;

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using GreenSeg.Benchmarks;
+using GreenSeg.Common;
 using GreenSeg.Studies.Reporting;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -107,7 +108,7 @@ public sealed class BenchRecipesCommand : Command<BenchRecipesSettings>
             {
                 r.Recipe, r.Options.Model, F(r.Warm.SlicesPerSecond, 2), ReportFormat.Factor(r.Warm.SlicesPerSecond / baseline.Warm.SlicesPerSecond),
                 F(r.Cold.SlicesPerSecond, 2), ReportFormat.Percent(r.Warm.DataWaitShare), F(r.MacsPerSlice / 1e9, 3), F(r.EffectiveGigaflops, 1),
-                result.PeakFor(r.Options.Precision) is { } peak ? ReportFormat.Percent(r.EffectiveGigaflops / peak.Gigaflops) : "-",
+                result.PeakFor(ChoiceNames.Name(r.Options.Compute.Precision)) is { } peak ? ReportFormat.Percent(r.EffectiveGigaflops / peak.Gigaflops) : "-",
             }), 2, 3, 4, 5, 6, 7, 8);
         foreach (string recipe in result.OneOffRecipes)
             ConsoleTable.Line($"not timed: {recipe}: same step cost as the baseline; its cost is a one-off (the LR finder's sweep), counted by greenseg study");
@@ -118,11 +119,11 @@ public sealed class BenchRecipesCommand : Command<BenchRecipesSettings>
         if (result.DataWait.Count == 0) return;
         var first = result.DataWait[0];
         ConsoleTable.Line("");
-        ConsoleTable.Line($"Data wait per cache mode ({first.Options.Model}, {first.Options.Precision}{(first.Options.ChannelsLast ? ", channels-last" : "")}; share of the pass spent waiting for batches)");
+        ConsoleTable.Line($"Data wait per cache mode ({first.Options.Model}, {ChoiceNames.Name(first.Options.Compute.Precision)}{(first.Options.Compute.ChannelsLast ? ", channels-last" : "")}; share of the pass spent waiting for batches)");
         ConsoleTable.Write(["cache", "prefetch", "cold: data wait", "warm: data wait", "warm slices/s"],
             result.DataWait.Select(r => new[]
             {
-                r.Options.Cache.ToString().ToLowerInvariant(), r.Options.Prefetch.ToString(CultureInfo.InvariantCulture), ReportFormat.Percent(r.Cold.DataWaitShare),
+                ChoiceNames.Name(r.Options.Loading.Cache), r.Options.Loading.Prefetch.ToString(CultureInfo.InvariantCulture), ReportFormat.Percent(r.Cold.DataWaitShare),
                 ReportFormat.Percent(r.Warm.DataWaitShare), F(r.Warm.SlicesPerSecond, 2),
             }), 1, 2, 3, 4);
     }

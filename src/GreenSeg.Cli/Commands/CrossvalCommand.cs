@@ -17,7 +17,7 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     [CommandOption("--no-preview")] [Description("Skip review.html (by default written once every fold is scored: each held-out stack's mosaic with prediction and reference outlined).")]
     public bool NoPreview { get; init; }
 
-    protected override TrainingOptions WithData(TrainingOptions options) => options with { Data = Data ?? options.Data };
+    protected override IEnumerable<GreenSeg.Studies.OptionSetting> DataSettings() => new FlagSettings().Add("data", Data).Settings;
 }
 
 /// <summary>greenseg crossval: cross-validation by stack, scored in 3D per stack as segment writes masks; resumable.</summary>
@@ -36,7 +36,7 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
             Review = !settings.NoPreview,
         };
         var (folds, _) = CrossValidationRunner.Plan(options);
-        ConsoleTable.Line($"cross-validation ({options.Folds}): {folds.Count} folds over {folds.Sum(f => f.Test.Count)} stacks, {recipe.Epochs} epochs each; folder {Path.GetFullPath(options.OutputFolder)}");
+        ConsoleTable.Line($"cross-validation ({options.Folds}): {folds.Count} folds over {folds.Sum(f => f.Test.Count)} stacks, {recipe.Schedule.Epochs} epochs each; folder {Path.GetFullPath(options.OutputFolder)}");
         var results = ProgressObserver.Run(training => CrossValidationRunner.Run(options, new ConsoleObserver(training), cancellationToken));
         Print(results);
         if (results.FoldResults.Count < folds.Count)

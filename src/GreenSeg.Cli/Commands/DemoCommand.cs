@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using GreenSeg.Common;
 using GreenSeg.Pipelines;
 using GreenSeg.Studies;
 using GreenSeg.Phantom;
@@ -40,18 +41,17 @@ public sealed class DemoCommand : Command<DemoSettings>
     public override int Execute(CommandContext context, DemoSettings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var recipe = Demo.Recipe(settings.Seed, settings.Epochs) with
+        var green = Demo.Recipe(settings.Seed, settings.Epochs);
+        var recipe = green with
         {
-            Threads = settings.Threads,
-            CpuTdp = settings.CpuTdp,
-            Country = settings.Country,
-            CarbonIntensity = settings.CarbonIntensity,
-            Pue = settings.Pue,
+            Compute = green.Compute with { Threads = settings.Threads },
+            // The training run adds its own device's GPU.
+            Energy = settings.ToEnergyOptions() with { GpuIndices = [] },
         };
         string output = settings.Out ?? Path.Combine("runs", $"demo-{DateTime.Now:yyyyMMdd-HHmmss}");
         ConsoleTable.Line($"demo: writing a fresh phantom (seed {settings.Seed}: 6 training stacks, 3 test stacks with exact masks) to {Path.GetFullPath(output)}");
         var options = Demo.Prepare(output, settings.Seed, recipe, cancellationToken: cancellationToken);
-        ConsoleTable.Line(FormattableString.Invariant($"phantom written in {clock.Elapsed.TotalSeconds:0.0} s; green recipe: {recipe.Model}, {recipe.Size}x{recipe.Size} at {recipe.Spacing} mm, {recipe.Epochs} epochs, {recipe.Optimizer}, {recipe.Precision}{(recipe.ChannelsLast ? ", channels-last" : "")}"));
+        ConsoleTable.Line(FormattableString.Invariant($"phantom written in {clock.Elapsed.TotalSeconds:0.0} s; green recipe: {recipe.Model}, {recipe.Preprocessing.Size}x{recipe.Preprocessing.Size} at {recipe.Preprocessing.Spacing} mm, {recipe.Schedule.Epochs} epochs, {ChoiceNames.Name(recipe.Optimisation.Optimizer)}, {ChoiceNames.Name(recipe.Compute.Precision)}{(recipe.Compute.ChannelsLast ? ", channels-last" : "")}"));
         var result = E2mipConsole.Run(options, cancellationToken);
         ConsoleTable.Line(string.Create(CultureInfo.InvariantCulture,
             $"demo done in {clock.Elapsed.TotalSeconds:0} s: mean test Dice {result.MeanDice:0.0000}, {result.TotalKilojoules:0.00} kJ ({(result.TotalEstimated ? "estimated" : "measured")}) for training and inference"));

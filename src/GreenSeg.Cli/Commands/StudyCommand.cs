@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using GreenSeg.Common;
 using GreenSeg.Pipelines;
 using GreenSeg.Studies;
 using GreenSeg.Studies.Reporting;
@@ -53,21 +54,12 @@ public sealed class StudySettings : EnergySettings
     /// <summary>Every given flag as a training option for all runs.</summary>
     public StudyOverrides Overrides()
     {
-        var settings = new List<OptionSetting>();
-        void Add(string key, object? value)
-        {
-            if (value is not null) settings.Add(new OptionSetting(key, Convert.ToString(value, CultureInfo.InvariantCulture)));
-        }
-        Add("epochs", Epochs);
-        Add("size", Size);
-        Add("spacing", Spacing);
-        Add("threads", Threads);
-        Add("cpu-tdp", CpuTdp);
-        Add("country", Country);
-        Add("carbon-intensity", CarbonIntensity);
-        if (Pue != 1.0) Add("pue", Pue);
-        settings.AddRange(Set.Select(StudyOverrides.ParseSetting));
-        return new StudyOverrides(settings);
+        var flags = new FlagSettings()
+            .Add("epochs", Epochs).Add("size", Size).Add("spacing", Spacing).Add("threads", Threads)
+            .Add("cpu-tdp", CpuTdp).Add("country", Country).Add("carbon-intensity", CarbonIntensity);
+        // --pue has a default of its own: only a value other than it overrides the study's.
+        if (Pue != DefaultPue) flags.Add("pue", Pue);
+        return new StudyOverrides([.. flags.Settings, .. Set.Select(StudyOverrides.ParseSetting)]);
     }
 }
 
@@ -109,9 +101,10 @@ public sealed class StudyCommand : Command<StudySettings>
             plan.Runs.Select(r => new[]
             {
                 r.Name + (r.Name == plan.BaselineRun ? " (baseline)" : ""), r.ChangesText, r.Options.Model, r.Options.ModelWidth?.ToString(CultureInfo.InvariantCulture) ?? "default",
-                r.Options.Precision, r.Options.ChannelsLast ? "channels-last" : "NCHW", r.Options.Cache.ToString().ToLowerInvariant(), r.Options.Prefetch.ToString(CultureInfo.InvariantCulture),
-                r.Options.Optimizer, r.Options.LearningRate, r.Options.Epochs.ToString(CultureInfo.InvariantCulture) + (r.Options.EnergyBudget is { } b ? $" / {b}" : ""),
-                r.Options.Size.ToString(CultureInfo.InvariantCulture),
+                ChoiceNames.Name(r.Options.Compute.Precision), r.Options.Compute.ChannelsLast ? "channels-last" : "NCHW", ChoiceNames.Name(r.Options.Loading.Cache),
+                r.Options.Loading.Prefetch.ToString(CultureInfo.InvariantCulture), ChoiceNames.Name(r.Options.Optimisation.Optimizer), r.Options.Optimisation.LearningRate,
+                r.Options.Schedule.Epochs.ToString(CultureInfo.InvariantCulture) + (r.Options.Stopping.EnergyBudget is { } b ? $" / {b}" : ""),
+                r.Options.Preprocessing.Size.ToString(CultureInfo.InvariantCulture),
             }), 7, 10, 11);
     }
 

@@ -19,8 +19,8 @@ public sealed class TrainSettings : TrainingRecipeSettings
     [CommandOption("-o|--out|--output <DIR>")] [Description("The run folder (default: <output of the config, else runs>/<time>-<model>); --output is the same option, kept for older scripts.")]
     public string? RunFolder { get; init; }
 
-    protected override TrainingOptions WithData(TrainingOptions options) =>
-        options with { Data = Data ?? options.Data, ValidationData = ValidationData ?? options.ValidationData };
+    protected override IEnumerable<GreenSeg.Studies.OptionSetting> DataSettings() =>
+        new FlagSettings().Add("data", Data).Add("validation-data", ValidationData).Settings;
 }
 
 public sealed class TrainCommand : Command<TrainSettings>

@@ -1,17 +1,24 @@
 using System.ComponentModel;
+using System.Globalization;
+using GreenSeg.Common;
+using GreenSeg.Models;
+using GreenSeg.Studies;
 using GreenSeg.Training;
+using GreenSeg.Training.Losses;
+using GreenSeg.Training.Optimizers;
+using GreenSeg.Training.Schedules;
 using Spectre.Console.Cli;
 
 namespace GreenSeg.Cli.Commands;
 
 /// <summary>
-/// The training recipe's options, shared by <c>greenseg train</c> and <c>greenseg e2mip</c>. Each option
-/// that is given overrides the value of the same name in <see cref="TrainingOptions"/> (from --config,
-/// --baseline, else the green defaults).
+/// The training recipe's options, shared by <c>greenseg train</c>, <c>greenseg e2mip</c> and <c>greenseg crossval</c>.
+/// Each option that is given overrides the option of the same key in <see cref="TrainingOptions"/> (from --config,
+/// --baseline, else the defaults), as a study's <c>set:</c> would.
 /// </summary>
 public abstract class TrainingRecipeSettings : EnergySettings
 {
-    [CommandOption("--config <FILE>")] [Description("YAML file of options (keys as the long option names); flags override it.")]
+    [CommandOption("--config <FILE>")] [Description("YAML file of options (config.yaml of a run, sections or flat keys as the long option names); flags override it.")]
     public string? Config { get; init; }
     [CommandOption("--baseline")] [Description("Start from the study's baseline recipe (unet 64, fp32, no cache, Adam, fixed LR) instead of the green one.")]
     public bool Baseline { get; init; }
@@ -27,41 +34,48 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 128).")]
     public int? Size { get; init; }
     [CommandOption("--normalization <MODE>")] [Description("ZScoreNonzero (default) | Percentile: per-slice intensity normalisation.")]
+    [TypeConverter(typeof(ChoiceConverter<GreenSeg.Transforms.IntensityNormalization>))]
     public GreenSeg.Transforms.IntensityNormalization? Normalization { get; init; }
     [CommandOption("--cache <MODE>")] [Description("none | memory | disk")]
+    [TypeConverter(typeof(ChoiceConverter<Data.CacheMode>))]
     public Data.CacheMode? Cache { get; init; }
     [CommandOption("--cache-dir <DIR>")] public string? CacheDir { get; init; }
     [CommandOption("--prefetch <N>")] [Description("Batches prepared in the background (0 = off).")]
     public int? Prefetch { get; init; }
-    [CommandOption("--augment <BOOL>")] [Description("Random augmentation each epoch; what it draws is the config's augmentation: section.")]
+    [CommandOption("--augment <BOOL>")] [Description("Random augmentation each epoch; what it draws is the config's loading: augmentation: section.")]
     public bool? Augment { get; init; }
     [CommandOption("--balance <MODE>")] [Description("none | stack | sequence: give each stack or each sequence an equal share of an epoch.")]
+    [TypeConverter(typeof(ChoiceConverter<BalanceMode>))]
     public BalanceMode? Balance { get; init; }
     [CommandOption("--canonical-orientation")] [Description("Turn every slice to one in-plane orientation from its file's affine (transposes and flips only); segment does the same.")]
     public bool CanonicalOrientation { get; init; }
     [CommandOption("--multi-planar <SHARE>")] [Description("Also train on planes cut across each stack's two other axes: this many cut planes per stored slice (e.g. 1 doubles an epoch; default 0).")]
     public double? MultiPlanar { get; init; }
-    [CommandOption("--synthetic-contrast <P>")] [Description("Probability that a slice is redrawn with a random synthetic contrast before the other augmentations (augmentation: synthetic-contrast-probability; default 0).")]
+    [CommandOption("--synthetic-contrast <P>")] [Description("Probability that a slice is redrawn with a random synthetic contrast before the other augmentations (loading: augmentation: synthetic-contrast-probability; default 0).")]
     public double? SyntheticContrast { get; init; }
 
     [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
     public string? Model { get; init; }
     [CommandOption("--model-width <N>")] public int? ModelWidth { get; init; }
-    [CommandOption("--precision <P>")] [Description("auto (bf16-mixed where bf16 runs in hardware, else fp32) | fp32 | bf16-mixed | fp16-mixed (CUDA)")]
-    public string? Precision { get; init; }
+    [CommandOption("--precision <P>")] [Description("auto (bf16-mixed where bf16 runs in hardware, else fp32) | fp32 | bf16-mixed | fp16-mixed (CUDA); bf16 and fp16 are accepted too.")]
+    [TypeConverter(typeof(ChoiceConverter<PrecisionChoice>))]
+    public PrecisionChoice? Precision { get; init; }
     [CommandOption("--channels-last <BOOL>")] public bool? ChannelsLast { get; init; }
     [CommandOption("--threads <N>")] public int? Threads { get; init; }
     [CommandOption("--device <DEVICE>")] [Description("cpu | cuda | cuda:N")]
     public string? Device { get; init; }
 
-    [CommandOption("--loss <NAME>")] [Description("dice | dice-bce | bce | focal")]
-    public string? Loss { get; init; }
+    [CommandOption("--loss <NAME>")] [Description("dice | dice-bce | bce | focal (settings: the config's optimisation: loss-settings: section)")]
+    [TypeConverter(typeof(ChoiceConverter<LossKind>))]
+    public LossKind? Loss { get; init; }
     [CommandOption("--optimizer <NAME>")] [Description("sgd | adam | adamw | novograd | lion")]
-    public string? Optimizer { get; init; }
+    [TypeConverter(typeof(ChoiceConverter<OptimizerKind>))]
+    public OptimizerKind? Optimizer { get; init; }
     [CommandOption("--lr|--learning-rate <LR>")] [Description("A number, or auto (LR finder).")]
     public string? LearningRate { get; init; }
-    [CommandOption("--lr-policy <NAME>")] [Description("fixed | plateau | cosine | one-cycle")]
-    public string? LrPolicy { get; init; }
+    [CommandOption("--lr-policy <NAME>")] [Description("fixed | plateau | cosine | one-cycle (settings: the config's schedule: lr-schedule: section)")]
+    [TypeConverter(typeof(ChoiceConverter<LrPolicyKind>))]
+    public LrPolicyKind? LrPolicy { get; init; }
     [CommandOption("--weight-decay <W>")] public double? WeightDecay { get; init; }
     [CommandOption("--momentum <M>")] public double? Momentum { get; init; }
     [CommandOption("--nesterov <BOOL>")] public bool? Nesterov { get; init; }
@@ -77,6 +91,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--early-stopping-patience <N>")] public int? EarlyStoppingPatience { get; init; }
     [CommandOption("--early-stopping-min-delta <D>")] public double? EarlyStoppingMinDelta { get; init; }
     [CommandOption("--select-best-by <METRIC>")] [Description("dice | loss")]
+    [TypeConverter(typeof(ChoiceConverter<SelectionMetric>))]
     public SelectionMetric? SelectBestBy { get; init; }
     [CommandOption("--postprocess-validation <BOOL>")] [Description("Score validation stacks after segment's post-processing (largest component, holes filled); default true.")]
     public bool? PostprocessValidation { get; init; }
@@ -88,67 +103,67 @@ public abstract class TrainingRecipeSettings : EnergySettings
 
 
     /// <summary>
-    /// Base options (config file, baseline or defaults) with every given flag applied; a flag not given keeps the
-    /// base's value. Spelled out option by option: a renamed option fails to compile instead of silently losing its flag.
+    /// Base options (config file, baseline or defaults) with every given flag applied (<see cref="Settings"/>) through
+    /// the mechanism a study's <c>set:</c> uses; a flag not given keeps the base's value.
     /// </summary>
     public TrainingOptions Resolve()
     {
-        var o = Config is not null ? TrainingOptions.Load(Config) : Baseline ? TrainingOptions.Baseline("") : new TrainingOptions();
-        o = o with
-        {
-            ValidationFraction = ValidationFraction ?? o.ValidationFraction,
-            Final = Final ?? o.Final,
-            Seed = Seed ?? o.Seed,
-            SplitSeed = SplitSeed ?? o.SplitSeed,
-            Spacing = Spacing ?? o.Spacing,
-            Size = Size ?? o.Size,
-            Normalization = Normalization ?? o.Normalization,
-            Cache = Cache ?? o.Cache,
-            CacheDir = CacheDir ?? o.CacheDir,
-            Prefetch = Prefetch ?? o.Prefetch,
-            Augment = Augment ?? o.Augment,
-            Balance = Balance ?? o.Balance,
-            CanonicalOrientation = CanonicalOrientation || o.CanonicalOrientation,
-            MultiPlanar = MultiPlanar ?? o.MultiPlanar,
-            Model = Model ?? o.Model,
-            ModelWidth = ModelWidth ?? o.ModelWidth,
-            Precision = Precision ?? o.Precision,
-            ChannelsLast = ChannelsLast ?? o.ChannelsLast,
-            Threads = Threads ?? o.Threads,
-            Device = Device ?? o.Device,
-            Loss = Loss ?? o.Loss,
-            Optimizer = Optimizer ?? o.Optimizer,
-            LearningRate = LearningRate ?? o.LearningRate,
-            LrPolicy = LrPolicy ?? o.LrPolicy,
-            WeightDecay = WeightDecay ?? o.WeightDecay,
-            Momentum = Momentum ?? o.Momentum,
-            Nesterov = Nesterov ?? o.Nesterov,
-            GradAveraging = GradAveraging ?? o.GradAveraging,
-            AmsGrad = AmsGrad ?? o.AmsGrad,
-            GradClip = GradClip ?? o.GradClip,
-            BatchSize = BatchSize ?? o.BatchSize,
-            MemoryLimitMb = MemoryLimitMb ?? o.MemoryLimitMb,
-            Epochs = Epochs ?? o.Epochs,
-            LrFinderSteps = LrFinderSteps ?? o.LrFinderSteps,
-            EarlyStoppingPatience = EarlyStoppingPatience ?? o.EarlyStoppingPatience,
-            EarlyStoppingMinDelta = EarlyStoppingMinDelta ?? o.EarlyStoppingMinDelta,
-            SelectBestBy = SelectBestBy ?? o.SelectBestBy,
-            PostprocessValidation = PostprocessValidation ?? o.PostprocessValidation,
-            EnergyBudget = EnergyBudget ?? o.EnergyBudget,
-            GreenStopDicePerKj = GreenStopDicePerKj ?? o.GreenStopDicePerKj,
-            GreenStopWindow = GreenStopWindow ?? o.GreenStopWindow,
-            CpuTdp = CpuTdp ?? o.CpuTdp,
-            Country = Country ?? o.Country,
-            CarbonIntensity = CarbonIntensity ?? o.CarbonIntensity,
-            // --pue has a default of its own: only a value other than it overrides the base.
-            Pue = Pue != DefaultPue ? Pue : o.Pue,
-        };
-        // Nested in the augmentation: section; a null section is left for Validate to report.
-        if (SyntheticContrast is double probability && o.Augmentation is not null)
-            o = o with { Augmentation = o.Augmentation with { SyntheticContrastProbability = probability } };
-        return WithData(o);
+        var options = Config is not null ? TrainingOptions.Load(Config) : Baseline ? TrainingOptions.Baseline("") : new TrainingOptions();
+        return OptionOverrides.Apply(options, Settings(), "the command line");
     }
 
-    /// <summary>Where a command's own data flags (--data, --validation-data) go into the options.</summary>
-    protected virtual TrainingOptions WithData(TrainingOptions options) => options;
+    /// <summary>
+    /// Every given flag as the option setting it stands for (the config's key, the value as invariant text). Spelled out
+    /// flag by flag: a key that no longer names an option fails the first run that gives its flag, and the test that gives them all.
+    /// </summary>
+    public IReadOnlyList<OptionSetting> Settings()
+    {
+        var flags = new FlagSettings()
+            .Add("validation-fraction", ValidationFraction).Add("final", Final).Add("seed", Seed).Add("split-seed", SplitSeed)
+            .Add("model", Model).Add("model-width", ModelWidth)
+            .Add("spacing", Spacing).Add("size", Size).Add("normalization", Normalization)
+            .Add("cache", Cache).Add("cache-dir", CacheDir).Add("prefetch", Prefetch).Add("augment", Augment).Add("balance", Balance)
+            .Add("multi-planar", MultiPlanar)
+            .Add("precision", Precision).Add("channels-last", ChannelsLast).Add("threads", Threads).Add("device", Device)
+            .Add("loss", Loss).Add("optimizer", Optimizer).Add("learning-rate", LearningRate).Add("weight-decay", WeightDecay)
+            .Add("momentum", Momentum).Add("nesterov", Nesterov).Add("grad-averaging", GradAveraging).Add("ams-grad", AmsGrad)
+            .Add("grad-clip", GradClip).Add("batch-size", BatchSize).Add("memory-limit-mb", MemoryLimitMb)
+            .Add("epochs", Epochs).Add("lr-policy", LrPolicy).Add("lr-finder-steps", LrFinderSteps)
+            .Add("early-stopping-patience", EarlyStoppingPatience).Add("early-stopping-min-delta", EarlyStoppingMinDelta)
+            .Add("select-best-by", SelectBestBy).Add("postprocess-validation", PostprocessValidation).Add("energy-budget", EnergyBudget)
+            .Add("green-stop-dice-per-kj", GreenStopDicePerKj).Add("green-stop-window", GreenStopWindow)
+            .Add("cpu-tdp", CpuTdp).Add("country", Country).Add("carbon-intensity", CarbonIntensity)
+            // Under loading's augmentation: section.
+            .Add("augmentation.synthetic-contrast-probability", SyntheticContrast);
+        // A switch: given, it turns the option on; not given, it leaves the base's value.
+        if (CanonicalOrientation) flags.Add("canonical-orientation", true);
+        // --pue has a default of its own: only a value other than it overrides the base.
+        if (Pue != DefaultPue) flags.Add("pue", Pue);
+        return [.. flags.Settings, .. DataSettings()];
+    }
+
+    /// <summary>A command's own data flags (--data, --validation-data) as option settings.</summary>
+    protected virtual IEnumerable<OptionSetting> DataSettings() => [];
+}
+
+/// <summary>Given flags as option settings: the config's key and the value as invariant-culture text; a flag not given (null) adds nothing.</summary>
+public sealed class FlagSettings
+{
+    private readonly List<OptionSetting> _settings = [];
+
+    public IReadOnlyList<OptionSetting> Settings => _settings;
+
+    public FlagSettings Add(string key, string? value)
+    {
+        if (value is not null) _settings.Add(new OptionSetting(key, value));
+        return this;
+    }
+
+    public FlagSettings Add(string key, double? value) => Add(key, value?.ToString("R", CultureInfo.InvariantCulture));
+
+    public FlagSettings Add(string key, int? value) => Add(key, value?.ToString(CultureInfo.InvariantCulture));
+
+    public FlagSettings Add(string key, bool? value) => Add(key, value switch { true => "true", false => "false", null => null });
+
+    public FlagSettings Add<T>(string key, T? value) where T : struct, Enum => Add(key, value is T choice ? ChoiceNames.Name(choice) : null);
 }

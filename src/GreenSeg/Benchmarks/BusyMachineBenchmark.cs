@@ -66,8 +66,8 @@ public static class BusyMachineBenchmark
         using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = 1 });
         var compute = new ComputeSettings(Precision.Fp32, ChannelsLast: true);
         ComputeMode.Apply(model, compute.Precision, compute.ChannelsLast);
-        var loss = LossFactory.Create("dice-bce");
-        var optimizer = OptimizerFactory.Create("adam", model.parameters(), new OptimizerSettings { LearningRate = 1e-3 });
+        var loss = LossFactory.Create(LossKind.DiceBce);
+        var optimizer = OptimizerFactory.Create(OptimizerKind.Adam, model.parameters(), new OptimizerSettings { LearningRate = 1e-3 });
         int pixels = options.Size * options.Size, count = options.BatchSize;
         var random = new DeterministicRandom(7);
         var images = new float[count * pixels];

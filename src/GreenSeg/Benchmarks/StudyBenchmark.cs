@@ -106,7 +106,7 @@ public static class StudyBenchmark
                     string name = cache.ToString().ToLowerInvariant();
                     progress($"timing data wait: cache {name}, prefetch {prefetch} ...");
                     dataWait.Add(TrainingThroughputBenchmark.Measure($"cache {name}, prefetch {prefetch}", "",
-                        green with { Cache = cache, Prefetch = prefetch }, slices, options.Batches, cancellationToken));
+                        green with { Loading = green.Loading with { Cache = cache, Prefetch = prefetch } }, slices, options.Batches, cancellationToken));
                 }
             }
 

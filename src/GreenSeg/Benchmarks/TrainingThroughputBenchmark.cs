@@ -41,12 +41,12 @@ public static class TrainingThroughputBenchmark
         CancellationToken cancellationToken = default)
     {
         if (batches < 1) throw new GreenSegException($"benchmark: batches must be at least 1, got {batches}");
-        int batchSize = options.BatchSizeIsAuto ? 8 : options.FixedBatchSize;
+        int batchSize = options.Optimisation.BatchSizeIsAuto ? 8 : options.Optimisation.FixedBatchSize;
         var subset = Subset(slices, batches * batchSize, options.Seed);
-        var device = TorchRuntime.ResolveDevice(options.Device);
-        var precision = PrecisionOption.Parse(options.Precision, device);
+        var device = TorchRuntime.ResolveDevice(options.Compute.Device);
+        var precision = PrecisionOption.Resolve(options.Compute.Precision, device);
         var preparation = SamplePreparation.Create(options);
-        var mode = options.Cache;
+        var mode = options.Loading.Cache;
         // A fresh disk cache, so the cold pass really is cold; removed afterwards.
         string? diskFolder = mode == CacheMode.Disk ? Path.Combine(Path.GetTempPath(), "greenseg-bench-cache-" + Guid.NewGuid().ToString("N")) : null;
         try
@@ -54,17 +54,17 @@ public static class TrainingThroughputBenchmark
             var cache = new SampleCache(mode, preparation.Prepare, preparation.Fingerprint, diskFolder);
             torch.manual_seed(options.Seed);
             using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth });
-            var profile = ModelProfiler.Profile(model, options.Size, options.Size);
+            var profile = ModelProfiler.Profile(model, options.Preprocessing.Size, options.Preprocessing.Size);
             model.to(device);
-            ComputeMode.Apply(model, precision, options.ChannelsLast);
-            var compute = new ComputeSettings(precision, options.ChannelsLast);
-            var loss = LossFactory.Create(options.Loss, options.LossSettings);
+            ComputeMode.Apply(model, precision, options.Compute.ChannelsLast);
+            var compute = new ComputeSettings(precision, options.Compute.ChannelsLast);
+            var loss = LossFactory.Create(options.Optimisation.Loss, options.Optimisation.LossSettings);
             // The learning rate does not change the cost of a step; the LR finder's sweep is a one-off cost measured by the study.
-            double learningRate = options.LearningRateIsAuto ? 1e-3 : options.FixedLearningRate;
-            using var optimizer = OptimizerFactory.Create(options.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, learningRate));
-            var loader = new BatchLoader(subset, cache, batchSize, options.Size, options.Seed, preparation.Writer, options.Prefetch);
+            double learningRate = options.Optimisation.LearningRateIsAuto ? 1e-3 : options.Optimisation.FixedLearningRate;
+            using var optimizer = OptimizerFactory.Create(options.Optimisation.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, learningRate));
+            var loader = new BatchLoader(subset, cache, batchSize, options.Preprocessing.Size, options.Seed, preparation.Writer, options.Loading.Prefetch);
             model.train();
-            var parts = new TrainingParts(model, compute, loss, optimizer, device) { GradClip = options.GradClip };
+            var parts = new TrainingParts(model, compute, loss, optimizer, device) { GradClip = options.Optimisation.GradClip };
 
             EpochTiming Pass(int epoch)
             {

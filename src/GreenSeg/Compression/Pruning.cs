@@ -84,10 +84,16 @@ public static class Pruning
         if (!File.Exists(config))
             throw new InvalidInputException(Path.GetFullPath(options.Run), "has no config.yaml to fine-tune with; give a training run folder, or prune without --finetune-epochs");
         var recipe = TrainingOptions.Load(config);
-        double rate = recipe.LearningRateIsAuto && File.Exists(summary)
+        double rate = recipe.Optimisation.LearningRateIsAuto && File.Exists(summary)
             ? JsonSerializer.Deserialize<TrainingResult>(File.ReadAllText(summary), RunFolder.JsonOptions)?.LearningRate ?? 1e-3
-            : recipe.LearningRateIsAuto ? 1e-3 : recipe.FixedLearningRate;
-        return recipe with { Final = true, Epochs = options.FinetuneEpochs, LearningRate = rate.ToString("R", System.Globalization.CultureInfo.InvariantCulture), ValidationData = null };
+            : recipe.Optimisation.LearningRateIsAuto ? 1e-3 : recipe.Optimisation.FixedLearningRate;
+        return recipe with
+        {
+            Final = true,
+            ValidationData = null,
+            Schedule = recipe.Schedule with { Epochs = options.FinetuneEpochs },
+            Optimisation = recipe.Optimisation with { LearningRate = rate.ToString("R", System.Globalization.CultureInfo.InvariantCulture) },
+        };
     }
 
     private static double PruneOnce(CheckpointManifest manifest, string weights, double sparsity, string output)

@@ -153,8 +153,8 @@ public static class CrossValidationRunner
         cancellationToken.ThrowIfCancellationRequested();
 
         var inferenceClock = Stopwatch.StartNew();
-        var device = TorchRuntime.ResolveDevice(recipe.Device);
-        using var segmenter = Segmenter.Load(runFolder, options.Segmentation with { Device = recipe.Device, Threads = recipe.Threads });
+        var device = TorchRuntime.ResolveDevice(recipe.Compute.Device);
+        using var segmenter = Segmenter.Load(runFolder, options.Segmentation with { Device = recipe.Compute.Device, Threads = recipe.Compute.Threads });
         using var energy = EnergySession.Start(recipe.ToEnergyOptions(device), $"crossval {fold.Name}");
         energy.Monitor.BeginWindow("inference");
         string predictions = Path.Combine(runFolder, PredictionsFolderName);

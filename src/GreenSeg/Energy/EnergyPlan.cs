@@ -1,12 +1,18 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using GreenSeg.Common;
+using YamlDotNet.Serialization;
 
 namespace GreenSeg.Energy;
 
-/// <summary>The user's energy and carbon choices, shared by every command that accounts for energy.</summary>
+/// <summary>
+/// The user's energy and carbon choices, shared by every command that accounts for energy: the CLI's energy flags
+/// build it, and it is a training config's <c>energy:</c> section (cpu-tdp, country, carbon-intensity, pue).
+/// </summary>
 public sealed record EnergyOptions
 {
     /// <summary>CPU package TDP in W; null uses the table, or CodeCarbon's 85 W for unknown CPUs.</summary>
+    [YamlMember(Alias = "cpu-tdp")]
     public double? CpuTdpWatts { get; init; }
 
     /// <summary>ISO 3166 alpha-3 code of the grid; null means the world average.</summary>
@@ -18,8 +24,21 @@ public sealed record EnergyOptions
     /// <summary>Power usage effectiveness of the facility (≥ 1; 1.0 for a workstation).</summary>
     public double Pue { get; init; } = 1.0;
 
-    /// <summary>NVML indices of the GPUs this process uses; empty for CPU-only runs.</summary>
+    /// <summary>NVML indices of the GPUs this process uses; empty for CPU-only runs. Not a config key: a training run takes it from its device.</summary>
+    [YamlIgnore]
     public IReadOnlyList<int> GpuIndices { get; init; } = [];
+
+    /// <summary>Throws a <see cref="GreenSegException"/> naming the first value (by its config key) that cannot be meant.</summary>
+    public EnergyOptions Validate()
+    {
+        if (CpuTdpWatts is double tdp && !(tdp > 0 && double.IsFinite(tdp)))
+            throw new GreenSegException(FormattableString.Invariant($"cpu-tdp must be a positive number of watts, got {tdp}"));
+        if (CarbonIntensity is double g && !(g >= 0 && double.IsFinite(g)))
+            throw new GreenSegException(FormattableString.Invariant($"carbon-intensity must be a finite number >= 0 gCO2eq/kWh, got {g}"));
+        if (!(Pue >= 1 && double.IsFinite(Pue)))
+            throw new GreenSegException(FormattableString.Invariant($"pue must be a finite number >= 1, got {Pue}"));
+        return this;
+    }
 }
 
 /// <summary>Where the machine's counters live. Tests point these at fake trees.</summary>

@@ -257,7 +257,8 @@ public static class InferencePrecision
         string normalized = name.Trim().ToLowerInvariant();
         if (normalized == Auto) normalized = TorchRuntime.Bf16InHardware(device) ? Bf16Pure : Fp32;
         if (normalized == Bf16Pure) return (Models.Precision.Fp32, ScalarType.BFloat16);
-        if (PrecisionOption.Names.Contains(normalized)) return (PrecisionOption.Parse(normalized, device), ScalarType.Float32);
+        if (ChoiceNames.TryParse(normalized, out PrecisionChoice choice) && choice != PrecisionChoice.Auto)
+            return (PrecisionOption.Resolve(choice, device), ScalarType.Float32);
         throw new GreenSegException($"precision '{name}': expected one of {string.Join(", ", Names)} (fp16-mixed on CUDA only)");
     }
 }

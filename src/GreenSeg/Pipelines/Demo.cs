@@ -22,10 +22,8 @@ public static class Demo
     public static TrainingOptions Recipe(int seed, int epochs) => new()
     {
         Seed = seed,
-        Size = 128,
-        Spacing = 2.0,
-        Epochs = epochs,
-        LrFinderSteps = 30,
+        Preprocessing = new() { Size = 128, Spacing = 2.0 },
+        Schedule = new() { Epochs = epochs, LrFinderSteps = 30 },
     };
 
     public const int DefaultEpochs = 12;

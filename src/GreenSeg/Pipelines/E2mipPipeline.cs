@@ -129,8 +129,8 @@ public static class E2mipPipeline
     /// <summary>Segments every test stack with the run's model (its last epoch).</summary>
     public static BatchSegmentationResult Predict(E2mipPlan plan, Action<StackOutcome>? onStack = null, CancellationToken cancellationToken = default)
     {
-        var device = TorchRuntime.ResolveDevice(plan.Training.Device);
-        var segmentation = plan.Options.Segmentation with { Device = plan.Training.Device, Threads = plan.Training.Threads };
+        var device = TorchRuntime.ResolveDevice(plan.Training.Compute.Device);
+        var segmentation = plan.Options.Segmentation with { Device = plan.Training.Compute.Device, Threads = plan.Training.Compute.Threads };
         return BatchSegmentation.Run(plan.RunFolder, plan.Prediction, segmentation, plan.Training.ToEnergyOptions(device), onStack, cancellationToken);
     }
 
@@ -177,11 +177,11 @@ public static class E2mipPipeline
             Training = new
             {
                 plan.Training.Model,
-                plan.Training.Size,
-                plan.Training.Spacing,
-                plan.Training.Precision,
-                plan.Training.ChannelsLast,
-                plan.Training.Optimizer,
+                plan.Training.Preprocessing.Size,
+                plan.Training.Preprocessing.Spacing,
+                Precision = ChoiceNames.Name(plan.Training.Compute.Precision),
+                plan.Training.Compute.ChannelsLast,
+                Optimizer = ChoiceNames.Name(plan.Training.Optimisation.Optimizer),
                 plan.TrainingStacks,
                 plan.TrainingSlices,
                 result.Training.EpochsRun,

@@ -4,25 +4,25 @@ using YamlDotNet.RepresentationModel;
 
 namespace GreenSeg.Studies;
 
-/// <summary>One training option set by a study (or the command line): its YAML key and scalar text (null = YAML null).</summary>
+/// <summary>One training option set by a study (or the command line): its key and scalar text (null = YAML null).</summary>
 public sealed record OptionSetting(string Key, string? Value)
 {
     public override string ToString() => $"{Key}: {Value ?? "~"}";
 }
 
 /// <summary>
-/// Training options addressed by the keys of a run's config.yaml (<c>model-width</c>, <c>learning-rate</c>…),
-/// so a study sets exactly what <c>greenseg train --config</c> reads: the settings are written into the options'
-/// own YAML and read back by the same deserializer, with the same types, parsing and errors.
+/// Training options addressed by the keys of a run's config.yaml, so a study's <c>set:</c>, <c>--set</c> and the
+/// command line's flags set exactly what <c>greenseg train --config</c> reads: the settings are written into the
+/// options' own YAML and read back by the same deserializer, with the same types, parsing and errors. A key is a
+/// section's key alone (<c>learning-rate</c>, as configs were written before the sections) or a dotted path
+/// (<c>optimisation.learning-rate</c>, <c>augmentation.shift-probability</c>); see <see cref="TrainingOptionKeys"/>.
 /// </summary>
 public static class OptionOverrides
 {
-    /// <summary>Every key a training config may hold, in declaration order (the keys of a config.yaml, nulls included).</summary>
-    public static IReadOnlyList<string> Keys { get; } = [.. Mapping(new TrainingOptions()).Children.Keys.Select(k => ((YamlScalarNode)k).Value!)];
+    /// <summary>Every short key a setting may use, in config order (a dotted path reaches the options nested deeper).</summary>
+    public static IReadOnlyList<string> Keys => TrainingOptionKeys.ShortKeys;
 
-    private static readonly HashSet<string> KeySet = [.. Keys];
-
-    public static bool IsKey(string key) => KeySet.Contains(key);
+    public static bool IsKey(string key) => TrainingOptionKeys.Resolve(key) is not null;
 
     /// <summary>A copy of <paramref name="options"/> with the settings applied in order (later ones win).</summary>
     /// <param name="source">Names the file (and place) the settings came from, for error messages.</param>
@@ -35,17 +35,18 @@ public static class OptionOverrides
 
     private static TrainingOptions Set(TrainingOptions options, OptionSetting setting, string source)
     {
-        if (!IsKey(setting.Key))
-            throw new InvalidInputException(source, $"unknown training option '{setting.Key}'; valid keys: {string.Join(", ", Keys)}");
-        var mapping = Mapping(options);
-        mapping.Children[new YamlScalarNode(setting.Key)] = setting.Value is null ? new YamlScalarNode("~") : new YamlScalarNode(setting.Value);
+        string[] path = (TrainingOptionKeys.Resolve(setting.Key)
+            ?? throw new InvalidInputException(source, $"unknown training option '{setting.Key}'; valid keys: {string.Join(", ", Keys)} (or a dotted path, e.g. optimisation.learning-rate)"))
+            .Split('.');
+        var mapping = TrainingOptionKeys.Mapping(options);
+        Section(mapping, path).Children[new YamlScalarNode(path[^1])] = setting.Value is null ? new YamlScalarNode("~") : new YamlScalarNode(setting.Value);
         using var writer = new StringWriter();
         new YamlStream(new YamlDocument(mapping)).Save(writer, assignAnchors: false);
         try
         {
             var parsed = TrainingOptions.Parse(writer.ToString(), source);
             // YAML reads null into a number or a switch as its default: an option without a null of its own needs a value.
-            if (setting.Value is null && Mapping(parsed).Children[new YamlScalarNode(setting.Key)] is YamlScalarNode { Value: not ("" or "~" or "null") })
+            if (setting.Value is null && Section(TrainingOptionKeys.Mapping(parsed), path).Children[new YamlScalarNode(path[^1])] is YamlScalarNode { Value: not ("" or "~" or "null") })
                 throw new InvalidInputException(source, $"training option '{setting.Key}' needs a value");
             return parsed;
         }
@@ -55,11 +56,17 @@ public static class OptionOverrides
         }
     }
 
-    /// <summary>The options as their config.yaml's top-level mapping.</summary>
-    private static YamlMappingNode Mapping(TrainingOptions options)
+    /// <summary>The mapping that holds the option at <paramref name="path"/>; a section YAML left empty becomes one.</summary>
+    private static YamlMappingNode Section(YamlMappingNode root, string[] path)
     {
-        var stream = new YamlStream();
-        stream.Load(new StringReader(options.ToYaml()));
-        return (YamlMappingNode)stream.Documents[0].RootNode;
+        var mapping = root;
+        foreach (string key in path[..^1])
+        {
+            var name = new YamlScalarNode(key);
+            if (!mapping.Children.TryGetValue(name, out var child) || child is not YamlMappingNode inner)
+                mapping.Children[name] = inner = new YamlMappingNode();
+            mapping = inner;
+        }
+        return mapping;
     }
 }

@@ -2,9 +2,6 @@ using System.Text;
 using GreenSeg.Common;
 using GreenSeg.Models;
 using GreenSeg.Training;
-using GreenSeg.Training.Losses;
-using GreenSeg.Training.Optimizers;
-using GreenSeg.Training.Schedules;
 
 namespace GreenSeg.Studies;
 
@@ -60,8 +57,8 @@ public static class StudyPlanner
             ValidationFraction = definition.ValidationFraction,
             ValidationData = null,
         };
-        if (definition.Epochs is int epochs) start = start with { Epochs = epochs };
-        if (definition.EnergyBudget is { } budget) start = start with { EnergyBudget = budget };
+        if (definition.Epochs is int epochs) start = start with { Schedule = start.Schedule with { Epochs = epochs } };
+        if (definition.EnergyBudget is { } budget) start = start with { Stopping = start.Stopping with { EnergyBudget = budget } };
         start = OptionOverrides.Apply(start, definition.Common, $"{definition.Source} (set)");
 
         var named = definition.Runs.Count > 0 ? definition.Runs : [new StudyRunDefinition("", [])];
@@ -112,22 +109,13 @@ public static class StudyPlanner
         {
             options.Validate();
             ModelRegistry.Describe(options.Model);
-            PrecisionOption.Parse(options.Precision, TorchRuntime.ResolveDevice(options.Device));
-            CheckName(options.Optimizer, OptimizerFactory.Names, "optimizer");
-            CheckName(options.Loss, LossFactory.Names, "loss");
-            CheckName(options.LrPolicy, LrPolicy.Names, "lr-policy");
-            if (options.EnergyBudget is { } budget) Energy.EnergyBudget.Parse(budget);
+            PrecisionOption.Resolve(options.Compute.Precision, TorchRuntime.ResolveDevice(options.Compute.Device));
+            if (options.Stopping.EnergyBudget is { } budget) Energy.EnergyBudget.Parse(budget);
             return options;
         }
         catch (GreenSegException e) when (e is not InvalidInputException)
         {
             throw new InvalidInputException(where, e.Message, e);
         }
-    }
-
-    private static void CheckName(string value, IReadOnlyList<string> names, string option)
-    {
-        if (!names.Contains(value.Trim().ToLowerInvariant()))
-            throw new GreenSegException($"{option} '{value}': expected one of {string.Join(", ", names)}");
     }
 }

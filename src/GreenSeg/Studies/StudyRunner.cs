@@ -69,11 +69,11 @@ public static class StudyRunner
         for (int i = 0; i < plan.Runs.Count; i++)
         {
             var options = plan.Runs[i].Options;
-            var key = (options.Model, options.ModelWidth, options.Size);
+            var key = (options.Model, options.ModelWidth, options.Preprocessing.Size);
             if (!profiles.TryGetValue(key, out var profile))
             {
                 using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth });
-                profiles[key] = profile = ModelProfiler.Profile(model, options.Size, options.Size);
+                profiles[key] = profile = ModelProfiler.Profile(model, options.Preprocessing.Size, options.Preprocessing.Size);
             }
             store.Register(plan.Runs[i], i, profile.Parameters, profile.GigaMacs);
         }
@@ -207,9 +207,9 @@ public static class StudyRunner
     /// <summary>How this machine's energy is obtained (the same plan every run uses), for the report.</summary>
     private static IEnumerable<(string Key, string Value)> DescribeEnergy(TrainingOptions options)
     {
-        using var plan = EnergyPlan.Create(options.ToEnergyOptions(TorchRuntime.ResolveDevice(options.Device)));
+        using var plan = EnergyPlan.Create(options.ToEnergyOptions(TorchRuntime.ResolveDevice(options.Compute.Device)));
         var machine = plan.Machine;
-        yield return ("machine", $"{machine.CpuModel ?? "unknown CPU"}, {machine.LogicalCpus} logical CPUs, {TorchRuntime.ConfigureThreads(options.Threads)} torch threads, {machine.Os}");
+        yield return ("machine", $"{machine.CpuModel ?? "unknown CPU"}, {machine.LogicalCpus} logical CPUs, {TorchRuntime.ConfigureThreads(options.Compute.Threads)} torch threads, {machine.Os}");
         yield return ("energy_plan", string.Join("\n", plan.Components.Select(c => $"{c.Component.Label()}: {c.Origin.Label()} ({c.Source}) {c.Reason}")));
         yield return ("carbon", string.Create(CultureInfo.InvariantCulture,
             $"{plan.Carbon.GramsPerKilowattHour:0.#} gCO2eq/kWh ({plan.Carbon.CountryName}, {plan.Carbon.Source}), PUE {plan.Carbon.Pue:0.##}"));

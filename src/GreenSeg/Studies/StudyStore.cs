@@ -126,8 +126,9 @@ public sealed class StudyStore : IDisposable
         string yaml = run.Options.ToYaml();
         if (TryGet(run.Name) is { } stored)
         {
-            if (stored.OptionsYaml != yaml)
-                throw new GreenSegException($"{Path}: run '{run.Name}' was planned with other options ({Difference(stored.OptionsYaml, yaml)}); " +
+            string? readBack = stored.OptionsYaml == yaml ? yaml : ReadBack(stored.OptionsYaml);
+            if (readBack != yaml)
+                throw new GreenSegException($"{Path}: run '{run.Name}' was planned with other options ({Difference(readBack ?? stored.OptionsYaml, yaml)}); " +
                     "a study folder holds one study: use another --out, or delete the folder to start over");
             Execute("UPDATE runs SET position = $position WHERE name = $name", ("$position", position), ("$name", run.Name));
             return;
@@ -255,6 +256,22 @@ public sealed class StudyStore : IDisposable
     private static int? Integer(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
 
     /// <summary>The first option that differs between two config YAMLs, for the error message.</summary>
+    /// <summary>
+    /// A stored plan as today's GreenSeg writes it: a study planned by an earlier one (flat options, before the
+    /// sections; no key for an option added since) resumes when it asks for the same; null when it no longer reads.
+    /// </summary>
+    private static string? ReadBack(string storedYaml)
+    {
+        try
+        {
+            return TrainingOptions.Parse(storedYaml, "the stored plan").ToYaml();
+        }
+        catch (GreenSegException)
+        {
+            return null;
+        }
+    }
+
     private static string Difference(string stored, string planned)
     {
         var a = stored.Split('\n');

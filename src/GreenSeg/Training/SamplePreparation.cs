@@ -15,16 +15,16 @@ public sealed class SamplePreparation
 
     public static SamplePreparation Create(TrainingOptions options)
     {
-        var preprocessor = new SlicePreprocessor(options.Preprocessing());
-        int size = options.Size;
-        AugmentationOptions augmentation = options.Augmentation;
+        var preprocessor = new SlicePreprocessor(options.Preprocessing.ToPreprocessingOptions());
+        int size = options.Preprocessing.Size;
+        AugmentationOptions augmentation = options.Loading.Augmentation;
         // Intensity classes are prepared (and cached) once per slice, and only when they will be rendered.
-        bool classify = options.Augment && augmentation.SyntheticContrastProbability > 0;
+        bool classify = options.Loading.Augment && augmentation.SyntheticContrastProbability > 0;
         return new SamplePreparation
         {
             Prepare = raw =>
             {
-                if (options.CanonicalOrientation) raw = raw.InCanonicalOrientation();
+                if (options.Preprocessing.CanonicalOrientation) raw = raw.InCanonicalOrientation();
                 var prepared = preprocessor.Forward(raw.Image, raw.Mask, raw.Width, raw.Height, raw.SpacingX, raw.SpacingY);
                 byte[]? classes = classify
                     ? IntensityClasses.Compute(prepared.Image, prepared.Mask, augmentation.SyntheticContrastClasses, augmentation.SyntheticContrastBrainClasses, prepared.Record.FieldOfView())
@@ -33,7 +33,7 @@ public sealed class SamplePreparation
             },
             Fingerprint = preprocessor.Options.Fingerprint()
                 + (classify ? IntensityClasses.Fingerprint(augmentation.SyntheticContrastClasses, augmentation.SyntheticContrastBrainClasses) : ""),
-            Writer = options.Augment ? AugmentingWriter(new Augmenter(options.Augmentation, options.Normalization), size) : BatchLoader.CopyWriter,
+            Writer = options.Loading.Augment ? AugmentingWriter(new Augmenter(options.Loading.Augmentation, options.Preprocessing.Normalization), size) : BatchLoader.CopyWriter,
         };
     }
 

@@ -75,17 +75,17 @@ public static class Trainer
     }
 
     internal static string? CacheFolder(TrainingOptions options) =>
-        options.CacheDir ?? Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
+        options.Loading.CacheDir ?? Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
             ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "greenseg", "samples");
 
     internal static OptimizerSettings OptimizerSettingsFrom(TrainingOptions options, double learningRate) => new()
     {
         LearningRate = learningRate,
-        WeightDecay = options.WeightDecay,
-        Momentum = options.Momentum,
-        Nesterov = options.Nesterov,
-        GradAveraging = options.GradAveraging,
-        AmsGrad = options.AmsGrad,
+        WeightDecay = options.Optimisation.WeightDecay,
+        Momentum = options.Optimisation.Momentum,
+        Nesterov = options.Optimisation.Nesterov,
+        GradAveraging = options.Optimisation.GradAveraging,
+        AmsGrad = options.Optimisation.AmsGrad,
     };
 
     /// <summary>Per-slice weights that give every stack, or every sequence, the same share of an epoch; null keeps plain epochs.</summary>

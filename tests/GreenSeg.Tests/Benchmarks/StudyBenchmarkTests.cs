@@ -64,8 +64,8 @@ public sealed class StudyBenchmarkTests(TinyPhantomFixture fixture) : IClassFixt
         var techniques = StudyPlanner.Expand(StudyPresets.Load("techniques"), fixture.Data);
         result.Recipes.Select(r => r.Recipe).ShouldBe(techniques.Runs.Select(r => r.Name).Where(n => n != "+lr-finder"));
         result.OneOffRecipes.ShouldBe(["+lr-finder (learning-rate: auto)"]);
-        result.Recipes.ShouldAllBe(r => r.Options.Size == 32 && r.Warm.Slices == 8);
-        result.DataWait.Select(r => (r.Options.Cache, r.Options.Prefetch)).ShouldBe([(CacheMode.None, 0), (CacheMode.None, 2), (CacheMode.Memory, 0), (CacheMode.Memory, 2), (CacheMode.Disk, 0), (CacheMode.Disk, 2)]);
+        result.Recipes.ShouldAllBe(r => r.Options.Preprocessing.Size == 32 && r.Warm.Slices == 8);
+        result.DataWait.Select(r => (r.Options.Loading.Cache, r.Options.Loading.Prefetch)).ShouldBe([(CacheMode.None, 0), (CacheMode.None, 2), (CacheMode.Memory, 0), (CacheMode.Memory, 2), (CacheMode.Disk, 0), (CacheMode.Disk, 2)]);
         result.DataWait.ShouldAllBe(r => r.Options.Model == "att-squeeze-unet");
         result.Matmuls.ShouldBeEmpty();
         result.Inference.ShouldBeEmpty();

@@ -1,5 +1,6 @@
 using GreenSeg.Common;
 using GreenSeg.CrossValidation;
+using GreenSeg.Models;
 using GreenSeg.Tests.Training;
 using GreenSeg.Training;
 
@@ -19,7 +20,11 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         OutputFolder = _out,
         Training = new TrainingOptions
         {
-            Model = "micronet", Size = 32, Spacing = 8, Epochs = epochs, LearningRate = "3e-3", Precision = "fp32", ChannelsLast = false, Threads = 2,
+            Model = "micronet",
+            Preprocessing = new() { Size = 32, Spacing = 8 },
+            Schedule = new() { Epochs = epochs },
+            Optimisation = new() { LearningRate = "3e-3" },
+            Compute = new() { Precision = PrecisionChoice.Fp32, ChannelsLast = false, Threads = 2 },
         },
     };
 
@@ -109,11 +114,17 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         string current = CrossValidationRunner.Describe(options, recipe, folds);
         // As an earlier GreenSeg wrote it: post-processing as a switch, and no key for an option added since.
         string earlier = System.Text.RegularExpressions.Regex.Replace(current, "\"PostProcessing\":\\{[^}]*\\}",
-            "\"PostProcessing\":{\"KeepLargestComponent\":true,\"FillHoles\":1,\"Connectivity\":26}").Replace("multi-planar: 0\n", "");
+            "\"PostProcessing\":{\"KeepLargestComponent\":true,\"FillHoles\":1,\"Connectivity\":26}").Replace("  multi-planar: 0\n", "");
         earlier.ShouldNotBe(current);
         CrossValidationRunner.SamePlan(earlier, current).ShouldBeTrue();
+        // And before the options had sections: every key at the top level.
+        string yaml = recipe.ToYaml(), flat = GreenSeg.Tests.Training.ConfigSectionsTests.Flat(yaml).Replace("multi-planar: 0\n", "");
+        string flatPlan = earlier.Replace(yaml.Replace("  multi-planar: 0\n", ""), flat);
+        flatPlan.ShouldContain("\nepochs: 1\n");
+        CrossValidationRunner.SamePlan(flatPlan, current).ShouldBeTrue();
+        CrossValidationRunner.SamePlan(flatPlan.Replace("\nepochs: 1\n", "\nepochs: 2\n"), current).ShouldBeFalse();
 
-        string otherEpochs = CrossValidationRunner.Describe(options, recipe with { Epochs = recipe.Epochs + 1 }, folds);
+        string otherEpochs = CrossValidationRunner.Describe(options, recipe.WithSchedule(s => s with { Epochs = s.Epochs + 1 }), folds);
         CrossValidationRunner.SamePlan(earlier, otherEpochs).ShouldBeFalse();
         CrossValidationRunner.SamePlan(earlier.Replace("DWI: test ", "DWI: test X,"), current).ShouldBeFalse();
     }

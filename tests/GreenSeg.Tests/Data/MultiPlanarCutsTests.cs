@@ -106,7 +106,7 @@ public sealed class MultiPlanarCutsTests : IDisposable
     {
         var (_, stack) = WritePhantom();
         var withCuts = MultiPlanarCuts.Add([stack], 1).Single();
-        var options = new TrainingOptions { Size = 64, Spacing = 2 };
+        var options = new TrainingOptions { Preprocessing = new() { Size = 64, Spacing = 2 } };
         var preparation = SamplePreparation.Create(options);
         string cacheDir = Path.Combine(_root, "cache");
         var cut = withCuts.Slices.Last();
@@ -140,10 +140,10 @@ public sealed class MultiPlanarCutsTests : IDisposable
     [Fact]
     public void The_option_is_set_by_yaml_or_the_cli_flag_and_validated()
     {
-        new TrainingOptions().MultiPlanar.ShouldBe(0);
-        TrainingOptions.Parse("data: d\nmulti-planar: 0.5\n", "test.yaml").MultiPlanar.ShouldBe(0.5);
-        new GreenSeg.Cli.Commands.TrainSettings { Data = "d", MultiPlanar = 1 }.Resolve().MultiPlanar.ShouldBe(1);
-        Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", MultiPlanar = double.NaN }.Validate()).Message.ShouldContain("multi-planar");
+        new TrainingOptions().Loading.MultiPlanar.ShouldBe(0);
+        TrainingOptions.Parse("data: d\nmulti-planar: 0.5\n", "test.yaml").Loading.MultiPlanar.ShouldBe(0.5);
+        new GreenSeg.Cli.Commands.TrainSettings { Data = "d", MultiPlanar = 1 }.Resolve().Loading.MultiPlanar.ShouldBe(1);
+        Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", Loading = new() { MultiPlanar = double.NaN } }.Validate()).Message.ShouldContain("multi-planar");
     }
 
     private void WriteSlices(NiftiImage volume, double[] xRow)

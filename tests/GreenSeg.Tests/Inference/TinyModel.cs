@@ -32,14 +32,10 @@ public sealed class TinyModel : IDisposable
     {
         Data = data,
         Model = "micronet",
-        Size = 32,
-        Spacing = 8,
-        Epochs = 1,
-        LearningRate = "3e-3",
-        BatchSize = "8",
-        Precision = "fp32",
-        ChannelsLast = false,
-        Threads = 2,
+        Preprocessing = new() { Size = 32, Spacing = 8 },
+        Schedule = new() { Epochs = 1 },
+        Optimisation = new() { LearningRate = "3e-3", BatchSize = "8" },
+        Compute = new() { Precision = GreenSeg.Models.PrecisionChoice.Fp32, ChannelsLast = false, Threads = 2 },
     };
 
     public void Dispose() => Directory.Delete(Root, recursive: true);

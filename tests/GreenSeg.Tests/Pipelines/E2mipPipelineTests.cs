@@ -108,7 +108,13 @@ public sealed class E2mipPipelineTests : IDisposable
     public void OnTheRealDataEveryTestStackGetsAMaskWithItsShapeAndAffine()
     {
         string data = RealData.E2mipFetalOrThrow;
-        var recipe = new TrainingOptions { Size = 128, Spacing = 2, Epochs = 1, LearningRate = "1e-3", ChannelsLast = false, Threads = 2 };
+        var recipe = new TrainingOptions
+        {
+            Preprocessing = new() { Size = 128, Spacing = 2 },
+            Schedule = new() { Epochs = 1 },
+            Optimisation = new() { LearningRate = "1e-3" },
+            Compute = new() { ChannelsLast = false, Threads = 2 },
+        };
 
         var result = E2mipPipeline.Run(new E2mipOptions
         {

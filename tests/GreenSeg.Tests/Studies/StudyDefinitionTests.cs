@@ -1,3 +1,6 @@
+using GreenSeg.Training.Schedules;
+using GreenSeg.Training.Optimizers;
+using GreenSeg.Tests.Training;
 using GreenSeg.Data;
 using GreenSeg.Common;
 using GreenSeg.Pipelines;
@@ -147,30 +150,31 @@ public class StudyDefinitionTests
         var baseline = plan["baseline"].Options;
         var reference = TrainingOptions.Baseline(baseline.Data);
         baseline.Model.ShouldBe(reference.Model);
-        baseline.Precision.ShouldBe("fp32");
-        baseline.ChannelsLast.ShouldBeFalse();
-        baseline.Cache.ShouldBe(CacheMode.None);
-        baseline.Prefetch.ShouldBe(0);
-        baseline.Optimizer.ShouldBe("adam");
-        baseline.LearningRateIsAuto.ShouldBeFalse();
-        baseline.LrPolicy.ShouldBe("fixed");
+        baseline.Compute.Precision.ShouldBe(PrecisionChoice.Fp32);
+        baseline.Compute.ChannelsLast.ShouldBeFalse();
+        baseline.Loading.Cache.ShouldBe(CacheMode.None);
+        baseline.Loading.Prefetch.ShouldBe(0);
+        baseline.Optimisation.Optimizer.ShouldBe(OptimizerKind.Adam);
+        baseline.Optimisation.LearningRateIsAuto.ShouldBeFalse();
+        baseline.Schedule.LrPolicy.ShouldBe(LrPolicyKind.Fixed);
         plan["baseline"].Changes.ShouldBeEmpty();
 
         // Each technique run differs from the baseline in exactly the option(s) of its technique.
-        plan["+cache"].Options.ShouldBe(baseline with { Cache = CacheMode.Memory });
-        plan["+prefetch"].Options.ShouldBe(baseline with { Prefetch = 2 });
-        plan["+novograd"].Options.ShouldBe(baseline with { Optimizer = "novograd" });
-        plan["+lr-finder"].Options.ShouldBe(baseline with { LearningRate = "auto" });
-        plan["+bf16-mixed"].Options.ShouldBe(baseline with { Precision = "bf16-mixed" });
-        plan["+channels-last"].Options.ShouldBe(baseline with { ChannelsLast = true });
+        plan["+cache"].Options.ShouldBe(baseline.WithLoading(l => l with { Cache = CacheMode.Memory }));
+        plan["+prefetch"].Options.ShouldBe(baseline.WithLoading(l => l with { Prefetch = 2 }));
+        plan["+novograd"].Options.ShouldBe(baseline.WithOptimisation(o => o with { Optimizer = OptimizerKind.Novograd }));
+        plan["+lr-finder"].Options.ShouldBe(baseline.WithOptimisation(o => o with { LearningRate = "auto" }));
+        plan["+bf16-mixed"].Options.ShouldBe(baseline.WithCompute(c => c with { Precision = PrecisionChoice.Bf16Mixed }));
+        plan["+channels-last"].Options.ShouldBe(baseline.WithCompute(c => c with { ChannelsLast = true }));
         plan["+light-architecture"].Options.ShouldBe(baseline with { Model = "att-squeeze-unet", ModelWidth = null });
 
         // All together is the study's green recipe, with bf16 as the technique it measures, on the same data, split and budget.
-        var green = TrainingOptions.StudyGreen(baseline.Data) with { Precision = "bf16-mixed" };
+        var green = TrainingOptions.StudyGreen(baseline.Data).WithCompute(c => c with { Precision = PrecisionChoice.Bf16Mixed });
         plan["green"].Options.ShouldBe(green with
         {
             Data = baseline.Data, SplitSeed = baseline.SplitSeed, ValidationFraction = baseline.ValidationFraction,
-            Epochs = baseline.Epochs, Size = baseline.Size, Spacing = baseline.Spacing, LrFinderSteps = baseline.LrFinderSteps,
+            Schedule = green.Schedule with { Epochs = baseline.Schedule.Epochs, LrFinderSteps = baseline.Schedule.LrFinderSteps },
+            Preprocessing = green.Preprocessing with { Size = baseline.Preprocessing.Size, Spacing = baseline.Preprocessing.Spacing },
         });
     }
 
@@ -180,7 +184,7 @@ public class StudyDefinitionTests
         var plan = StudyPlanner.Expand(StudyPresets.Load("architectures"), "/data");
         plan.Runs.Select(r => r.Options.Model).ShouldBe(ModelRegistry.Names);
         var green = TrainingOptions.StudyGreen("/data");
-        plan.Runs.ShouldAllBe(r => r.Options.Precision == green.Precision && r.Options.Optimizer == green.Optimizer
-            && r.Options.Cache == green.Cache && r.Options.ChannelsLast && r.Options.LearningRateIsAuto && r.Options.ModelWidth == null);
+        plan.Runs.ShouldAllBe(r => r.Options.Compute.Precision == green.Compute.Precision && r.Options.Optimisation.Optimizer == green.Optimisation.Optimizer
+            && r.Options.Loading.Cache == green.Loading.Cache && r.Options.Compute.ChannelsLast && r.Options.Optimisation.LearningRateIsAuto && r.Options.ModelWidth == null);
     }
 }

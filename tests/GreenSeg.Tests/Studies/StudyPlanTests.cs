@@ -1,3 +1,5 @@
+using GreenSeg.Training.Optimizers;
+using GreenSeg.Models;
 using GreenSeg.Data;
 using GreenSeg.Common;
 using GreenSeg.Pipelines;
@@ -27,9 +29,9 @@ public class StudyPlanTests
         plan.Runs.Select(r => r.Name).Distinct().Count().ShouldBe(12);
         var last = plan.Runs[^1];
         last.Name.ShouldBe("optimizer-novograd_precision-bf16-mixed_batch-size-16");
-        last.Options.Optimizer.ShouldBe("novograd");
-        last.Options.Precision.ShouldBe("bf16-mixed");
-        last.Options.FixedBatchSize.ShouldBe(16);
+        last.Options.Optimisation.Optimizer.ShouldBe(OptimizerKind.Novograd);
+        last.Options.Compute.Precision.ShouldBe(PrecisionChoice.Bf16Mixed);
+        last.Options.Optimisation.FixedBatchSize.ShouldBe(16);
         last.Changes.ShouldBe([new OptionSetting("optimizer", "novograd"), new OptionSetting("precision", "bf16-mixed"), new OptionSetting("batch-size", "16")]);
         plan.BaselineRun.ShouldBe(plan.Runs[0].Name, "without a run named baseline, the first run is the baseline");
     }
@@ -46,8 +48,8 @@ public class StudyPlanTests
               seed: [1, 2, 3]
             """), "/data");
         plan.Runs.Select(r => r.Name).ShouldBe(["baseline_seed-1", "baseline_seed-2", "baseline_seed-3", "+cache_seed-1", "+cache_seed-2", "+cache_seed-3"]);
-        plan.Runs.Where(r => r.Name.StartsWith("+cache")).ShouldAllBe(r => r.Options.Cache == CacheMode.Memory);
-        plan.Runs.Where(r => r.Name.StartsWith("baseline")).ShouldAllBe(r => r.Options.Cache == CacheMode.None);
+        plan.Runs.Where(r => r.Name.StartsWith("+cache")).ShouldAllBe(r => r.Options.Loading.Cache == CacheMode.Memory);
+        plan.Runs.Where(r => r.Name.StartsWith("baseline")).ShouldAllBe(r => r.Options.Loading.Cache == CacheMode.None);
         plan.Runs.Select(r => r.Options.Seed).ShouldBe([1, 2, 3, 1, 2, 3]);
         // Training seeds vary, the split does not.
         plan.Runs.ShouldAllBe(r => r.Options.SplitSeed == 42 && r.Options.ValidationFraction == 0.2);
@@ -71,14 +73,14 @@ public class StudyPlanTests
         var a = plan["a_epochs-7"].Options;
         var b = plan["b_epochs-7"].Options;
         a.Data.ShouldBe(Path.GetFullPath("data"));
-        a.Optimizer.ShouldBe("novograd", "base: green");
-        a.EnergyBudget.ShouldBe("10kJ");
-        a.Epochs.ShouldBe(7, "the matrix wins over the shared set and the budget");
+        a.Optimisation.Optimizer.ShouldBe(OptimizerKind.Novograd, "base: green");
+        a.Stopping.EnergyBudget.ShouldBe("10kJ");
+        a.Schedule.Epochs.ShouldBe(7, "the matrix wins over the shared set and the budget");
         a.Model.ShouldBe("unet");
         a.ModelWidth.ShouldBeNull("the run's ~ resets the shared width");
         b.ModelWidth.ShouldBe(8);
-        a.Size.ShouldBe(32, "the command line wins over everything");
-        b.Size.ShouldBe(32);
+        a.Preprocessing.Size.ShouldBe(32, "the command line wins over everything");
+        b.Preprocessing.Size.ShouldBe(32);
     }
 
     [Fact]
@@ -92,8 +94,8 @@ public class StudyPlanTests
     [Theory]
     [InlineData("runs: [{ name: a, set: { epochs: many } }]", "run 'a'", "training option 'epochs': 'many' is not accepted (the value is not a number of the kind this option takes")]
     [InlineData("runs: [{ name: a, set: { model: transformer } }]", "run 'a'", "unknown model 'transformer'")]
-    [InlineData("runs: [{ name: a, set: { optimizer: adamm } }]", "run 'a'", "optimizer 'adamm'")]
-    [InlineData("runs: [{ name: a, set: { precision: fp8 } }]", "run 'a'", "precision 'fp8'")]
+    [InlineData("runs: [{ name: a, set: { optimizer: adamm } }]", "run 'a'", "'optimizer': 'adamm' is not accepted (the value is not one of the names this option accepts: sgd, adam, adamw, novograd, lion)")]
+    [InlineData("runs: [{ name: a, set: { precision: fp8 } }]", "run 'a'", "'precision': 'fp8' is not accepted (the value is not one of the names this option accepts: auto, fp32, bf16-mixed, fp16-mixed)")]
     [InlineData("runs: [{ name: a, set: { cache: ram } }]", "run 'a'", "'cache': 'ram' is not accepted (the value is not one of the names")]
     [InlineData("runs: [{ name: a, set: { channels-last: sometimes } }]", "run 'a'", "'channels-last': 'sometimes' is not accepted")]
     [InlineData("runs: [{ name: a, set: { epochs: ~ } }]", "run 'a'", "'epochs' needs a value")]
@@ -139,12 +141,35 @@ public class StudyPlanTests
             new OptionSetting("learning-rate", "1e-4"), new OptionSetting("pue", "1.4"), new OptionSetting("augment", "false"),
             new OptionSetting("model-width", "24"), new OptionSetting("energy-budget", "2Wh"),
         ], "here");
-        options.LearningRate.ShouldBe("1e-4");
-        options.Pue.ShouldBe(1.4);
-        options.Augment.ShouldBeFalse();
+        options.Optimisation.LearningRate.ShouldBe("1e-4");
+        options.Energy.Pue.ShouldBe(1.4);
+        options.Loading.Augment.ShouldBeFalse();
         options.ModelWidth.ShouldBe(24);
-        options.EnergyBudget.ShouldBe("2Wh");
+        options.Stopping.EnergyBudget.ShouldBe("2Wh");
         OptionOverrides.Keys.ShouldContain("split-seed");
         OptionOverrides.Keys.ShouldNotContain("learning-rate-is-auto");
+        OptionOverrides.Keys.ShouldNotContain("optimisation");
+    }
+
+    [Fact]
+    public void Settings_take_a_sections_key_alone_or_its_dotted_path()
+    {
+        var options = OptionOverrides.Apply(new TrainingOptions(), [
+            new OptionSetting("optimisation.learning-rate", "auto"), new OptionSetting("schedule.epochs", "3"),
+            new OptionSetting("augmentation.shift-probability", "0.5"), new OptionSetting("loading.augmentation.gamma-probability", "0"),
+            new OptionSetting("lr-schedule.plateau-patience", "2"), new OptionSetting("precision", "bf16"),
+        ], "here");
+        options.Optimisation.LearningRateIsAuto.ShouldBeTrue();
+        options.Schedule.Epochs.ShouldBe(3);
+        (options.Loading.Augmentation.ShiftProbability, options.Loading.Augmentation.GammaProbability).ShouldBe((0.5, 0.0));
+        options.Schedule.LrSchedule.PlateauPatience.ShouldBe(2);
+        options.Compute.Precision.ShouldBe(PrecisionChoice.Bf16Mixed);
+        StudyOverrides.ParseSetting("schedule.epochs=4").ShouldBe(new OptionSetting("schedule.epochs", "4"));
+        Should.Throw<GreenSegException>(() => StudyOverrides.ParseSetting("schedule.learning-rate=1")).Message.ShouldContain("unknown training option");
+        Should.Throw<InvalidInputException>(() => OptionOverrides.Apply(new TrainingOptions(), [new OptionSetting("optimisation", "3")], "here"))
+            .Problem.ShouldContain("unknown training option 'optimisation'");
+
+        var plan = StudyPlanner.Expand(Parse("set: { optimisation.learning-rate: 1e-4 }\nruns: [{ name: a, set: { schedule.epochs: 2 } }]"), "/data");
+        (plan["a"].Options.Optimisation.LearningRate, plan["a"].Options.Schedule.Epochs).ShouldBe(("1e-4", 2));
     }
 }

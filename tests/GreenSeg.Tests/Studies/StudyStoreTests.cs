@@ -1,3 +1,4 @@
+using GreenSeg.Tests.Training;
 using GreenSeg.Data;
 using GreenSeg.Common;
 using GreenSeg.Pipelines;
@@ -16,7 +17,7 @@ public sealed class StudyStoreTests : IDisposable
     }
 
     private static PlannedRun Run(string name, TrainingOptions options) =>
-        new(name, options, [new OptionSetting("cache", options.Cache.ToString().ToLowerInvariant())]);
+        new(name, options, [new OptionSetting("cache", ChoiceNames.Name(options.Loading.Cache))]);
 
     private static EpochMetrics Epoch(int epoch, double dice, bool best) => new()
     {
@@ -29,7 +30,7 @@ public sealed class StudyStoreTests : IDisposable
     [Fact]
     public void Runs_results_and_epochs_round_trip()
     {
-        var options = TrainingOptions.Baseline("/data") with { Cache = CacheMode.Memory, Epochs = 2 };
+        var options = TrainingOptions.Baseline("/data").WithLoading(l => l with { Cache = CacheMode.Memory }).WithSchedule(s => s with { Epochs = 2 });
         using (var store = StudyStore.Open(_folder))
         {
             store.SetMeta("name", "round-trip");
@@ -112,7 +113,30 @@ public sealed class StudyStoreTests : IDisposable
         store.Register(Run("x", options), 0, 1, 1);
         store.Register(Run("x", options), 3, 1, 1); // same plan again: fine, only the position follows the plan
         store.Get("x").Position.ShouldBe(3);
-        Should.Throw<GreenSegException>(() => store.Register(Run("x", options with { Epochs = 99 }), 0, 1, 1))
+        Should.Throw<GreenSegException>(() => store.Register(Run("x", options.WithSchedule(s => s with { Epochs = 99 })), 0, 1, 1))
+            .Message.ShouldContain("epochs: 99");
+    }
+
+    [Fact]
+    public void A_run_planned_with_flat_options_by_an_earlier_greenseg_resumes_when_it_asks_for_the_same()
+    {
+        var options = TrainingOptions.Baseline("/d");
+        using (var store = StudyStore.Open(_folder)) store.Register(Run("x", options), 0, 1, 1);
+        // As a study database written before the options had sections holds it.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_folder, StudyStore.FileName)};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE runs SET options_yaml = $yaml WHERE name = 'x'";
+            command.Parameters.AddWithValue("$yaml", ConfigSectionsTests.Flat(options.ToYaml()));
+            command.ExecuteNonQuery().ShouldBe(1);
+        }
+
+        using var again = StudyStore.Open(_folder);
+        again.Get("x").OptionsYaml.ShouldContain("\nepochs: 25\n");
+        again.Register(Run("x", options), 2, 1, 1);
+        again.Get("x").Options("study.db").ToYaml().ShouldBe(options.ToYaml());
+        Should.Throw<GreenSegException>(() => again.Register(Run("x", options.WithSchedule(s => s with { Epochs = 99 })), 0, 1, 1))
             .Message.ShouldContain("epochs: 99");
     }
 

@@ -24,9 +24,9 @@ public sealed class CanonicalOrientationTrainingTests : IDisposable
         var stored = new OrientedVolume([1, 0, 2], [true, false, true]);
         var referenceSlices = Write(reference, "reference");
         var storedSlices = Write(stored, "stored");
-        var options = new TrainingOptions { Size = 16, Spacing = 0.5, CanonicalOrientation = true };
+        var options = new TrainingOptions { Preprocessing = new() { Size = 16, Spacing = 0.5, CanonicalOrientation = true } };
         var canonical = SamplePreparation.Create(options);
-        var asStored = SamplePreparation.Create(options with { CanonicalOrientation = false });
+        var asStored = SamplePreparation.Create(options.WithPreprocessing(p => p with { CanonicalOrientation = false }));
 
         var reader = new SliceReader();
         bool anyDifferentAsStored = false;
@@ -64,15 +64,15 @@ public sealed class CanonicalOrientationTrainingTests : IDisposable
     [Fact]
     public void The_option_is_off_by_default_and_set_by_yaml_or_the_cli_flag()
     {
-        new TrainingOptions().CanonicalOrientation.ShouldBeFalse();
+        new TrainingOptions().Preprocessing.CanonicalOrientation.ShouldBeFalse();
         new TrainingOptions().ToYaml().ShouldContain("canonical-orientation: false");
-        TrainingOptions.Parse("data: d\ncanonical-orientation: true\n", "test.yaml").CanonicalOrientation.ShouldBeTrue();
-        new TrainSettings { Data = "d" }.Resolve().CanonicalOrientation.ShouldBeFalse();
-        new TrainSettings { Data = "d", CanonicalOrientation = true }.Resolve().CanonicalOrientation.ShouldBeTrue();
+        TrainingOptions.Parse("data: d\ncanonical-orientation: true\n", "test.yaml").Preprocessing.CanonicalOrientation.ShouldBeTrue();
+        new TrainSettings { Data = "d" }.Resolve().Preprocessing.CanonicalOrientation.ShouldBeFalse();
+        new TrainSettings { Data = "d", CanonicalOrientation = true }.Resolve().Preprocessing.CanonicalOrientation.ShouldBeTrue();
 
         string config = Path.Combine(_folder, "run.yaml");
         File.WriteAllText(config, "data: d\ncanonical-orientation: true\n");
-        new TrainSettings { Config = config }.Resolve().CanonicalOrientation.ShouldBeTrue();
+        new TrainSettings { Config = config }.Resolve().Preprocessing.CanonicalOrientation.ShouldBeTrue();
     }
 
     [Fact]

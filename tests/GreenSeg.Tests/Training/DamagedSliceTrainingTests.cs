@@ -17,8 +17,11 @@ public sealed class DamagedSliceTrainingTests : IDisposable
 
     private TrainingOptions Tiny(double validationFraction = 0.34) => new()
     {
-        Data = Data, Model = "micronet", Size = 32, Spacing = 8, Epochs = 1, LearningRate = "3e-3", BatchSize = "8",
-        Precision = "fp32", ChannelsLast = false, Threads = 2, ValidationFraction = validationFraction, SplitSeed = 1,
+        Data = Data, Model = "micronet", ValidationFraction = validationFraction, SplitSeed = 1,
+        Preprocessing = new() { Size = 32, Spacing = 8 },
+        Schedule = new() { Epochs = 1 },
+        Optimisation = new() { LearningRate = "3e-3", BatchSize = "8" },
+        Compute = new() { Precision = GreenSeg.Models.PrecisionChoice.Fp32, ChannelsLast = false, Threads = 2 },
     };
 
     /// <summary>Cuts a slice file's voxel data short, its header intact (gzip still valid).</summary>

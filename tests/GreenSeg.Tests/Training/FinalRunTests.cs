@@ -13,8 +13,11 @@ public sealed class FinalRunTests(SmallPhantom phantom) : IClassFixture<SmallPha
 
     private TrainingOptions Final(int epochs) => new()
     {
-        Data = phantom.Root, Model = "micronet", Size = 32, Spacing = 8, Epochs = epochs, LearningRate = "3e-3",
-        Precision = "fp32", ChannelsLast = false, Threads = 2, Final = true,
+        Data = phantom.Root, Model = "micronet", Final = true,
+        Preprocessing = new() { Size = 32, Spacing = 8 },
+        Schedule = new() { Epochs = epochs },
+        Optimisation = new() { LearningRate = "3e-3" },
+        Compute = new() { Precision = GreenSeg.Models.PrecisionChoice.Fp32, ChannelsLast = false, Threads = 2 },
     };
 
     [Fact]

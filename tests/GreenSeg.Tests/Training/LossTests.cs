@@ -97,15 +97,15 @@ public class LossTests
     }
 
     [Theory]
-    [InlineData("dice")]
-    [InlineData("dice-bce")]
-    [InlineData("bce")]
-    [InlineData("focal")]
-    public void LossesAreFp32FromBf16LogitsAndGiveGradients(string name)
+    [InlineData(LossKind.Dice)]
+    [InlineData(LossKind.DiceBce)]
+    [InlineData(LossKind.Bce)]
+    [InlineData(LossKind.Focal)]
+    public void LossesAreFp32FromBf16LogitsAndGiveGradients(LossKind kind)
     {
         using var scope = torch.NewDisposeScope();
-        var loss = LossFactory.Create(name);
-        loss.Name.ShouldBe(name);
+        var loss = LossFactory.Create(kind);
+        loss.Name.ShouldBe(ChoiceNames.Name(kind));
         using var generator = new Generator(11);
         var logits = torch.randn([2, 1, 8, 8], generator: generator);
         var target = torch.rand([2, 1, 8, 8], generator: generator).gt(0.5).to_type(ScalarType.Byte);
@@ -124,14 +124,15 @@ public class LossTests
     [Fact]
     public void FactoryPassesSettingsAndRejectsUnknownNames()
     {
-        var dice = (DiceLoss)LossFactory.Create("Dice", new LossSettings { DiceSmooth = 0.5, DicePerSample = true });
+        var dice = (DiceLoss)LossFactory.Create(LossKind.Dice, new LossSettings { DiceSmooth = 0.5, DicePerSample = true });
         dice.Smooth.ShouldBe(0.5);
         dice.PerSample.ShouldBeTrue();
-        var combined = (DiceBceLoss)LossFactory.Create("dice-bce", new LossSettings { DiceWeight = 2, BceWeight = 0.5 });
+        var combined = (DiceBceLoss)LossFactory.Create(LossKind.DiceBce, new LossSettings { DiceWeight = 2, BceWeight = 0.5 });
         (combined.DiceWeight, combined.BceWeight).ShouldBe((2.0, 0.5));
-        var focal = (FocalLoss)LossFactory.Create("focal", new LossSettings { FocalAlpha = null, FocalGamma = 1 });
+        var focal = (FocalLoss)LossFactory.Create(LossKind.Focal, new LossSettings { FocalAlpha = null, FocalGamma = 1 });
         (focal.Alpha, focal.Gamma).ShouldBe(((double?)null, 1.0));
-        Should.Throw<GreenSegException>(() => LossFactory.Create("tversky")).Message.ShouldContain("dice-bce");
+        Should.Throw<GreenSegException>(() => ChoiceNames.Parse<LossKind>("tversky", "loss")).Message.ShouldContain("dice-bce");
+        Should.Throw<GreenSegException>(() => LossFactory.Create((LossKind)42)).Message.ShouldContain("dice-bce");
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public class LrFinderTests(ITestOutputHelper output)
     {
         using var problem = new LinearRegressionProblem();
         using var model = problem.CreateModel();
-        using var optimizer = OptimizerFactory.Create("sgd", model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
+        using var optimizer = OptimizerFactory.Create(OptimizerKind.Sgd, model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
 
         var result = LrFinder.Run(model, optimizer, () => problem.Loss(model), Sweep);
 
@@ -38,7 +38,7 @@ public class LrFinderTests(ITestOutputHelper output)
     private static double FinalLossRatio(LinearRegressionProblem problem, double learningRate)
     {
         using var model = problem.CreateModel();
-        using var optimizer = OptimizerFactory.Create("sgd", model.parameters(), new OptimizerSettings { LearningRate = learningRate, Momentum = 0 });
+        using var optimizer = OptimizerFactory.Create(OptimizerKind.Sgd, model.parameters(), new OptimizerSettings { LearningRate = learningRate, Momentum = 0 });
         double initial = problem.LossValue(model);
         for (int step = 0; step < 100; step++)
         {
@@ -51,9 +51,9 @@ public class LrFinderTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("adam")]
-    [InlineData("novograd")]
-    public void ModelAndOptimizerAreRestoredExactly(string name)
+    [InlineData(OptimizerKind.Adam)]
+    [InlineData(OptimizerKind.Novograd)]
+    public void ModelAndOptimizerAreRestoredExactly(OptimizerKind name)
     {
         using var problem = new LinearRegressionProblem();
         using var model = problem.CreateModel();
@@ -88,7 +88,7 @@ public class LrFinderTests(ITestOutputHelper output)
     {
         using var problem = new LinearRegressionProblem();
         using var model = problem.CreateModel();
-        using var optimizer = OptimizerFactory.Create("sgd", model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
+        using var optimizer = OptimizerFactory.Create(OptimizerKind.Sgd, model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
         var result = LrFinder.Run(model, optimizer, () => problem.Loss(model), Sweep with { MaxLearningRate = 1e4, Steps = 200 });
         result.Diverged.ShouldBeTrue();
         result.LearningRates.Count.ShouldBeLessThan(200);
@@ -102,7 +102,7 @@ public class LrFinderTests(ITestOutputHelper output)
     {
         using var problem = new LinearRegressionProblem();
         using var model = problem.CreateModel();
-        using var optimizer = OptimizerFactory.Create("sgd", model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
+        using var optimizer = OptimizerFactory.Create(OptimizerKind.Sgd, model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
         var result = LrFinder.Run(model, optimizer, () => problem.Loss(model), Sweep with { Steps = 20, MaxLearningRate = 1e-3 });
         result.LearningRates[0].ShouldBe(1e-5, 1e-18);
         result.LearningRates[^1].ShouldBe(1e-3, 1e-15);
@@ -132,7 +132,7 @@ public class LrFinderTests(ITestOutputHelper output)
     {
         using var problem = new LinearRegressionProblem();
         using var model = problem.CreateModel();
-        using var optimizer = OptimizerFactory.Create("sgd", model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
+        using var optimizer = OptimizerFactory.Create(OptimizerKind.Sgd, model.parameters(), new OptimizerSettings { LearningRate = 0.01, Momentum = 0 });
         var result = LrFinder.Run(model, optimizer, () => problem.Loss(model), Sweep);
         string dir = Directory.CreateTempSubdirectory("greenseg-lrfinder-").FullName;
         try
@@ -154,7 +154,7 @@ public class LrFinderTests(ITestOutputHelper output)
     public void RejectsAnEmptyRange()
     {
         using var model = nn.Linear(2, 1);
-        using var optimizer = OptimizerFactory.Create("sgd", model.parameters(), new OptimizerSettings());
+        using var optimizer = OptimizerFactory.Create(OptimizerKind.Sgd, model.parameters(), new OptimizerSettings());
         Should.Throw<GreenSegException>(() => LrFinder.Run(model, optimizer, () => torch.zeros(1), Sweep with { MinLearningRate = 1, MaxLearningRate = 1 }));
     }
 

@@ -11,7 +11,7 @@ public class LrPolicyTests
 {
     private const double BaseRate = 0.1;
 
-    private static OptimizerHelper NewOptimizer(nn.Module model, string name = "novograd", double momentum = 0.9) =>
+    private static OptimizerHelper NewOptimizer(nn.Module model, OptimizerKind name = OptimizerKind.Novograd, double momentum = 0.9) =>
         OptimizerFactory.Create(name, model.parameters(), new OptimizerSettings { LearningRate = BaseRate, Momentum = momentum });
 
     [Fact]
@@ -52,7 +52,7 @@ public class LrPolicyTests
     public void CosineFollowsTheClosedFormPerStepDownToTheMinimum()
     {
         using var model = nn.Linear(2, 1);
-        using var optimizer = NewOptimizer(model, "adam");
+        using var optimizer = NewOptimizer(model, OptimizerKind.Adam);
         const double min = 1e-3;
         var policy = LrPolicy.Create(new LrPolicySettings { Kind = LrPolicyKind.Cosine, MinLearningRate = min }, optimizer, epochs: 4, stepsPerEpoch: 5);
         policy.TotalSteps.ShouldBe(20);
@@ -70,10 +70,10 @@ public class LrPolicyTests
     }
 
     [Theory]
-    [InlineData("novograd")]
-    [InlineData("lion")]
-    [InlineData("adamw")]
-    public void OneCycleWarmsUpToThePeakAndCyclesBeta1(string name)
+    [InlineData(OptimizerKind.Novograd)]
+    [InlineData(OptimizerKind.Lion)]
+    [InlineData(OptimizerKind.AdamW)]
+    public void OneCycleWarmsUpToThePeakAndCyclesBeta1(OptimizerKind name)
     {
         using var model = nn.Linear(2, 1);
         using var optimizer = NewOptimizer(model, name);
@@ -94,7 +94,7 @@ public class LrPolicyTests
     public void OneCycleLeavesSgdWithoutMomentumWithoutMomentum()
     {
         using var model = nn.Linear(2, 1);
-        using var optimizer = NewOptimizer(model, "sgd", momentum: 0);
+        using var optimizer = NewOptimizer(model, OptimizerKind.Sgd, momentum: 0);
         var policy = LrPolicy.Create(new LrPolicySettings { Kind = LrPolicyKind.OneCycle }, optimizer, 2, 10);
         for (int i = 0; i < 10; i++) policy.AfterOptimizerStep();
         ((torch.optim.IMomentum)optimizer).Momentum.ShouldBe(0);
@@ -147,9 +147,11 @@ public class LrPolicyTests
     [Fact]
     public void NamesParseAndUnknownNamesAreRejected()
     {
-        LrPolicy.Names.Select(LrPolicy.Parse).ShouldBe([LrPolicyKind.Fixed, LrPolicyKind.Plateau, LrPolicyKind.Cosine, LrPolicyKind.OneCycle]);
-        LrPolicy.NameOf(LrPolicyKind.OneCycle).ShouldBe("one-cycle");
-        Should.Throw<GreenSegException>(() => LrPolicy.Parse("step")).Message.ShouldContain("plateau");
+        ChoiceNames.Names<LrPolicyKind>().Select(name => ChoiceNames.Parse<LrPolicyKind>(name, "lr-policy"))
+            .ShouldBe([LrPolicyKind.Fixed, LrPolicyKind.Plateau, LrPolicyKind.Cosine, LrPolicyKind.OneCycle]);
+        ChoiceNames.Name(LrPolicyKind.OneCycle).ShouldBe("one-cycle");
+        ChoiceNames.Parse<LrPolicyKind>("onecycle", "lr-policy").ShouldBe(LrPolicyKind.OneCycle);
+        Should.Throw<GreenSegException>(() => ChoiceNames.Parse<LrPolicyKind>("step", "lr-policy")).Message.ShouldContain("plateau");
         using var model = nn.Linear(2, 1);
         using var optimizer = NewOptimizer(model);
         Should.Throw<GreenSegException>(() => LrPolicy.Create(new LrPolicySettings(), optimizer, 0, 10));

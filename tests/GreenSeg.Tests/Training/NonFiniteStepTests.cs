@@ -27,9 +27,9 @@ public sealed class NonFiniteStepTests
     public void AStepWithANonFiniteGradientLeavesTheWeightsAsTheyWere()
     {
         using var model = ModelRegistry.Create("micronet", new ModelOptions { Seed = 1 });
-        var optimizer = OptimizerFactory.Create("adam", model.parameters(), new OptimizerSettings { LearningRate = 1e-2 });
+        var optimizer = OptimizerFactory.Create(OptimizerKind.Adam, model.parameters(), new OptimizerSettings { LearningRate = 1e-2 });
         var compute = new ComputeSettings(Precision.Fp32, false);
-        var loss = LossFactory.Create("dice-bce");
+        var loss = LossFactory.Create(LossKind.DiceBce);
         const int size = 32;
         var images = new float[2 * size * size];
         images[5] = float.NaN;

@@ -8,20 +8,20 @@ namespace GreenSeg.Tests.Training;
 
 public class OptimizerTests
 {
-    public static TheoryData<string, OptimizerSettings> EveryOptimizer => new()
+    public static TheoryData<OptimizerKind, OptimizerSettings> EveryOptimizer => new()
     {
-        { "sgd", new OptimizerSettings { LearningRate = 0.05, Momentum = 0.9 } },
-        { "sgd", new OptimizerSettings { LearningRate = 0.05, Momentum = 0.9, Nesterov = true, WeightDecay = 1e-4 } },
-        { "adam", new OptimizerSettings { LearningRate = 0.05 } },
-        { "adamw", new OptimizerSettings { LearningRate = 0.05, WeightDecay = 0.01 } },
-        { "novograd", new OptimizerSettings { LearningRate = 0.02 } },
-        { "novograd", new OptimizerSettings { LearningRate = 0.05, GradAveraging = true, AmsGrad = true, WeightDecay = 1e-4 } },
-        { "lion", new OptimizerSettings { LearningRate = 0.03, WeightDecay = 0.01 } },
+        { OptimizerKind.Sgd, new OptimizerSettings { LearningRate = 0.05, Momentum = 0.9 } },
+        { OptimizerKind.Sgd, new OptimizerSettings { LearningRate = 0.05, Momentum = 0.9, Nesterov = true, WeightDecay = 1e-4 } },
+        { OptimizerKind.Adam, new OptimizerSettings { LearningRate = 0.05 } },
+        { OptimizerKind.AdamW, new OptimizerSettings { LearningRate = 0.05, WeightDecay = 0.01 } },
+        { OptimizerKind.Novograd, new OptimizerSettings { LearningRate = 0.02 } },
+        { OptimizerKind.Novograd, new OptimizerSettings { LearningRate = 0.05, GradAveraging = true, AmsGrad = true, WeightDecay = 1e-4 } },
+        { OptimizerKind.Lion, new OptimizerSettings { LearningRate = 0.03, WeightDecay = 0.01 } },
     };
 
     [Theory]
     [MemberData(nameof(EveryOptimizer))]
-    public void EveryOptimizerLowersTheLossOfALinearRegression(string name, OptimizerSettings settings)
+    public void EveryOptimizerLowersTheLossOfALinearRegression(OptimizerKind name, OptimizerSettings settings)
     {
         using var problem = new LinearRegressionProblem();
         using var model = problem.CreateModel();
@@ -45,17 +45,17 @@ public class OptimizerTests
     public void FactoryRejectsUnknownNamesAndNesterovWithoutMomentum()
     {
         using var model = nn.Linear(2, 1);
-        Should.Throw<GreenSegException>(() => OptimizerFactory.Create("adagrad", model.parameters(), new OptimizerSettings()))
-            .Message.ShouldContain("novograd");
-        Should.Throw<GreenSegException>(() => OptimizerFactory.Create("sgd", model.parameters(), new OptimizerSettings { Momentum = 0, Nesterov = true }));
-        Should.Throw<GreenSegException>(() => OptimizerFactory.Create("lion", model.parameters(), new OptimizerSettings { LearningRate = 0 }));
+        Should.Throw<GreenSegException>(() => ChoiceNames.Parse<OptimizerKind>("adagrad", "optimizer")).Message.ShouldContain("novograd");
+        Should.Throw<GreenSegException>(() => OptimizerFactory.Create((OptimizerKind)42, model.parameters(), new OptimizerSettings())).Message.ShouldContain("novograd");
+        Should.Throw<GreenSegException>(() => OptimizerFactory.Create(OptimizerKind.Sgd, model.parameters(), new OptimizerSettings { Momentum = 0, Nesterov = true }));
+        Should.Throw<GreenSegException>(() => OptimizerFactory.Create(OptimizerKind.Lion, model.parameters(), new OptimizerSettings { LearningRate = 0 }));
     }
 
     [Fact]
     public void FactoryPassesTheSettingsOn()
     {
         using var model = nn.Linear(2, 1);
-        using var novograd = (Novograd)OptimizerFactory.Create("NovoGrad", model.parameters(),
+        using var novograd = (Novograd)OptimizerFactory.Create(OptimizerKind.Novograd, model.parameters(),
             new OptimizerSettings { LearningRate = 0.3, Beta1 = 0.8, WeightDecay = 0.01, GradAveraging = true, AmsGrad = true });
         var group = (Novograd.ParamGroup)novograd.ParamGroups.Single();
         group.LearningRate.ShouldBe(0.3);
@@ -63,7 +63,7 @@ public class OptimizerTests
         group.Options.WeightDecay.ShouldBe(0.01);
         group.Options.GradAveraging.ShouldBe(true);
         group.Options.AmsGrad.ShouldBe(true);
-        using var lion = (Lion)OptimizerFactory.Create("lion", model.parameters(), new OptimizerSettings { LearningRate = 1e-4 });
+        using var lion = (Lion)OptimizerFactory.Create(OptimizerKind.Lion, model.parameters(), new OptimizerSettings { LearningRate = 1e-4 });
         lion.Betas.ShouldBe((0.9, 0.99));
     }
 
@@ -180,19 +180,19 @@ public class OptimizerTests
         if (weightDecay == 0) Values64(bias).ShouldBe([0.5], 1e-15);
     }
 
-    public static TheoryData<string, OptimizerSettings> RoundTripCases => new()
+    public static TheoryData<OptimizerKind, OptimizerSettings> RoundTripCases => new()
     {
-        { "sgd", new OptimizerSettings { LearningRate = 0.05, Momentum = 0.9, Nesterov = true } },
-        { "adam", new OptimizerSettings { LearningRate = 0.05, AmsGrad = true } },
-        { "adamw", new OptimizerSettings { LearningRate = 0.05, WeightDecay = 0.01 } },
-        { "novograd", new OptimizerSettings { LearningRate = 0.02, AmsGrad = true, GradAveraging = true, WeightDecay = 1e-3 } },
-        { "novograd", new OptimizerSettings { LearningRate = 0.02 } },
-        { "lion", new OptimizerSettings { LearningRate = 0.01, WeightDecay = 0.1 } },
+        { OptimizerKind.Sgd, new OptimizerSettings { LearningRate = 0.05, Momentum = 0.9, Nesterov = true } },
+        { OptimizerKind.Adam, new OptimizerSettings { LearningRate = 0.05, AmsGrad = true } },
+        { OptimizerKind.AdamW, new OptimizerSettings { LearningRate = 0.05, WeightDecay = 0.01 } },
+        { OptimizerKind.Novograd, new OptimizerSettings { LearningRate = 0.02, AmsGrad = true, GradAveraging = true, WeightDecay = 1e-3 } },
+        { OptimizerKind.Novograd, new OptimizerSettings { LearningRate = 0.02 } },
+        { OptimizerKind.Lion, new OptimizerSettings { LearningRate = 0.01, WeightDecay = 0.1 } },
     };
 
     [Theory]
     [MemberData(nameof(RoundTripCases))]
-    public void StateDictRoundTripGivesTheSameNextStep(string name, OptimizerSettings settings)
+    public void StateDictRoundTripGivesTheSameNextStep(OptimizerKind name, OptimizerSettings settings)
     {
         using var problem = new LinearRegressionProblem();
         using var model = problem.CreateModel();
@@ -233,10 +233,10 @@ public class OptimizerTests
     }
 
     [Theory]
-    [InlineData("novograd")]
-    [InlineData("lion")]
-    [InlineData("adam")]
-    public void ManyStepsLeakNoTensors(string name)
+    [InlineData(OptimizerKind.Novograd)]
+    [InlineData(OptimizerKind.Lion)]
+    [InlineData(OptimizerKind.Adam)]
+    public void ManyStepsLeakNoTensors(OptimizerKind name)
     {
         using var net = nn.Sequential(
             nn.Conv2d(1, 4, 3, padding: 1), nn.ReLU(), nn.Conv2d(4, 1, 3, padding: 1));
@@ -244,7 +244,7 @@ public class OptimizerTests
         using var generator = new Generator(5);
         using var images = torch.randn([2, 1, 16, 16], generator: generator);
         using var masks = images.gt(0.3).to_type(ScalarType.Float32);
-        var loss = GreenSeg.Training.Losses.LossFactory.Create("dice-bce");
+        var loss = GreenSeg.Training.Losses.LossFactory.Create(GreenSeg.Training.Losses.LossKind.DiceBce);
         using var optimizer = OptimizerFactory.Create(name, net.parameters(), new OptimizerSettings { LearningRate = 1e-3 });
 
         void Step()

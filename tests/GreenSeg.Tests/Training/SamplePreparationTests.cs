@@ -21,7 +21,7 @@ public class SamplePreparationTests
     [Fact]
     public void Without_synthetic_contrast_the_augmented_batches_are_bit_identical_to_before_it_existed()
     {
-        var preparation = SamplePreparation.Create(new TrainingOptions { Size = Size, Augmentation = EveryEarlierAugmentation });
+        var preparation = SamplePreparation.Create(new TrainingOptions { Preprocessing = new() { Size = Size }, Loading = new() { Augmentation = EveryEarlierAugmentation } });
         var images = new float[4 * Size * Size];
         var masks = new float[4 * Size * Size];
         PreparedSample sample = Sample();
@@ -38,10 +38,14 @@ public class SamplePreparationTests
     {
         (float[] image, byte[] mask) = SyntheticContrastTests.Slice();
         var raw = new RawSlice(image, mask, 64, 64, 1, 1);
-        var plain = SamplePreparation.Create(new TrainingOptions { Size = 64, Spacing = 1 });
-        var withSynthetic = new TrainingOptions { Size = 64, Spacing = 1, Augmentation = new AugmentationOptions { SyntheticContrastProbability = 0.5 } };
+        var plain = SamplePreparation.Create(new TrainingOptions { Preprocessing = new() { Size = 64, Spacing = 1 } });
+        var withSynthetic = new TrainingOptions
+        {
+            Preprocessing = new() { Size = 64, Spacing = 1 },
+            Loading = new() { Augmentation = new AugmentationOptions { SyntheticContrastProbability = 0.5 } },
+        };
         var synthetic = SamplePreparation.Create(withSynthetic);
-        var notAugmented = SamplePreparation.Create(withSynthetic with { Augment = false });
+        var notAugmented = SamplePreparation.Create(withSynthetic.WithLoading(l => l with { Augment = false }));
 
         plain.Prepare(raw).Classes.ShouldBeNull();
         plain.Fingerprint.ShouldBe(new PreprocessingOptions { TargetWidth = 64, TargetHeight = 64 }.Fingerprint());
@@ -56,7 +60,7 @@ public class SamplePreparationTests
     public void The_writer_renders_a_synthetic_contrast_from_the_classes_and_keeps_the_mask()
     {
         (float[] image, byte[] mask) = SyntheticContrastTests.Slice();
-        var preparation = SamplePreparation.Create(new TrainingOptions { Size = 64, Augmentation = AugmentationOptions.None with { SyntheticContrastProbability = 1 } });
+        var preparation = SamplePreparation.Create(new TrainingOptions { Preprocessing = new() { Size = 64 }, Loading = new() { Augmentation = AugmentationOptions.None with { SyntheticContrastProbability = 1 } } });
         PreparedSample prepared = preparation.Prepare(new RawSlice(image, mask, 64, 64, 1, 1));
         var imageOut = new float[64 * 64];
         var maskOut = new float[64 * 64];

@@ -22,15 +22,11 @@ public sealed class SmallPhantom : IDisposable
     {
         Data = Root,
         Model = "micronet",
-        Size = 32,
-        Spacing = 8,
-        Epochs = epochs,
-        LearningRate = "3e-3",
-        BatchSize = "8",
-        Precision = "fp32",
-        ChannelsLast = false,
         ValidationFraction = 0.34,
-        Threads = 2,
+        Preprocessing = new() { Size = 32, Spacing = 8 },
+        Schedule = new() { Epochs = epochs },
+        Optimisation = new() { LearningRate = "3e-3", BatchSize = "8" },
+        Compute = new() { Precision = PrecisionChoice.Fp32, ChannelsLast = false, Threads = 2 },
     };
 }
 
@@ -67,7 +63,7 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
     [Fact]
     public void WithoutValidationPostProcessingTheScoredDiceIsTheRawOne()
     {
-        var result = Trainer.Train(Tiny(epochs: 1) with { PostprocessValidation = false }, Path.Combine(_runs, "raw"));
+        var result = Trainer.Train(Tiny(epochs: 1).WithStopping(s => s with { PostprocessValidation = false }), Path.Combine(_runs, "raw"));
 
         var row = MetricsFile.Read(Path.Combine(result.RunFolder, "metrics.csv")).Single();
         row.ValidationDice.ShouldBe(row.ValidationDiceRaw);
@@ -96,7 +92,8 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
     [Fact]
     public void AResumedRunEndsExactlyWhereAnUninterruptedRunDoes()
     {
-        var options = Tiny(epochs: 3) with { LrPolicy = "cosine", Optimizer = "novograd" };
+        var options = Tiny(epochs: 3).WithSchedule(s => s with { LrPolicy = GreenSeg.Training.Schedules.LrPolicyKind.Cosine })
+            .WithOptimisation(o => o with { Optimizer = GreenSeg.Training.Optimizers.OptimizerKind.Novograd });
         var whole = Trainer.Train(options, Path.Combine(_runs, "whole"));
 
         // Interrupt after the first epoch, as a kill between epochs would leave it.
@@ -170,7 +167,7 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
     [Fact]
     public void AnEnergyBudgetStopsTrainingAndKeepsTheBestCheckpoint()
     {
-        var result = Trainer.Train(Tiny(epochs: 50) with { EnergyBudget = "1J" }, Path.Combine(_runs, "budget"));
+        var result = Trainer.Train(Tiny(epochs: 50).WithStopping(s => s with { EnergyBudget = "1J" }), Path.Combine(_runs, "budget"));
         result.EpochsRun.ShouldBe(1);
         result.StopReason.ShouldContain("energy budget");
         File.Exists(Path.Combine(result.RunFolder, "checkpoints", "best", "model.pt")).ShouldBeTrue();
@@ -186,7 +183,7 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
         using var scope = torch.NewDisposeScope();
         var images = torch.randn(2, 1, 64, 64);
         var masks = (torch.rand(2, 1, 64, 64) > 0.9).to_type(ScalarType.Float32);
-        var loss = GreenSeg.Training.Losses.LossFactory.Create("dice-bce");
+        var loss = GreenSeg.Training.Losses.LossFactory.Create(GreenSeg.Training.Losses.LossKind.DiceBce);
         double fp32 = loss.Compute(model.call(images), masks).item<float>();
         ComputeMode.Apply(model, Precision.Bf16Mixed, channelsLast: false);
         double bf16 = loss.Compute(model.call(images), masks).item<float>();
@@ -198,8 +195,8 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
     {
         torch.manual_seed(4);
         var model = ModelRegistry.Create("micronet", new ModelOptions());
-        var optimizer = GreenSeg.Training.Optimizers.OptimizerFactory.Create("novograd", model.parameters(), new() { LearningRate = 1e-3 });
-        var loss = GreenSeg.Training.Losses.LossFactory.Create("dice-bce");
+        var optimizer = GreenSeg.Training.Optimizers.OptimizerFactory.Create(GreenSeg.Training.Optimizers.OptimizerKind.Novograd, model.parameters(), new() { LearningRate = 1e-3 });
+        var loss = GreenSeg.Training.Losses.LossFactory.Create(GreenSeg.Training.Losses.LossKind.DiceBce);
         var batch = new HostBatch(new float[4 * 32 * 32], new float[4 * 32 * 32], 4, 32);
         var compute = new ComputeSettings(Precision.Bf16Mixed, ChannelsLast: false);
         var parts = new TrainingParts(model, compute, loss, optimizer, torch.CPU) { GradClip = 1.0 };
@@ -239,13 +236,13 @@ public sealed class BatchSizeFinderTests(SmallPhantom phantom) : IClassFixture<S
     {
         torch.manual_seed(5);
         var model = ModelRegistry.Create("micronet", new ModelOptions());
-        var optimizer = GreenSeg.Training.Optimizers.OptimizerFactory.Create("adam", model.parameters(), new() { LearningRate = 1e-2 });
+        var optimizer = GreenSeg.Training.Optimizers.OptimizerFactory.Create(GreenSeg.Training.Optimizers.OptimizerKind.Adam, model.parameters(), new() { LearningRate = 1e-2 });
         var before = model.parameters().Select(p => p.detach().clone()).ToList();
-        var preparation = SamplePreparation.Create(new TrainingOptions { Size = 32, Spacing = 8 });
+        var preparation = SamplePreparation.Create(new TrainingOptions { Preprocessing = new() { Size = 32, Spacing = 8 } });
         var cache = new SampleCache(CacheMode.Memory, preparation.Prepare, preparation.Fingerprint);
         var slices = DatasetReader.Open(phantom.Root).TrainingStacks.SelectMany(s => s.Slices).ToList();
         var compute = new ComputeSettings(Precision.Fp32, false);
-        var loss = GreenSeg.Training.Losses.LossFactory.Create("bce");
+        var loss = GreenSeg.Training.Losses.LossFactory.Create(GreenSeg.Training.Losses.LossKind.Bce);
 
         var parts = new TrainingParts(model, compute, loss, optimizer, torch.CPU);
         var result = BatchSizeFinder.Find(parts, cache, slices, new BatchSizeSearch(32, MemoryLimitMb: 64 * 1024, MaxBatch: 16));

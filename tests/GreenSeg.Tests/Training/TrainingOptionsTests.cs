@@ -12,20 +12,21 @@ public class TrainingOptionsTests
     {
         var options = TrainingOptions.Parse("""
             data: somewhere
-            balance: sequence
-            augmentation:
-              max-rotation-degrees: 180
-              shift-probability: 0.5
-              intensity-curve-probability: 0.25
+            loading:
+              balance: sequence
+              augmentation:
+                max-rotation-degrees: 180
+                shift-probability: 0.5
+                intensity-curve-probability: 0.25
             """, "test.yaml");
 
-        options.Balance.ShouldBe(BalanceMode.Sequence);
-        options.Augmentation.MaxRotationDegrees.ShouldBe(180);
-        options.Augmentation.ShiftProbability.ShouldBe(0.5);
-        options.Augmentation.IntensityCurveProbability.ShouldBe(0.25);
-        options.Augmentation.FlipXProbability.ShouldBe(new AugmentationOptions().FlipXProbability);
+        options.Loading.Balance.ShouldBe(BalanceMode.Sequence);
+        options.Loading.Augmentation.MaxRotationDegrees.ShouldBe(180);
+        options.Loading.Augmentation.ShiftProbability.ShouldBe(0.5);
+        options.Loading.Augmentation.IntensityCurveProbability.ShouldBe(0.25);
+        options.Loading.Augmentation.FlipXProbability.ShouldBe(new AugmentationOptions().FlipXProbability);
         TrainingOptions saved = TrainingOptions.Parse(options.ToYaml(), "saved");
-        saved.Augmentation.ShouldBe(options.Augmentation);
+        saved.Loading.Augmentation.ShouldBe(options.Loading.Augmentation);
         saved.ToYaml().ShouldBe(options.ToYaml());
     }
 
@@ -34,19 +35,21 @@ public class TrainingOptionsTests
     {
         var options = TrainingOptions.Parse("""
             data: d
-            lr-finder-min-lr: 1e-6
-            lr-finder-max-lr: 0.5
-            lr-schedule:
-              plateau-patience: 2
-              min-learning-rate: 1e-6
-            loss-settings:
-              dice-smooth: 1
-              bce-weight: 0.5
+            schedule:
+              lr-finder-min-lr: 1e-6
+              lr-finder-max-lr: 0.5
+              lr-schedule:
+                plateau-patience: 2
+                min-learning-rate: 1e-6
+            optimisation:
+              loss-settings:
+                dice-smooth: 1
+                bce-weight: 0.5
             """, "sections.yaml").Validate();
-        (options.LrFinderMinLr, options.LrFinderMaxLr).ShouldBe((1e-6, 0.5));
-        (options.LrSchedule.PlateauPatience, options.LrSchedule.MinLearningRate, options.LrSchedule.PlateauFactor).ShouldBe((2, 1e-6, 0.1));
-        (options.LossSettings.DiceSmooth, options.LossSettings.BceWeight, options.LossSettings.DiceWeight).ShouldBe((1.0, 0.5, 1.0));
-        var loss = GreenSeg.Training.Losses.LossFactory.Create(options.Loss, options.LossSettings).ShouldBeOfType<GreenSeg.Training.Losses.DiceBceLoss>();
+        (options.Schedule.LrFinderMinLr, options.Schedule.LrFinderMaxLr).ShouldBe((1e-6, 0.5));
+        (options.Schedule.LrSchedule.PlateauPatience, options.Schedule.LrSchedule.MinLearningRate, options.Schedule.LrSchedule.PlateauFactor).ShouldBe((2, 1e-6, 0.1));
+        (options.Optimisation.LossSettings.DiceSmooth, options.Optimisation.LossSettings.BceWeight, options.Optimisation.LossSettings.DiceWeight).ShouldBe((1.0, 0.5, 1.0));
+        var loss = GreenSeg.Training.Losses.LossFactory.Create(options.Optimisation.Loss, options.Optimisation.LossSettings).ShouldBeOfType<GreenSeg.Training.Losses.DiceBceLoss>();
         (loss.Dice.Smooth, loss.BceWeight).ShouldBe((1.0, 0.5));
         TrainingOptions.Parse(options.ToYaml(), "saved").ToYaml().ShouldBe(options.ToYaml());
         options.ToYaml().ShouldNotContain("kind:"); // the policy comes from lr-policy
@@ -57,6 +60,9 @@ public class TrainingOptionsTests
     [InlineData("loss-settings:\n  focal-alpha: 3\n", "loss-settings focal-alpha")]
     [InlineData("loss-settings:\n", "loss-settings: the section is empty")]
     [InlineData("lr-finder-min-lr: 2\n", "lr-finder-min-lr")]
+    [InlineData("schedule:\n  lr-schedule:\n    plateau-patience: -1\n", "lr-schedule plateau-patience")]
+    [InlineData("optimisation:\n", "optimisation: the section is empty")]
+    [InlineData("energy:\n  cpu-tdp: -5\n", "cpu-tdp")]
     public void A_bad_section_value_is_named_by_its_key(string yaml, string problem)
     {
         Should.Throw<GreenSegException>(() => TrainingOptions.Parse("data: d\n" + yaml, "bad.yaml").Validate()).Message.ShouldContain(problem);
@@ -65,20 +71,21 @@ public class TrainingOptionsTests
     [Fact]
     public void Closed_choices_are_enums_written_with_their_config_names()
     {
-        string yaml = new TrainingOptions { Data = "d", Cache = GreenSeg.Data.CacheMode.Disk, Balance = BalanceMode.Sequence, SelectBestBy = SelectionMetric.Loss }.ToYaml();
-        yaml.ShouldContain("\ncache: disk\n");
-        yaml.ShouldContain("\nbalance: sequence\n");
-        yaml.ShouldContain("\nselect-best-by: loss\n");
-        var read = TrainingOptions.Parse("data: d\ncache: none\nbalance: stack\nselect-best-by: dice\n", "names.yaml");
-        (read.Cache, read.Balance, read.SelectBestBy).ShouldBe((GreenSeg.Data.CacheMode.None, BalanceMode.Stack, SelectionMetric.Dice));
+        string yaml = new TrainingOptions { Data = "d", Loading = new() { Cache = CacheMode.Disk, Balance = BalanceMode.Sequence }, Stopping = new() { SelectBestBy = SelectionMetric.Loss } }.ToYaml();
+        yaml.ShouldContain("\nloading:\n  cache: disk\n");
+        yaml.ShouldContain("\n  balance: sequence\n");
+        yaml.ShouldContain("\nstopping:\n");
+        yaml.ShouldContain("\n  select-best-by: loss\n");
+        var read = TrainingOptions.Parse("data: d\nloading:\n  cache: none\n  balance: stack\nstopping:\n  select-best-by: dice\n", "names.yaml");
+        (read.Loading.Cache, read.Loading.Balance, read.Stopping.SelectBestBy).ShouldBe((GreenSeg.Data.CacheMode.None, BalanceMode.Stack, SelectionMetric.Dice));
     }
 
     [Fact]
     public void A_bad_augmentation_or_balance_value_is_an_error_that_names_it()
     {
-        var bad = new TrainingOptions { Data = "d", Augmentation = new AugmentationOptions { GammaProbability = 2 } };
+        var bad = new TrainingOptions { Data = "d", Loading = new() { Augmentation = new AugmentationOptions { GammaProbability = 2 } } };
         Should.Throw<GreenSegException>(() => bad.Validate()).Message.ShouldContain("gamma-probability"); // the config's key
-        Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", Balance = (BalanceMode)7 }.Validate()).Message.ShouldContain("balance");
+        Should.Throw<GreenSegException>(() => new TrainingOptions { Data = "d", Loading = new() { Balance = (BalanceMode)7 } }.Validate()).Message.ShouldContain("balance");
         Should.Throw<InvalidInputException>(() => TrainingOptions.Parse("data: d\nbalance: subjects\n", "bad.yaml")).Problem.ShouldContain("balance: subjects");
         Should.Throw<GreenSegException>(() => TrainingOptions.Parse("data: d\naugmentation:\n", "empty.yaml").Validate()).Message.ShouldContain("augmentation");
     }

@@ -81,7 +81,7 @@ public sealed class TrainingRunTests(SmallPhantom phantom) : IClassFixture<Small
     [Fact]
     public void StopRulesAreAskedInOrderAndTheFirstReasonWins()
     {
-        var options = Tiny(epochs: 5) with { EarlyStoppingPatience = 1, EnergyBudget = "1J", GreenStopDicePerKj = 0.5 };
+        var options = Tiny(epochs: 5).WithStopping(s => s with { EarlyStoppingPatience = 1, EnergyBudget = "1J", GreenStopDicePerKj = 0.5 });
         var rules = StopRules.From(options);
         rules.Select(r => r.GetType()).ShouldBe([typeof(EarlyStoppingRule), typeof(EnergyBudgetRule), typeof(DicePerKilojouleRule), typeof(EpochLimitRule)]);
 
@@ -95,7 +95,7 @@ public sealed class TrainingRunTests(SmallPhantom phantom) : IClassFixture<Small
     [Fact]
     public void EarlyStoppingSavesAndRestoresItsStateThroughTheCheckpoint()
     {
-        var options = Tiny() with { EarlyStoppingPatience = 3 };
+        var options = Tiny().WithStopping(s => s with { EarlyStoppingPatience = 3 });
         var rule = new EarlyStoppingRule(options);
         rule.Observe(new EpochOutcome(0, 1.0, 0.6, 0));
         rule.Observe(new EpochOutcome(1, 1.0, 0.5, 0));
@@ -112,7 +112,7 @@ public sealed class TrainingRunTests(SmallPhantom phantom) : IClassFixture<Small
     [Fact]
     public void TheCheckpointCarriesThePreprocessingAndALaterVersionIsRefused()
     {
-        var options = Tiny() with { Normalization = GreenSeg.Transforms.IntensityNormalization.Percentile, CanonicalOrientation = true };
+        var options = Tiny().WithPreprocessing(p => p with { Normalization = GreenSeg.Transforms.IntensityNormalization.Percentile, CanonicalOrientation = true });
         var manifest = RunRecorder.ManifestFor(options, epoch: 4, dice: 0.8);
         manifest.Preprocessing().ShouldBe(new GreenSeg.Transforms.PreprocessingOptions
         {

@@ -45,9 +45,9 @@ public sealed class PercentileNormalizationTests
     [Fact]
     public void TheCheckpointCarriesTheNormalisationAndAnOldManifestReadsAsZScore()
     {
-        var options = new TrainingOptions { Normalization = IntensityNormalization.Percentile };
-        options.Preprocessing().Normalization.ShouldBe(IntensityNormalization.Percentile);
-        options.Preprocessing().Fingerprint().ShouldNotBe(new TrainingOptions().Preprocessing().Fingerprint());
+        var options = new TrainingOptions { Preprocessing = new() { Normalization = IntensityNormalization.Percentile } };
+        options.Preprocessing.ToPreprocessingOptions().Normalization.ShouldBe(IntensityNormalization.Percentile);
+        options.Preprocessing.ToPreprocessingOptions().Fingerprint().ShouldNotBe(new TrainingOptions().Preprocessing.ToPreprocessingOptions().Fingerprint());
 
         string folder = Directory.CreateTempSubdirectory("greenseg-manifest-").FullName;
         try

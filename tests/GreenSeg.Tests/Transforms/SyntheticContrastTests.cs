@@ -98,10 +98,14 @@ public class SyntheticContrastTests
             values[i] = 100 + i % 20 * 10;
             mask[i] = (byte)(i % 20 is > 6 and < 12 && i / 20 is > 3 and < 8 ? 1 : 0);
         }
-        var options = new GreenSeg.Training.TrainingOptions { Size = 32, Spacing = 1, Normalization = normalization, Augmentation = OnlySyntheticContrast };
+        var options = new GreenSeg.Training.TrainingOptions
+        {
+            Preprocessing = new() { Size = 32, Spacing = 1, Normalization = normalization },
+            Loading = new() { Augmentation = OnlySyntheticContrast },
+        };
         var preparation = GreenSeg.Training.SamplePreparation.Create(options);
         var sample = preparation.Prepare(new GreenSeg.Data.RawSlice(values, mask, 20, 12, 1, 1));
-        var record = new SlicePreprocessor(options.Preprocessing()).Plan(20, 12, 1, 1);
+        var record = new SlicePreprocessor(options.Preprocessing.ToPreprocessingOptions()).Plan(20, 12, 1, 1);
         byte[] inside = record.FieldOfView();
 
         inside.Count(v => v == 1).ShouldBe(20 * 12);
@@ -188,10 +192,13 @@ public class SyntheticContrastTests
         var options = new TrainingOptions
         {
             Data = "d",
-            Augmentation = new AugmentationOptions
+            Loading = new()
             {
-                SyntheticContrastProbability = probability, SyntheticContrastClasses = classes, SyntheticContrastBrainClasses = brainClasses,
-                SyntheticContrastMaxBlurSigma = blur, SyntheticContrastMaxDownsampleFactor = downsample,
+                Augmentation = new AugmentationOptions
+                {
+                    SyntheticContrastProbability = probability, SyntheticContrastClasses = classes, SyntheticContrastBrainClasses = brainClasses,
+                    SyntheticContrastMaxBlurSigma = blur, SyntheticContrastMaxDownsampleFactor = downsample,
+                },
             },
         };
         Should.Throw<GreenSegException>(() => options.Validate()).Message.ShouldContain(key);
@@ -208,11 +215,11 @@ public class SyntheticContrastTests
               synthetic-contrast-max-downsample-factor: 2.5
             """, "test.yaml");
 
-        options.Augmentation.SyntheticContrastProbability.ShouldBe(0.4);
-        options.Augmentation.SyntheticContrastClasses.ShouldBe(8);
-        options.Augmentation.SyntheticContrastMaxDownsampleFactor.ShouldBe(2.5);
-        options.Augmentation.SyntheticContrastBrainClasses.ShouldBe(new AugmentationOptions().SyntheticContrastBrainClasses);
-        TrainingOptions.Parse(options.ToYaml(), "saved").Augmentation.ShouldBe(options.Augmentation);
+        options.Loading.Augmentation.SyntheticContrastProbability.ShouldBe(0.4);
+        options.Loading.Augmentation.SyntheticContrastClasses.ShouldBe(8);
+        options.Loading.Augmentation.SyntheticContrastMaxDownsampleFactor.ShouldBe(2.5);
+        options.Loading.Augmentation.SyntheticContrastBrainClasses.ShouldBe(new AugmentationOptions().SyntheticContrastBrainClasses);
+        TrainingOptions.Parse(options.ToYaml(), "saved").Loading.Augmentation.ShouldBe(options.Loading.Augmentation);
     }
 
     /// <summary>

@@ -67,13 +67,13 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
     {
         Model = options.Model,
         ModelWidth = options.ModelWidth,
-        Spacing = options.Spacing,
-        Size = options.Size,
-        Normalization = options.Normalization,
+        Spacing = options.Preprocessing.Spacing,
+        Size = options.Preprocessing.Size,
+        Normalization = options.Preprocessing.Normalization,
         Epoch = epoch,
         ValidationDice = dice,
-        TrainedWith = $"{options.Optimizer}, {PrecisionOption.Name(PrecisionOption.Parse(options.Precision, TorchRuntime.ResolveDevice(options.Device)))}{(options.ChannelsLast ? ", channels-last" : "")}",
-        CanonicalOrientation = options.CanonicalOrientation,
+        TrainedWith = $"{ChoiceNames.Name(options.Optimisation.Optimizer)}, {PrecisionOption.Name(PrecisionOption.Resolve(options.Compute.Precision, TorchRuntime.ResolveDevice(options.Compute.Device)))}{(options.Compute.ChannelsLast ? ", channels-last" : "")}",
+        CanonicalOrientation = options.Preprocessing.CanonicalOrientation,
         PreprocessingVersion = Transforms.PreprocessingOptions.Version,
     };
 }

@@ -23,13 +23,13 @@ public interface IStopRule
 /// <summary>Early stopping on the validation metric the run selects by (not in a final run: nothing is held out).</summary>
 public sealed class EarlyStoppingRule(TrainingOptions options) : IStopRule
 {
-    private readonly EarlyStopping _stopping = new(options.EarlyStoppingPatience, options.EarlyStoppingMinDelta, options.SelectsByDice ? MetricMode.Max : MetricMode.Min);
+    private readonly EarlyStopping _stopping = new(options.Stopping.EarlyStoppingPatience, options.Stopping.EarlyStoppingMinDelta, options.Stopping.SelectsByDice ? MetricMode.Max : MetricMode.Min);
 
     public string? Observe(EpochOutcome outcome)
     {
         if (options.Final) return null;
-        _stopping.Update(options.SelectsByDice ? outcome.ValidationDice : outcome.ValidationLoss);
-        return _stopping.ShouldStop ? $"early stopping: no improvement of validation {options.SelectBestBy.ToString().ToLowerInvariant()} for {options.EarlyStoppingPatience} epochs" : null;
+        _stopping.Update(options.Stopping.SelectsByDice ? outcome.ValidationDice : outcome.ValidationLoss);
+        return _stopping.ShouldStop ? $"early stopping: no improvement of validation {options.Stopping.SelectBestBy.ToString().ToLowerInvariant()} for {options.Stopping.EarlyStoppingPatience} epochs" : null;
     }
 
     public void Restore(ResumeState state) => _stopping.Restore(state.EarlyStoppingBest, state.EpochsWithoutImprovement);
@@ -70,9 +70,9 @@ public static class StopRules
     public static IReadOnlyList<IStopRule> From(TrainingOptions options)
     {
         var rules = new List<IStopRule> { new EarlyStoppingRule(options) };
-        if (options.EnergyBudget is { } budget) rules.Add(new EnergyBudgetRule(EnergyBudget.Parse(budget), budget));
-        if (options.GreenStopDicePerKj is double threshold) rules.Add(new DicePerKilojouleRule(new GreenStopRule(options.GreenStopWindow, threshold)));
-        rules.Add(new EpochLimitRule(options.Epochs));
+        if (options.Stopping.EnergyBudget is { } budget) rules.Add(new EnergyBudgetRule(EnergyBudget.Parse(budget), budget));
+        if (options.Stopping.GreenStopDicePerKj is double threshold) rules.Add(new DicePerKilojouleRule(new GreenStopRule(options.Stopping.GreenStopWindow, threshold)));
+        rules.Add(new EpochLimitRule(options.Schedule.Epochs));
         return rules;
     }
 

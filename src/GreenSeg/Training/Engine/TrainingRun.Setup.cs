@@ -21,14 +21,14 @@ public sealed partial class TrainingRun
         _resume = resume;
         var options = request.Options;
         Recorder = new RunRecorder(request.Run, options, request.Observer);
-        int threads = TorchRuntime.ConfigureThreads(options.Threads);
-        var device = TorchRuntime.ResolveDevice(options.Device);
-        var precision = PrecisionOption.Parse(options.Precision, device);
+        int threads = TorchRuntime.ConfigureThreads(options.Compute.Threads);
+        var device = TorchRuntime.ResolveDevice(options.Compute.Device);
+        var precision = PrecisionOption.Resolve(options.Compute.Precision, device);
 
         // Data: a fixed by-stack split, the deterministic preparation (cached as asked), augmentation each epoch.
         var (trainStacks, validationStacks) = Trainer.SplitData(options);
         var preparation = SamplePreparation.Create(options);
-        _cache = new SampleCache(options.Cache, preparation.Prepare, preparation.Fingerprint, Trainer.CacheFolder(options));
+        _cache = new SampleCache(options.Loading.Cache, preparation.Prepare, preparation.Fingerprint, Trainer.CacheFolder(options));
         // The run's energy starts with reading and preparing the data.
         _energy = EnergySession.Start(options.ToEnergyOptions(device), Path.GetFileName(request.Run.Path));
         _energy.Monitor.BeginWindow("run");
@@ -42,11 +42,11 @@ public sealed partial class TrainingRun
 
         Parts = BuildParts(precision, device);
         BatchSize = resume?.BatchSize ?? ResolveBatchSize(trainSlices);
-        Loader = new BatchLoader(trainSlices, _cache, BatchSize, options.Size, options.Seed, preparation.Writer, options.Prefetch,
-            Trainer.BalancingWeights(_trainStacks, options.Balance));
-        _validation = new Validation(validationStacks, _cache, BatchSize, options.Size, options.PostprocessValidation);
+        Loader = new BatchLoader(trainSlices, _cache, BatchSize, options.Preprocessing.Size, options.Seed, preparation.Writer, options.Loading.Prefetch,
+            Trainer.BalancingWeights(_trainStacks, options.Loading.Balance));
+        _validation = new Validation(validationStacks, _cache, BatchSize, options.Preprocessing.Size, options.Stopping.PostprocessValidation);
         LearningRate = RestoreOrFindLearningRate();
-        _selection = new EarlyStopping(int.MaxValue, 0, options.SelectsByDice ? MetricMode.Max : MetricMode.Min);
+        _selection = new EarlyStopping(int.MaxValue, 0, options.Stopping.SelectsByDice ? MetricMode.Max : MetricMode.Min);
         _stopRules = StopRules.From(options);
         _diceHistory = resume?.DiceHistory ?? [];
         _energyHistoryKj = resume?.EnergyHistoryKj ?? [];
@@ -62,7 +62,7 @@ public sealed partial class TrainingRun
     {
         var screened = SliceScreening.Screen(train, validation, _cache, threads);
         foreach (var problem in screened.Problems) Recorder.Say($"skipped {problem.Path}: {problem.Problem}");
-        return (MultiPlanarCuts.Add(screened.Train, Options.MultiPlanar), screened.Validation);
+        return (MultiPlanarCuts.Add(screened.Train, Options.Loading.MultiPlanar), screened.Validation);
     }
 
     private string Announcement(IReadOnlyList<TrainingStack> validationStacks, int threads, Precision precision)
@@ -70,9 +70,9 @@ public sealed partial class TrainingRun
         var options = Options;
         int cuts = MultiPlanarCuts.CountCuts(_trainStacks);
         return $"{(_resume is null ? "training" : $"resuming after epoch {_resume.EpochsDone}")} {options.Model} on {_trainStacks.Count} stacks ({_trainSlices} slices{(cuts > 0 ? $", {cuts} of them cut across other planes" : "")}), " +
-            (validationStacks.Count == 0 ? $"no stack held out ({options.Epochs} epochs, the last is the model)"
+            (validationStacks.Count == 0 ? $"no stack held out ({options.Schedule.Epochs} epochs, the last is the model)"
                 : $"validating on {validationStacks.Count} stacks: {string.Join(", ", validationStacks.Select(s => s.Id))}") + $"; {threads} threads, {PrecisionOption.Name(precision)}" +
-            $"{(options.ChannelsLast ? ", channels-last" : "")}, cache {options.Cache.ToString().ToLowerInvariant()}, prefetch {options.Prefetch}";
+            $"{(options.Compute.ChannelsLast ? ", channels-last" : "")}, cache {options.Loading.Cache.ToString().ToLowerInvariant()}, prefetch {options.Loading.Prefetch}";
     }
 
     /// <summary>The seeded model in its compute mode, the loss, the loss scaler (fp16 only) and the optimizer (its rate set later).</summary>
@@ -82,25 +82,25 @@ public sealed partial class TrainingRun
         torch.manual_seed(options.Seed);
         var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed });
         model.to(device);
-        ComputeMode.Apply(model, precision, options.ChannelsLast);
-        var loss = LossFactory.Create(options.Loss, options.LossSettings);
+        ComputeMode.Apply(model, precision, options.Compute.ChannelsLast);
+        var loss = LossFactory.Create(options.Optimisation.Loss, options.Optimisation.LossSettings);
         var scaler = precision == Precision.Fp16Mixed ? new DynamicLossScaler() : null;
-        var optimizer = OptimizerFactory.Create(options.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, 1e-3));
-        return new TrainingParts(model, new ComputeSettings(precision, options.ChannelsLast), loss, optimizer, device)
+        var optimizer = OptimizerFactory.Create(options.Optimisation.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, 1e-3));
+        return new TrainingParts(model, new ComputeSettings(precision, options.Compute.ChannelsLast), loss, optimizer, device)
         {
             Scaler = scaler,
-            GradClip = options.GradClip,
+            GradClip = options.Optimisation.GradClip,
             Hooks = _request.Hooks,
         };
     }
 
     private int ResolveBatchSize(IReadOnlyList<SliceRef> slices)
     {
-        if (!Options.BatchSizeIsAuto) return Options.FixedBatchSize;
-        var result = BatchSizeFinder.Find(Parts, _cache, slices, new BatchSizeSearch(Options.Size, Options.MemoryLimitMb));
+        if (!Options.Optimisation.BatchSizeIsAuto) return Options.Optimisation.FixedBatchSize;
+        var result = BatchSizeFinder.Find(Parts, _cache, slices, new BatchSizeSearch(Options.Preprocessing.Size, Options.Optimisation.MemoryLimitMb));
         foreach (var trial in result.Trials)
             Recorder.Say(FormattableString.Invariant($"batch-size finder: {trial.BatchSize,3}: {trial.SlicesPerSecond:0.0} slices/s, {trial.PeakMemoryMb:0} MB{(trial.Fits ? "" : " (over the limit)")}"));
-        Recorder.Say($"batch size {result.Chosen} (best throughput within {Options.MemoryLimitMb} MB)");
+        Recorder.Say($"batch size {result.Chosen} (best throughput within {Options.Optimisation.MemoryLimitMb} MB)");
         return result.Chosen;
     }
 
@@ -113,10 +113,10 @@ public sealed partial class TrainingRun
             learningRate = _resume.LearningRate;
             ModelWeights.Load(Parts.Model, Path.Combine(_request.ResumeFrom!, CheckpointManifest.WeightsFileName));
         }
-        else learningRate = Options.LearningRateIsAuto ? FindLearningRate() : Options.FixedLearningRate;
+        else learningRate = Options.Optimisation.LearningRateIsAuto ? FindLearningRate() : Options.Optimisation.FixedLearningRate;
         OptimizerLearningRate.SetInitial(Parts.Optimizer, learningRate);
         var policyState = _resume is null ? null : new LrPolicyState(_resume.PolicyOptimizerSteps, _resume.PolicyValidationLosses);
-        _policy = LrPolicy.Create(Options.LrSchedule with { Kind = LrPolicy.Parse(Options.LrPolicy) }, Parts.Optimizer, Options.Epochs, Loader.BatchesPerEpoch, policyState);
+        _policy = LrPolicy.Create(Options.Schedule.Policy(), Parts.Optimizer, Options.Schedule.Epochs, Loader.BatchesPerEpoch, policyState);
         if (_resume is not null) Parts.Optimizer.load_state_dict(Path.Combine(_request.ResumeFrom!, "optimizer.pt"));
         return learningRate;
     }
@@ -131,7 +131,7 @@ public sealed partial class TrainingRun
             batches.MoveNext();
             var (images, masks) = TrainingStep.ToTensors(batches.Current, Parts.Compute, Parts.Device);
             return Parts.Loss.Compute(Parts.Model.call(images), masks);
-        }, new LrFinderOptions { Steps = Options.LrFinderSteps, MinLearningRate = Options.LrFinderMinLr, MaxLearningRate = Options.LrFinderMaxLr });
+        }, new LrFinderOptions { Steps = Options.Schedule.LrFinderSteps, MinLearningRate = Options.Schedule.LrFinderMinLr, MaxLearningRate = Options.Schedule.LrFinderMaxLr });
         string plot = Recorder.Run.LrFinderPlotPath;
         result.SavePlot(plot);
         const double fallback = 1e-3;
@@ -178,7 +178,7 @@ public sealed partial class TrainingRun
     {
         var stacks = _validation.Stacks;
         string validated = stacks.Count == 0 ? "" : FormattableString.Invariant(
-            $", val loss {score.Loss:0.0000}, val Dice {score.DiceMean:0.0000} ± {score.DiceSd:0.0000} ({string.Join(", ", stacks.Zip(score.StackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}{(Options.PostprocessValidation ? $"; raw {score.RawDiceMean:0.0000}" : "")})");
+            $", val loss {score.Loss:0.0000}, val Dice {score.DiceMean:0.0000} ± {score.DiceSd:0.0000} ({string.Join(", ", stacks.Zip(score.StackDices, (stack, dice) => $"{stack.Id} {dice:0.000}"))}{(Options.Stopping.PostprocessValidation ? $"; raw {score.RawDiceMean:0.0000}" : "")})");
         return FormattableString.Invariant($"epoch {row.Epoch}: train loss {row.TrainLoss:0.0000}{validated}, lr {row.LearningRate:0.###e+0}, {row.EpochSeconds:0.0} s (data wait {row.DataWaitSeconds:0.00} s), {row.EnergyKj:0.000} kJ {(measurement.AnyEstimated ? "estimated" : "measured")}{(skippedSteps > 0 ? $", {skippedSteps} steps skipped (non-finite gradient)" : "")}{(row.IsBest && !Options.Final ? " *best" : "")}");
     }
 

@@ -67,9 +67,9 @@ public sealed partial class TrainingRun : IDisposable
     public TrainingResult Execute(CancellationToken cancellationToken = default)
     {
         foreach (var hook in _request.Hooks) hook.OnTrainStart(this);
-        string stopReason = $"completed {Options.Epochs} epochs";
+        string stopReason = $"completed {Options.Schedule.Epochs} epochs";
         int epoch = FirstEpoch;
-        for (; epoch < Options.Epochs; epoch++)
+        for (; epoch < Options.Schedule.Epochs; epoch++)
         {
             if (cancellationToken.IsCancellationRequested)
             {
@@ -94,7 +94,7 @@ public sealed partial class TrainingRun : IDisposable
         var epochClock = Stopwatch.StartNew();
         // Dropout and other torch randomness: a function of the epoch, so a resumed run replays it.
         torch.manual_seed(Options.Seed * 1_000_003L + epoch);
-        Recorder.Observer.EpochStarted(epoch, Options.Epochs, Loader.BatchesPerEpoch);
+        Recorder.Observer.EpochStarted(epoch, Options.Schedule.Epochs, Loader.BatchesPerEpoch);
         var (trainLoss, skippedSteps) = TrainEpoch(epoch, cancellationToken);
         double trainSeconds = epochClock.Elapsed.TotalSeconds;
         var score = _validation.Score(Parts);
@@ -137,7 +137,7 @@ public sealed partial class TrainingRun : IDisposable
     private string? OnEpochEnd(int epoch, double trainLoss, int skippedSteps, ValidationScore score, EnergyMeasurement measurement, EpochTiming timing)
     {
         // A final run keeps the last epoch (its schedule was fixed beforehand): every epoch is the best so far.
-        bool isBest = Options.Final || _selection.Update(Options.SelectsByDice ? score.DiceMean : score.Loss);
+        bool isBest = Options.Final || _selection.Update(Options.Stopping.SelectsByDice ? score.DiceMean : score.Loss);
         if (isBest)
         {
             _bestEpoch = epoch;
@@ -150,7 +150,7 @@ public sealed partial class TrainingRun : IDisposable
         var row = MetricsRow(epoch, trainLoss, score, measurement, timing, isBest);
         Recorder.Record(row);
         Recorder.Say(EpochLine(row, score, measurement, skippedSteps));
-        Recorder.Observer.EpochDone(row, Options.Epochs);
+        Recorder.Observer.EpochDone(row, Options.Schedule.Epochs);
         foreach (var hook in _request.Hooks) hook.OnEpochEnd(this, row);
         Recorder.SaveLast(Parts.Model, Parts.Optimizer, epoch, score.DiceMean, ResumeStateAfter(epoch, reason));
         return reason;
@@ -163,7 +163,7 @@ public sealed partial class TrainingRun : IDisposable
         _energy.AppendEmissions(Recorder.Run.EmissionsPath, total);
         Recorder.MarkEnergyReported();
         var rows = Recorder.Rows;
-        double bestDice = _selection.Best is double best && Options.SelectsByDice ? best : rows.FirstOrDefault(r => r.Epoch == _bestEpoch)?.ValidationDice ?? 0;
+        double bestDice = _selection.Best is double best && Options.Stopping.SelectsByDice ? best : rows.FirstOrDefault(r => r.Epoch == _bestEpoch)?.ValidationDice ?? 0;
         var result = new TrainingResult(Recorder.Run.Path, epochsRun, _bestEpoch, bestDice, _joulesSoFar / 1000, total.AnyEstimated,
             rows.Sum(r => r.Co2Grams), TimeSpan.FromSeconds(_secondsBefore + _clock.Elapsed.TotalSeconds), stopReason, LearningRate, BatchSize);
         Recorder.WriteSummary(result);

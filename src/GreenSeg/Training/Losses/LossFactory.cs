@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using GreenSeg.Common;
 
 namespace GreenSeg.Training.Losses;
@@ -30,21 +31,29 @@ public sealed record LossSettings
     }
 }
 
-/// <summary>Creates a loss by name: dice, dice-bce, bce, focal.</summary>
+/// <summary>Which loss trains the network (the config's <c>optimisation: loss:</c>).</summary>
+public enum LossKind
+{
+    [EnumMember(Value = "dice")] Dice,
+    /// <summary>Dice plus binary cross-entropy, each weighted (<see cref="LossSettings.DiceWeight"/>, <see cref="LossSettings.BceWeight"/>).</summary>
+    [EnumMember(Value = "dice-bce")] DiceBce,
+    [EnumMember(Value = "bce")] Bce,
+    [EnumMember(Value = "focal")] Focal,
+}
+
+/// <summary>Creates a loss: dice, dice-bce, bce, focal.</summary>
 public static class LossFactory
 {
-    public static IReadOnlyList<string> Names { get; } = ["dice", "dice-bce", "bce", "focal"];
-
-    public static SegmentationLoss Create(string name, LossSettings? settings = null)
+    public static SegmentationLoss Create(LossKind kind, LossSettings? settings = null)
     {
         settings ??= new LossSettings();
-        return name.Trim().ToLowerInvariant() switch
+        return kind switch
         {
-            "dice" => CreateDice(settings),
-            "dice-bce" => new DiceBceLoss(CreateDice(settings), settings.DiceWeight, settings.BceWeight),
-            "bce" => new BceLoss(),
-            "focal" => new FocalLoss(settings.FocalAlpha, settings.FocalGamma),
-            _ => throw new GreenSegException($"loss '{name}': unknown; expected one of {string.Join(", ", Names)}"),
+            LossKind.Dice => CreateDice(settings),
+            LossKind.DiceBce => new DiceBceLoss(CreateDice(settings), settings.DiceWeight, settings.BceWeight),
+            LossKind.Bce => new BceLoss(),
+            LossKind.Focal => new FocalLoss(settings.FocalAlpha, settings.FocalGamma),
+            _ => throw new GreenSegException($"loss '{kind}': unknown; {ChoiceNames.Expected(typeof(LossKind))}"),
         };
     }
 

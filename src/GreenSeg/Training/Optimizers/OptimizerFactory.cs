@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using GreenSeg.Common;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -27,34 +28,43 @@ public sealed record OptimizerSettings
     public bool GradAveraging { get; init; }
 }
 
-/// <summary>Creates an optimizer by name: sgd, adam, adamw, novograd, lion.</summary>
+/// <summary>Which optimizer trains the network (the config's <c>optimisation: optimizer:</c>).</summary>
+public enum OptimizerKind
+{
+    [EnumMember(Value = "sgd")] Sgd,
+    [EnumMember(Value = "adam")] Adam,
+    [EnumMember(Value = "adamw")] AdamW,
+    /// <summary>Novograd as MONAI.</summary>
+    [EnumMember(Value = "novograd")] Novograd,
+    [EnumMember(Value = "lion")] Lion,
+}
+
+/// <summary>Creates an optimizer: sgd, adam, adamw, novograd, lion.</summary>
 public static class OptimizerFactory
 {
-    public static IReadOnlyList<string> Names { get; } = ["sgd", "adam", "adamw", "novograd", "lion"];
-
-    public static OptimizerHelper Create(string name, IEnumerable<Parameter> parameters, OptimizerSettings settings)
+    public static OptimizerHelper Create(OptimizerKind kind, IEnumerable<Parameter> parameters, OptimizerSettings settings)
     {
-        string normalized = name.Trim().ToLowerInvariant();
-        Validate(normalized, settings);
+        Validate(kind, settings);
         double lr = settings.LearningRate, wd = settings.WeightDecay;
-        return normalized switch
+        return kind switch
         {
-            "sgd" => torch.optim.SGD(parameters, lr, settings.Momentum, dampening: 0, weight_decay: wd, nesterov: settings.Nesterov),
-            "adam" => torch.optim.Adam(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.999, settings.Eps, wd, settings.AmsGrad),
-            "adamw" => torch.optim.AdamW(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.999, settings.Eps, wd, settings.AmsGrad),
-            "novograd" => new Novograd(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.98, settings.Eps, wd, settings.GradAveraging, settings.AmsGrad),
-            "lion" => new Lion(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.99, wd),
-            _ => throw new GreenSegException($"optimizer '{name}': unknown; expected one of {string.Join(", ", Names)}"),
+            OptimizerKind.Sgd => torch.optim.SGD(parameters, lr, settings.Momentum, dampening: 0, weight_decay: wd, nesterov: settings.Nesterov),
+            OptimizerKind.Adam => torch.optim.Adam(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.999, settings.Eps, wd, settings.AmsGrad),
+            OptimizerKind.AdamW => torch.optim.AdamW(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.999, settings.Eps, wd, settings.AmsGrad),
+            OptimizerKind.Novograd => new Novograd(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.98, settings.Eps, wd, settings.GradAveraging, settings.AmsGrad),
+            OptimizerKind.Lion => new Lion(parameters, lr, settings.Beta1 ?? 0.9, settings.Beta2 ?? 0.99, wd),
+            _ => throw new GreenSegException($"optimizer '{kind}': unknown; {ChoiceNames.Expected(typeof(OptimizerKind))}"),
         };
     }
 
-    private static void Validate(string name, OptimizerSettings settings)
+    private static void Validate(OptimizerKind kind, OptimizerSettings settings)
     {
+        string name = ChoiceNames.Name(kind);
         if (!(settings.LearningRate > 0)) throw new GreenSegException($"optimizer {name}: learning rate must be > 0, got {settings.LearningRate}");
         if (!(settings.WeightDecay >= 0)) throw new GreenSegException($"optimizer {name}: weight decay must be >= 0, got {settings.WeightDecay}");
         if (settings.Beta1 is { } b1 && !(b1 >= 0 && b1 < 1)) throw new GreenSegException($"optimizer {name}: beta1 must lie in [0, 1), got {b1}");
         if (settings.Beta2 is { } b2 && !(b2 >= 0 && b2 < 1)) throw new GreenSegException($"optimizer {name}: beta2 must lie in [0, 1), got {b2}");
-        if (name == "sgd" && !(settings.Momentum >= 0)) throw new GreenSegException($"optimizer sgd: momentum must be >= 0, got {settings.Momentum}");
-        if (name == "sgd" && settings.Nesterov && settings.Momentum == 0) throw new GreenSegException("optimizer sgd: Nesterov needs momentum > 0");
+        if (kind == OptimizerKind.Sgd && !(settings.Momentum >= 0)) throw new GreenSegException($"optimizer sgd: momentum must be >= 0, got {settings.Momentum}");
+        if (kind == OptimizerKind.Sgd && settings.Nesterov && settings.Momentum == 0) throw new GreenSegException("optimizer sgd: Nesterov needs momentum > 0");
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using GreenSeg.Common;
 using GreenSeg.Training.Optimizers;
 using TorchSharp;
@@ -5,7 +6,14 @@ using static TorchSharp.torch.optim;
 
 namespace GreenSeg.Training.Schedules;
 
-public enum LrPolicyKind { Fixed, Plateau, Cosine, OneCycle }
+/// <summary>How the learning rate changes during a run (the config's <c>schedule: lr-policy:</c>); see <see cref="LrPolicy"/>.</summary>
+public enum LrPolicyKind
+{
+    [EnumMember(Value = "fixed")] Fixed,
+    [EnumMember(Value = "plateau")] Plateau,
+    [EnumMember(Value = "cosine")] Cosine,
+    [EnumMember(Value = "one-cycle")] [AlsoAccepted("onecycle")] OneCycle,
+}
 
 /// <summary>Learning-rate policy settings; each policy reads only its own.</summary>
 public sealed record LrPolicySettings
@@ -69,8 +77,6 @@ public sealed record LrPolicyState(int OptimizerSteps, IReadOnlyList<double> Val
 /// </summary>
 public sealed class LrPolicy
 {
-    public static IReadOnlyList<string> Names { get; } = ["fixed", "plateau", "cosine", "one-cycle"];
-
     private readonly Optimizer _optimizer;
     private readonly lr_scheduler.LRScheduler? _scheduler;
     private readonly List<double> _validationLosses = [];
@@ -93,17 +99,6 @@ public sealed class LrPolicy
         _scheduler = scheduler;
         TotalSteps = totalSteps;
     }
-
-    public static LrPolicyKind Parse(string name) => name.Trim().ToLowerInvariant() switch
-    {
-        "fixed" => LrPolicyKind.Fixed,
-        "plateau" => LrPolicyKind.Plateau,
-        "cosine" => LrPolicyKind.Cosine,
-        "one-cycle" or "onecycle" => LrPolicyKind.OneCycle,
-        _ => throw new GreenSegException($"learning-rate policy '{name}': unknown; expected one of {string.Join(", ", Names)}"),
-    };
-
-    public static string NameOf(LrPolicyKind kind) => Names[(int)kind];
 
     /// <summary>Creates the policy for a run of <paramref name="epochs"/> × <paramref name="stepsPerEpoch"/> optimizer steps,
     /// replaying <paramref name="resumeFrom"/> when given.</summary>
