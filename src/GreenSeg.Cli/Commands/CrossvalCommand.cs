@@ -17,7 +17,7 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     [CommandOption("--no-preview")] [Description("Skip review.html (by default written once every fold is scored: each held-out stack's mosaic with prediction and reference outlined).")]
     public bool NoPreview { get; init; }
 
-    protected override IEnumerable<GreenSeg.Studies.OptionSetting> DataSettings() => new FlagSettings().Add("data", Data).Settings;
+    protected override IEnumerable<GreenSeg.Training.OptionSetting> DataSettings() => new FlagSettings().Add("data", Data).Settings;
 }
 
 /// <summary>greenseg crossval: cross-validation by stack, scored in 3D per stack as segment writes masks; resumable.</summary>

@@ -19,7 +19,7 @@ public sealed class TrainSettings : TrainingRecipeSettings
     [CommandOption("-o|--out|--output <DIR>")] [Description("The run folder (default: <output of the config, else runs>/<time>-<model>); --output is the same option, kept for older scripts.")]
     public string? RunFolder { get; init; }
 
-    protected override IEnumerable<GreenSeg.Studies.OptionSetting> DataSettings() =>
+    protected override IEnumerable<GreenSeg.Training.OptionSetting> DataSettings() =>
         new FlagSettings().Add("data", Data).Add("validation-data", ValidationData).Settings;
 }
 

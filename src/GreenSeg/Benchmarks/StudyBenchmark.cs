@@ -3,6 +3,7 @@ using GreenSeg.Data;
 using GreenSeg.Models;
 using GreenSeg.Phantom;
 using GreenSeg.Studies;
+using GreenSeg.Training;
 using static TorchSharp.torch;
 
 namespace GreenSeg.Benchmarks;

@@ -1,3 +1,4 @@
+using GreenSeg.Training;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using GreenSeg.Common;

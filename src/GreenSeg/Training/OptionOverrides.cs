@@ -1,8 +1,7 @@
 using GreenSeg.Common;
-using GreenSeg.Training;
 using YamlDotNet.RepresentationModel;
 
-namespace GreenSeg.Studies;
+namespace GreenSeg.Training;
 
 /// <summary>One training option set by a study (or the command line): its key and scalar text (null = YAML null).</summary>
 public sealed record OptionSetting(string Key, string? Value)
