@@ -101,6 +101,13 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public double? GreenStopDicePerKj { get; init; }
     [CommandOption("--green-stop-window <N>")] public int? GreenStopWindow { get; init; }
 
+    [CommandOption("--distill-from <RUN>")] [Description("Distil from this trained run (same preprocessing): the loss also follows the teacher's softened probabilities; its forward passes count in this run's energy.")]
+    public string? DistillFrom { get; init; }
+    [CommandOption("--distill-weight <W>")] [Description("Share of the distillation term in the loss, 0..1 (default 0.5).")]
+    public double? DistillWeight { get; init; }
+    [CommandOption("--distill-temperature <T>")] [Description("Temperature softening both networks' logits (default 2).")]
+    public double? DistillTemperature { get; init; }
+
 
     /// <summary>
     /// Base options (config file, baseline or defaults) with every given flag applied (<see cref="Settings"/>) through
@@ -132,6 +139,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
             .Add("early-stopping-patience", EarlyStoppingPatience).Add("early-stopping-min-delta", EarlyStoppingMinDelta)
             .Add("select-best-by", SelectBestBy).Add("postprocess-validation", PostprocessValidation).Add("energy-budget", EnergyBudget)
             .Add("green-stop-dice-per-kj", GreenStopDicePerKj).Add("green-stop-window", GreenStopWindow)
+            .Add("distill-from", DistillFrom).Add("distill-weight", DistillWeight).Add("distill-temperature", DistillTemperature)
             .Add("cpu-tdp", CpuTdp).Add("country", Country).Add("carbon-intensity", CarbonIntensity)
             // Under loading's augmentation: section.
             .Add("augmentation.synthetic-contrast-probability", SyntheticContrast);

@@ -205,6 +205,28 @@ public sealed record StoppingSection
     }
 }
 
+/// <summary>
+/// The config's <c>distillation:</c> section: which trained run teaches this one (<see cref="DistillationHook"/>), and how
+/// much its softened probabilities count against the labels.
+/// </summary>
+public sealed record DistillationSection
+{
+    /// <summary>The teacher: a run folder, checkpoint folder or model.pt trained with the same preprocessing; null trains without one.</summary>
+    public string? DistillFrom { get; init; }
+    /// <summary>Share of the distillation term in the loss, in [0, 1].</summary>
+    public double DistillWeight { get; init; } = 0.5;
+    /// <summary>Softening temperature of both networks' logits (&gt; 0; 1 leaves them as they are).</summary>
+    public double DistillTemperature { get; init; } = 2;
+
+    public DistillationSection Validate()
+    {
+        OptionCheck.Require(DistillWeight is >= 0 and <= 1, "distill-weight", "must lie in [0, 1]", DistillWeight);
+        OptionCheck.Require(DistillTemperature > 0 && double.IsFinite(DistillTemperature), "distill-temperature", "must be a finite number > 0", DistillTemperature);
+        if (DistillFrom is { } teacher && string.IsNullOrWhiteSpace(teacher)) throw new GreenSegException("distill-from is empty; give the teacher's run folder or remove the key");
+        return this;
+    }
+}
+
 /// <summary>The checks the option sections share; each error starts with the config's key.</summary>
 internal static class OptionCheck
 {

@@ -66,6 +66,7 @@ public sealed partial record TrainingOptions
     public OptimisationSection Optimisation { get; init; } = new();
     public ScheduleSection Schedule { get; init; } = new();
     public StoppingSection Stopping { get; init; } = new();
+    public DistillationSection Distillation { get; init; } = new();
     /// <summary>Energy and carbon accounting: the type every energy-accounting command shares.</summary>
     public Energy.EnergyOptions Energy { get; init; } = new();
 
@@ -114,6 +115,7 @@ public sealed partial record TrainingOptions
         OptionCheck.NotEmpty("optimisation", Optimisation, "learning-rate: 1e-3");
         OptionCheck.NotEmpty("schedule", Schedule, "epochs: 25");
         OptionCheck.NotEmpty("stopping", Stopping, "early-stopping-patience: 10");
+        OptionCheck.NotEmpty("distillation", Distillation, "distill-from: runs/teacher");
         OptionCheck.NotEmpty("energy", Energy, "country: POL");
         if (string.IsNullOrWhiteSpace(Data)) throw new GreenSegException("no training data: give --data PATH (or data: in the config)");
         if (ValidationData is null && !Final && !(ValidationFraction > 0 && ValidationFraction < 1))
@@ -127,6 +129,7 @@ public sealed partial record TrainingOptions
         Optimisation.Validate();
         Schedule.Validate();
         Stopping.Validate();
+        Distillation.Validate();
         Energy.Validate();
         return this;
     }

@@ -86,11 +86,19 @@ public sealed partial class TrainingRun
         var loss = LossFactory.Create(options.Optimisation.Loss, options.Optimisation.LossSettings);
         var scaler = precision == Precision.Fp16Mixed ? new DynamicLossScaler() : null;
         var optimizer = OptimizerFactory.Create(options.Optimisation.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, 1e-3));
-        return new TrainingParts(model, new ComputeSettings(precision, options.Compute.ChannelsLast), loss, optimizer, device)
+        var compute = new ComputeSettings(precision, options.Compute.ChannelsLast);
+        var hooks = _request.Hooks;
+        if (options.Distillation.DistillFrom is { } teacher)
+        {
+            _distillation = DistillationHook.Load(options.Preprocessing.ToPreprocessingOptions(), compute, device, options.Distillation);
+            hooks = [.. hooks, _distillation];
+            Recorder.Say(FormattableString.Invariant($"distilling from {teacher} ({_distillation.TeacherManifest.Model}), weight {options.Distillation.DistillWeight}, temperature {options.Distillation.DistillTemperature}"));
+        }
+        return new TrainingParts(model, compute, loss, optimizer, device)
         {
             Scaler = scaler,
             GradClip = options.Optimisation.GradClip,
-            Hooks = _request.Hooks,
+            Hooks = hooks,
         };
     }
 

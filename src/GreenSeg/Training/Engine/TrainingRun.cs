@@ -42,6 +42,8 @@ public sealed partial class TrainingRun : IDisposable
     private readonly List<double> _diceHistory, _energyHistoryKj;
     private readonly double _secondsBefore;
     private LrPolicy _policy = null!;
+    /// <summary>The teacher's hook when this run distils (<see cref="DistillationSection"/>); the run owns it.</summary>
+    private DistillationHook? _distillation;
     private double _joulesSoFar;
     private int _bestEpoch;
 
@@ -167,6 +169,8 @@ public sealed partial class TrainingRun : IDisposable
         var result = new TrainingResult(Recorder.Run.Path, epochsRun, _bestEpoch, bestDice, _joulesSoFar / 1000, total.AnyEstimated,
             rows.Sum(r => r.Co2Grams), TimeSpan.FromSeconds(_secondsBefore + _clock.Elapsed.TotalSeconds), stopReason, LearningRate, BatchSize);
         Recorder.WriteSummary(result);
+        if (_distillation is not null)
+            Recorder.Say($"the teacher's forward passes took {_distillation.TeacherTime.TotalSeconds:0.0} s of this process, counted in its energy");
         Recorder.Say($"stopped: {stopReason}; best epoch {_bestEpoch} with validation Dice {result.BestValidationDice:0.0000}; {result.TotalEnergyKj:0.00} kJ ({(result.EnergyEstimated ? "estimated" : "measured")})");
         return result;
     }
@@ -175,6 +179,7 @@ public sealed partial class TrainingRun : IDisposable
     {
         Parts.Model.Dispose();
         Parts.Optimizer.Dispose();
+        _distillation?.Dispose();
         _energy.Dispose();
     }
 }
