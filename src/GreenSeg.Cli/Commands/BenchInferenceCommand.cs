@@ -41,6 +41,10 @@ public sealed class BenchInferenceSettings : CommandSettings
     [DefaultValue(8)]
     public int BatchSize { get; init; } = 8;
 
+    [CommandOption("--modes <LIST>")]
+    [Description("Comma-separated modes to time (default all): fp32/NCHW, fp32/channels-last, bf16-mixed/channels-last, bf16-pure/NCHW, bf16-pure/channels-last, onnx/fp32, onnx/int8.")]
+    public string? Modes { get; init; }
+
     [CommandOption("--threads <N>")]
     [Description("libtorch threads, and ONNX Runtime's for the onnx rows (0: libtorch's default).")]
     [DefaultValue(0)]
@@ -57,6 +61,7 @@ public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
         {
             Model = settings.Model, Checkpoint = settings.Checkpoint, Stack = settings.Stack,
             Stacks = settings.Stacks, Slices = settings.Slices, Size = settings.Size, BatchSize = settings.BatchSize,
+            Modes = settings.Modes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         }, cancellationToken);
 
         string S(double seconds) => seconds.ToString("F3", CultureInfo.InvariantCulture);

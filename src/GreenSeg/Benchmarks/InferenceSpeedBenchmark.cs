@@ -26,6 +26,18 @@ public sealed record InferenceSpeedOptions
     public int Size { get; init; } = 256;
     public int BatchSize { get; init; } = 8;
     public int Seed { get; init; }
+    /// <summary>The modes to time (by their names, e.g. fp32/NCHW, onnx/int8); null: every one of <see cref="InferenceSpeedBenchmark.Modes"/>.</summary>
+    public IReadOnlyList<string>? Modes { get; init; }
+
+    /// <summary>The modes asked for, in the benchmark's order; an unknown name is refused with the known ones.</summary>
+    internal IReadOnlyList<InferenceMode> SelectedModes()
+    {
+        if (Modes is null) return InferenceSpeedBenchmark.Modes;
+        var unknown = Modes.Where(m => !InferenceSpeedBenchmark.Modes.Any(k => string.Equals(k.ToString(), m.Trim(), StringComparison.OrdinalIgnoreCase))).ToList();
+        if (unknown.Count > 0 || Modes.Count == 0)
+            throw new GreenSegException($"benchmark: unknown mode(s) {string.Join(", ", unknown)}; expected some of {string.Join(", ", InferenceSpeedBenchmark.Modes)}");
+        return InferenceSpeedBenchmark.Modes.Where(k => Modes.Any(m => string.Equals(k.ToString(), m.Trim(), StringComparison.OrdinalIgnoreCase))).ToList();
+    }
 
     internal void Validate()
     {
@@ -33,6 +45,7 @@ public sealed record InferenceSpeedOptions
         if (Slices < 1) throw new GreenSegException($"benchmark: slices must be at least 1, got {Slices}");
         if (Size < 16) throw new GreenSegException($"benchmark: size must be at least 16, got {Size}");
         if (BatchSize < 1) throw new GreenSegException($"benchmark: batch size must be at least 1, got {BatchSize}");
+        SelectedModes();
     }
 }
 
@@ -43,7 +56,7 @@ public sealed record InferenceSpeedOptions
 public sealed record InferenceMode(string Precision, bool ChannelsLast, InferenceEngine Engine = InferenceEngine.Torch)
 {
     public override string ToString() => Engine == InferenceEngine.Onnx
-        ? $"onnx {Precision}"
+        ? $"onnx/{Precision}"
         : $"{Precision}/{(ChannelsLast ? "channels-last" : "NCHW")}";
 }
 
@@ -126,7 +139,7 @@ public static class InferenceSpeedBenchmark
 
         InferenceSpeedResult Result(string weights, string calibration, string model, long parameters, string description)
         {
-            var modes = Modes.Select(mode => Measure(weights, stack, mode, options, cancellationToken, calibration)).ToList();
+            var modes = options.SelectedModes().Select(mode => Measure(weights, stack, mode, options, cancellationToken, calibration)).ToList();
             return new InferenceSpeedResult(model, parameters, description, input, stack.SizeZ, get_num_threads(), modes);
         }
     }

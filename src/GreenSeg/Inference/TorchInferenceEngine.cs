@@ -13,8 +13,7 @@ public sealed class TorchInferenceEngine(SegmentationModel model, ComputeSetting
         using var scalars = ScalarLifetimeGuard.Enter();
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var images = compute.PrepareInput(torch.tensor(input, [count, 1, size, size]).to(device).to_type(inputType));
-        return model.call(images).to_type(ScalarType.Float32).contiguous().cpu().data<float>().ToArray();
+        return model.call(Images(input, count, size)).to_type(ScalarType.Float32).contiguous().cpu().data<float>().ToArray();
     }
 
     /// <summary>Sigmoid probabilities for a batch of prepared slices (flip test-time augmentation when asked), computed by libtorch.</summary>
@@ -23,7 +22,7 @@ public sealed class TorchInferenceEngine(SegmentationModel model, ComputeSetting
         using var scalars = ScalarLifetimeGuard.Enter();
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var images = compute.PrepareInput(torch.tensor(input, [count, 1, size, size]).to(device).to_type(inputType));
+        var images = Images(input, count, size);
         var probabilities = torch.sigmoid(model.call(images).to_type(ScalarType.Float32));
         if (flipTta)
         {
@@ -33,6 +32,10 @@ public sealed class TorchInferenceEngine(SegmentationModel model, ComputeSetting
         }
         return probabilities.contiguous().cpu().data<float>().ToArray();
     }
+
+    /// <summary>The batch on the model's device, in its input type and memory layout (inside the caller's dispose scope).</summary>
+    private Tensor Images(float[] input, int count, int size) =>
+        compute.PrepareInput(torch.tensor(input, [count, 1, size, size]).to(device).to_type(inputType));
 
     public void Dispose() => model.Dispose();
 }
