@@ -36,7 +36,7 @@ app.Configure(config =>
         compress.SetDescription("Make a trained model smaller: pruning.");
         compress.AddCommand<CompressPruneCommand>("prune").WithDescription("Global magnitude pruning of a run's model, optionally in iterations with fine-tuning; the zeros stay zero.");
     });
-    config.AddCommand<ExportCommand>("export").WithDescription("A checkpoint's weights for PyTorch: .safetensors, or a state dict (.pt/.pth) for load_state_dict.");
+    config.AddCommand<ExportCommand>("export").WithDescription("A checkpoint for other tools: its weights for PyTorch (.safetensors, or a state dict .pt/.pth for load_state_dict), or the whole model as ONNX (.onnx, opset 17, fp32 or int8).");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Compare predicted masks with reference masks: Dice, IoU, HD95, ASSD, volume.");
     config.AddBranch("models", models =>
     {
@@ -55,7 +55,7 @@ app.Configure(config =>
     {
         bench.SetDescription("Benchmarks that print a table.");
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
-        bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart, fp32/NCHW to bf16/channels-last.");
+        bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart, fp32/NCHW to bf16/channels-last, and ONNX Runtime fp32 and int8.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
         bench.AddCommand<BenchLoadCommand>("load").WithDescription("Training and inference speed on an idle machine against one kept busy by spinning threads: the slowdown, with libtorch on every core or on the free ones.");
         bench.AddCommand<BenchRecipesCommand>("recipes").WithDescription("Side by side: training slices/s per study recipe, conv GFLOP/s against the matmul peak, data wait per cache mode, inference per stack.");

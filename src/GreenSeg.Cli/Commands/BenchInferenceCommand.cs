@@ -41,13 +41,17 @@ public sealed class BenchInferenceSettings : CommandSettings
     [DefaultValue(8)]
     public int BatchSize { get; init; } = 8;
 
+    [CommandOption("--modes <LIST>")]
+    [Description("Comma-separated modes to time (default all): fp32/NCHW, fp32/channels-last, bf16-mixed/channels-last, bf16-pure/NCHW, bf16-pure/channels-last, onnx/fp32, onnx/int8.")]
+    public string? Modes { get; init; }
+
     [CommandOption("--threads <N>")]
-    [Description("libtorch threads (0: libtorch's default).")]
+    [Description("libtorch threads, and ONNX Runtime's for the onnx rows (0: libtorch's default).")]
     [DefaultValue(0)]
     public int Threads { get; init; }
 }
 
-/// <summary>greenseg bench inference: seconds per stack, model load apart, from fp32/NCHW to bf16-pure/channels-last.</summary>
+/// <summary>greenseg bench inference: seconds per stack, model load apart, from fp32/NCHW to bf16-pure/channels-last, and ONNX Runtime fp32 and int8.</summary>
 public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
 {
     public override int Execute(CommandContext context, BenchInferenceSettings settings, CancellationToken cancellationToken)
@@ -57,6 +61,7 @@ public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
         {
             Model = settings.Model, Checkpoint = settings.Checkpoint, Stack = settings.Stack,
             Stacks = settings.Stacks, Slices = settings.Slices, Size = settings.Size, BatchSize = settings.BatchSize,
+            Modes = settings.Modes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         }, cancellationToken);
 
         string S(double seconds) => seconds.ToString("F3", CultureInfo.InvariantCulture);
@@ -72,7 +77,8 @@ public sealed class BenchInferenceCommand : Command<BenchInferenceSettings>
                 m.PeakWorkingSetMb.ToString("F0", CultureInfo.InvariantCulture),
             ]), 1, 2, 3, 4, 5, 6, 7, 8);
         ConsoleTable.Line("prepare: slices to the network grid; restore: probabilities back to the stack's geometry; post: threshold, largest component, hole filling. " +
-            "Peak RSS is the process's high-water mark so far.");
+            "Peak RSS is the process's high-water mark so far. onnx rows: ONNX Runtime on the model exported in memory (opset 17); " +
+            $"onnx int8's model load includes the export and the calibration on {InferenceSpeedBenchmark.OnnxCalibrationSlices} slices of the timed stack.");
         return 0;
     }
 }

@@ -70,7 +70,7 @@ public sealed class SegmentSettings : EnergySettings
     public int BatchSize { get; init; } = 8;
 
     [CommandOption("--precision <P>")]
-    [Description("auto (bf16-pure where bf16 runs in hardware, else fp32) | bf16-pure (weights and activations in bf16) | bf16-mixed (bf16 convolutions on fp32 weights, as training) | fp32")]
+    [Description("auto (bf16-pure where bf16 runs in hardware, else fp32) | bf16-pure (weights and activations in bf16) | bf16-mixed (bf16 convolutions on fp32 weights, as training) | fp32. With --engine onnx: auto (the model's own) | fp32 | int8 (static int8 quantisation in QDQ form: an int8 .onnx file, or an fp32 model quantised as it loads with --calibration)")]
     [DefaultValue(InferencePrecision.Auto)]
     public string Precision { get; init; } = InferencePrecision.Auto;
 
@@ -80,12 +80,31 @@ public sealed class SegmentSettings : EnergySettings
     public bool ChannelsLast { get; init; } = true;
 
     [CommandOption("--threads <N>")]
-    [Description("libtorch threads (0: libtorch's default).")]
+    [Description("libtorch threads, or ONNX Runtime's intra-op threads with --engine onnx (0: the engine's default).")]
     [DefaultValue(0)]
     public int Threads { get; init; }
 
+    [CommandOption("--engine <ENGINE>")]
+    [Description("torch (TorchSharp) | onnx (ONNX Runtime on the model exported to ONNX: in memory from a run, checkpoint or crossval folder, or a .onnx file from greenseg export given to --model, its preprocessing read from its metadata).")]
+    [DefaultValue(InferenceEngine.Torch)]
+    public InferenceEngine Engine { get; init; } = InferenceEngine.Torch;
+
+    [CommandOption("--calibration <DATA>")]
+    [Description("--engine onnx --precision int8 on an fp32 model: the data whose slices calibrate the activation ranges as the model loads: a dataset (its training slices) or one NIfTI stack.")]
+    public string? Calibration { get; init; }
+
+    [CommandOption("--calibration-slices <N>")]
+    [Description("Slices drawn evenly over the calibration data's stacks.")]
+    [DefaultValue(64)]
+    public int CalibrationSlices { get; init; } = 64;
+
+    [CommandOption("--calibration-method <METHOD>")]
+    [Description("minmax (each tensor's whole range) | percentile (99.99th percentile at each end).")]
+    [DefaultValue(CalibrationMethod.MinMax)]
+    public CalibrationMethod CalibrationMethod { get; init; } = CalibrationMethod.MinMax;
+
     [CommandOption("--device <DEVICE>")]
-    [Description("cpu | cuda | cuda:N")]
+    [Description("cpu | cuda | cuda:N (with --engine onnx, cuda needs ONNX Runtime's GPU package, which this build does not have)")]
     [DefaultValue("cpu")]
     public string Device { get; init; } = "cpu";
 
@@ -116,6 +135,8 @@ public sealed class SegmentSettings : EnergySettings
         ChannelsLast = ChannelsLast,
         Threads = Threads,
         Device = Device,
+        Engine = Engine,
+        Calibration = Calibration is null ? null : new CalibrationOptions { Data = Calibration, Slices = CalibrationSlices, Method = CalibrationMethod },
     };
 }
 

@@ -26,6 +26,18 @@ public sealed record InferenceSpeedOptions
     public int Size { get; init; } = 256;
     public int BatchSize { get; init; } = 8;
     public int Seed { get; init; }
+    /// <summary>The modes to time (by their names, e.g. fp32/NCHW, onnx/int8); null: every one of <see cref="InferenceSpeedBenchmark.Modes"/>.</summary>
+    public IReadOnlyList<string>? Modes { get; init; }
+
+    /// <summary>The modes asked for, in the benchmark's order; an unknown name is refused with the known ones.</summary>
+    internal IReadOnlyList<InferenceMode> SelectedModes()
+    {
+        if (Modes is null) return InferenceSpeedBenchmark.Modes;
+        var unknown = Modes.Where(m => !InferenceSpeedBenchmark.Modes.Any(k => string.Equals(k.ToString(), m.Trim(), StringComparison.OrdinalIgnoreCase))).ToList();
+        if (unknown.Count > 0 || Modes.Count == 0)
+            throw new GreenSegException($"benchmark: unknown mode(s) {string.Join(", ", unknown)}; expected some of {string.Join(", ", InferenceSpeedBenchmark.Modes)}");
+        return InferenceSpeedBenchmark.Modes.Where(k => Modes.Any(m => string.Equals(k.ToString(), m.Trim(), StringComparison.OrdinalIgnoreCase))).ToList();
+    }
 
     internal void Validate()
     {
@@ -33,15 +45,22 @@ public sealed record InferenceSpeedOptions
         if (Slices < 1) throw new GreenSegException($"benchmark: slices must be at least 1, got {Slices}");
         if (Size < 16) throw new GreenSegException($"benchmark: size must be at least 16, got {Size}");
         if (BatchSize < 1) throw new GreenSegException($"benchmark: batch size must be at least 1, got {BatchSize}");
+        SelectedModes();
     }
 }
 
-/// <summary>One compute mode: the model load and every timed stack, with the process's peak memory after it.</summary>
-/// <summary>An inference precision (<see cref="InferencePrecision"/>) and memory layout.</summary>
-public sealed record InferenceMode(string Precision, bool ChannelsLast)
+/// <summary>
+/// An engine, an inference precision (<see cref="InferencePrecision"/> on torch; fp32 or int8 on onnx) and, on torch, a
+/// memory layout.
+/// </summary>
+public sealed record InferenceMode(string Precision, bool ChannelsLast, InferenceEngine Engine = InferenceEngine.Torch)
 {
-    public override string ToString() => $"{Precision}/{(ChannelsLast ? "channels-last" : "NCHW")}";
+    public override string ToString() => Engine == InferenceEngine.Onnx
+        ? $"onnx/{Precision}"
+        : $"{Precision}/{(ChannelsLast ? "channels-last" : "NCHW")}";
 }
+
+/// <summary>One compute mode: the model load and every timed stack, with the process's peak memory after it.</summary>
 
 public sealed record InferenceSpeedMeasurement(InferenceMode Mode, TimeSpan ModelLoad, IReadOnlyList<StackSegmentationTime> Stacks, double PeakWorkingSetMb)
 {
@@ -71,7 +90,11 @@ public sealed record InferenceSpeedResult(string Model, long Parameters, string 
 /// </summary>
 public static class InferenceSpeedBenchmark
 {
-    /// <summary>From the reference (fp32, NCHW) through the training's compute (bf16-mixed) to the inference default (bf16-pure, channels-last).</summary>
+    /// <summary>
+    /// From the reference (fp32, NCHW) through the training's compute (bf16-mixed) to the inference default (bf16-pure,
+    /// channels-last), then ONNX Runtime on the exported model in fp32 and in int8 (quantised as it loads, calibrated on
+    /// <see cref="OnnxCalibrationSlices"/> slices of the timed stack: the load time includes export and calibration).
+    /// </summary>
     public static IReadOnlyList<InferenceMode> Modes { get; } =
     [
         new(InferencePrecision.Fp32, false),
@@ -79,46 +102,60 @@ public static class InferenceSpeedBenchmark
         new(InferencePrecision.Bf16Mixed, true),
         new(InferencePrecision.Bf16Pure, false),
         new(InferencePrecision.Bf16Pure, true),
+        new(InferencePrecision.Fp32, false, InferenceEngine.Onnx),
+        new(Int8, false, InferenceEngine.Onnx),
     ];
+
+    public const string Int8 = "int8";
+    public const int OnnxCalibrationSlices = 16;
 
     public static InferenceSpeedResult Run(InferenceSpeedOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var stack = options.Stack is null ? PhantomStack(options.Slices, options.Size) : NiftiImage.Read(options.Stack);
         string input = $"{(options.Stack is null ? "phantom stack" : Path.GetFileName(options.Stack))} {stack.SizeX}x{stack.SizeY}x{stack.SizeZ}";
-        if (options.Checkpoint is not null)
-        {
-            var (manifest, _) = CheckpointManifest.Locate(options.Checkpoint);
-            using var model = manifest.CreateModel();
-            return Result(options.Checkpoint, ModelRegistry.Describe(manifest.Model).Name, model.ParameterCount(),
-                $"trained weights ({manifest.Size}x{manifest.Size} at {manifest.Spacing:0.##} mm, epoch {manifest.Epoch})");
-        }
-        string checkpoint = Directory.CreateTempSubdirectory("greenseg-bench-inference-").FullName;
+        string scratch = Directory.CreateTempSubdirectory("greenseg-bench-inference-").FullName;
         try
         {
+            // int8 calibrates on the timed stack itself (any slices of the kind the network sees do for timing).
+            string calibration = options.Stack ?? Path.Combine(scratch, "calibration.nii.gz");
+            if (options.Stack is null) stack.Write(calibration);
+            if (options.Checkpoint is not null)
+            {
+                var (manifest, _) = CheckpointManifest.Locate(options.Checkpoint);
+                using var model = manifest.CreateModel();
+                return Result(options.Checkpoint, calibration, ModelRegistry.Describe(manifest.Model).Name, model.ParameterCount(),
+                    $"trained weights ({manifest.Size}x{manifest.Size} at {manifest.Spacing:0.##} mm, epoch {manifest.Epoch})");
+            }
+            string checkpoint = Path.Combine(scratch, "checkpoint");
+            Directory.CreateDirectory(checkpoint);
             long parameters = WriteRandomCheckpoint(options, checkpoint);
-            return Result(checkpoint, ModelRegistry.Describe(options.Model).Name, parameters, "random weights");
+            return Result(checkpoint, calibration, ModelRegistry.Describe(options.Model).Name, parameters, "random weights");
         }
         finally
         {
-            Directory.Delete(checkpoint, recursive: true);
+            Directory.Delete(scratch, recursive: true);
         }
 
-        InferenceSpeedResult Result(string weights, string model, long parameters, string description)
+        InferenceSpeedResult Result(string weights, string calibration, string model, long parameters, string description)
         {
-            var modes = Modes.Select(mode => Measure(weights, stack, mode, options, cancellationToken)).ToList();
+            var modes = options.SelectedModes().Select(mode => Measure(weights, stack, mode, options, cancellationToken, calibration)).ToList();
             return new InferenceSpeedResult(model, parameters, description, input, stack.SizeZ, get_num_threads(), modes);
         }
     }
 
+    /// <param name="calibration">The data int8 calibrates on (a dataset or a stack file); needed for the int8 mode only.</param>
     public static InferenceSpeedMeasurement Measure(string checkpoint, NiftiImage stack, InferenceMode mode, InferenceSpeedOptions options,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, string? calibration = null)
     {
         using var segmenter = Segmenter.Load(checkpoint, new SegmentOptions
         {
             Precision = mode.Precision,
             ChannelsLast = mode.ChannelsLast,
             BatchSize = options.BatchSize,
+            Engine = mode.Engine,
+            Threads = mode.Engine == InferenceEngine.Onnx ? get_num_threads() : 0,
+            Calibration = mode.Precision == Int8 && calibration is not null ? new CalibrationOptions { Data = calibration, Slices = OnnxCalibrationSlices } : null,
         });
         var times = new List<StackSegmentationTime>();
         for (int run = 0; run <= options.Stacks; run++)

@@ -24,6 +24,10 @@ public sealed record SegmentOptions
     public string Device { get; init; } = "cpu";
     /// <summary>libtorch intra-op threads; 0 leaves libtorch's default.</summary>
     public int Threads { get; init; }
+    /// <summary>What runs the network; with <see cref="InferenceEngine.Onnx"/>, Precision is auto, fp32 or int8 (<see cref="OnnxModels.LoadEngines"/>).</summary>
+    public InferenceEngine Engine { get; init; } = InferenceEngine.Torch;
+    /// <summary>The slices int8 is calibrated on when an fp32 model is quantised as it loads (--engine onnx --precision int8).</summary>
+    public CalibrationOptions? Calibration { get; init; }
 
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
     public SegmentOptions Validate()
@@ -31,6 +35,9 @@ public sealed record SegmentOptions
         if (!(Threshold is >= 0 and <= 1)) throw new GreenSegException($"threshold must lie in 0..1, got {Threshold}");
         if (BatchSize < 1) throw new GreenSegException($"batch size must be at least 1, got {BatchSize}");
         TorchRuntime.ValidateThreads(Threads);
+        if (Engine == InferenceEngine.Torch && Precision.Trim().Equals("int8", StringComparison.OrdinalIgnoreCase))
+            throw new GreenSegException("precision int8 runs on the ONNX engine: add --engine onnx");
+        Calibration?.Validate();
         try
         {
             PostProcessing.Validate();
@@ -83,6 +90,10 @@ public sealed class Segmenter : IDisposable
     {
         options = (options ?? new SegmentOptions()).Validate();
         var clock = Stopwatch.StartNew();
+        if (options.Engine == InferenceEngine.Onnx)
+            return new Segmenter(OnnxModels.LoadEngines(modelPath, options).Select(m => new Member(m.Manifest, m.Engine)).ToList(), options, clock.Elapsed);
+        if (Models.Onnx.OnnxModelFile.IsOnnxPath(modelPath) && File.Exists(modelPath))
+            throw new InvalidInputException(Path.GetFullPath(modelPath), "is an ONNX model: segment it with --engine onnx");
         TorchRuntime.ConfigureThreads(options.Threads);
         var device = TorchRuntime.ResolveDevice(options.Device);
         var (precision, weightType) = InferencePrecision.Parse(options.Precision, device);
@@ -132,24 +143,18 @@ public sealed class Segmenter : IDisposable
         foreach (var member in _members) member.Dispose();
     }
 
-    /// <summary>One network with the preprocessing it was trained with.</summary>
+    /// <summary>One network (run by an <see cref="IInferenceEngine"/>) with the preprocessing it was trained with.</summary>
     private sealed class Member : IDisposable
     {
-        private readonly SegmentationModel _model;
+        private readonly IInferenceEngine _engine;
         private readonly SlicePreprocessor _preprocessor;
-        private readonly ComputeSettings _compute;
-        private readonly ScalarType _inputType;
-        private readonly Device _device;
 
         public CheckpointManifest Manifest { get; }
 
-        private Member(SegmentationModel model, CheckpointManifest manifest, ComputeSettings compute, ScalarType inputType, Device device)
+        public Member(CheckpointManifest manifest, IInferenceEngine engine)
         {
-            _model = model;
+            _engine = engine;
             Manifest = manifest;
-            _compute = compute;
-            _inputType = inputType;
-            _device = device;
             _preprocessor = new SlicePreprocessor(manifest.Preprocessing());
         }
 
@@ -171,7 +176,7 @@ public sealed class Segmenter : IDisposable
             model.to(device);
             if (weightType != ScalarType.Float32) model.to(weightType);
             ComputeMode.Apply(model, compute.Precision, compute.ChannelsLast);
-            return new Member(model, manifest, compute, weightType, device);
+            return new Member(manifest, new TorchInferenceEngine(model, compute, weightType, device));
         }
 
         /// <summary>The stack's brain probabilities in its own grid, and where the time went (no post-processing).</summary>
@@ -199,7 +204,7 @@ public sealed class Segmenter : IDisposable
                     _preprocessor.Image(orientation.IsIdentity ? slice : orientation.Apply<float>(slice, stack.SizeX, stack.SizeY), record, input.AsSpan(i * pixels, pixels));
                 }
                 long prepared = Stopwatch.GetTimestamp();
-                var output = Predict(input, count, size, options.FlipTta);
+                var output = _engine.Probabilities(input, count, size, options.FlipTta);
                 long predicted = Stopwatch.GetTimestamp();
                 for (int i = 0; i < count; i++)
                 {
@@ -215,24 +220,7 @@ public sealed class Segmenter : IDisposable
             return (probabilities, new SegmentationTimings(prepare, network, restore, TimeSpan.Zero));
         }
 
-        /// <summary>Sigmoid probabilities for a batch of prepared slices (flip test-time augmentation when asked).</summary>
-        private float[] Predict(float[] input, int count, int size, bool flipTta)
-        {
-            using var scalars = ScalarLifetimeGuard.Enter();
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var images = _compute.PrepareInput(torch.tensor(input, [count, 1, size, size]).to(_device).to_type(_inputType));
-            var probabilities = torch.sigmoid(_model.call(images).to_type(ScalarType.Float32));
-            if (flipTta)
-            {
-                var flipped = _compute.PrepareInput(images.flip(3));
-                var back = torch.sigmoid(_model.call(flipped).to_type(ScalarType.Float32)).flip(3);
-                probabilities = (probabilities + back) / 2;
-            }
-            return probabilities.contiguous().cpu().data<float>().ToArray();
-        }
-
-        public void Dispose() => _model.Dispose();
+        public void Dispose() => _engine.Dispose();
     }
 }
 

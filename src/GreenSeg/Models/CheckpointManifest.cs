@@ -55,7 +55,26 @@ public sealed record CheckpointManifest
     };
 
     public void Save(string folder) =>
-        AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, JsonOptions));
+        AtomicFile.WriteAllText(Path.Combine(folder, FileName), ToJson());
+
+    /// <summary>The manifest as model.json holds it (also what an exported ONNX model carries in its metadata).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>A manifest read from JSON and checked (<see cref="Problem"/>); an <see cref="InvalidInputException"/> naming <paramref name="source"/> otherwise.</summary>
+    public static CheckpointManifest FromJson(string json, string source)
+    {
+        try
+        {
+            var manifest = JsonSerializer.Deserialize<CheckpointManifest>(json, JsonOptions)
+                ?? throw new InvalidInputException(source, "empty model manifest");
+            if (manifest.Problem() is { } problem) throw new InvalidInputException(source, problem);
+            return manifest;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException(source, $"unreadable model manifest ({e.Message})", e);
+        }
+    }
 
     /// <summary>What makes this manifest unusable (a model could not be built or fed from it); null when it is fine.</summary>
     public string? Problem()
@@ -109,16 +128,6 @@ public sealed record CheckpointManifest
         if (!File.Exists(weights)) throw new InvalidInputException(weights, "model weights not found");
         RegularFile.Require(manifestPath);
         RegularFile.Require(weights);
-        try
-        {
-            var manifest = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllText(manifestPath), JsonOptions)
-                ?? throw new InvalidInputException(manifestPath, "empty model manifest");
-            if (manifest.Problem() is { } problem) throw new InvalidInputException(manifestPath, problem);
-            return (manifest, weights);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidInputException(manifestPath, $"unreadable model manifest ({e.Message})", e);
-        }
+        return (FromJson(File.ReadAllText(manifestPath), manifestPath), weights);
     }
 }

@@ -31,9 +31,11 @@ public static class PyTorchWeights
     };
 
     /// <summary>A GreenSeg checkpoint (run folder, checkpoint folder or model.pt) written as a PyTorch file; returns its manifest.</summary>
-    public static CheckpointManifest ExportCheckpoint(string checkpoint, string path)
+    public static CheckpointManifest ExportCheckpoint(string checkpoint, string path) => ExportCheckpoint(checkpoint, path, FormatOf(path));
+
+    /// <summary>As above, in the given format whatever the file's extension.</summary>
+    public static CheckpointManifest ExportCheckpoint(string checkpoint, string path, PyTorchFormat format)
     {
-        var format = FormatOf(path);
         var (manifest, weights) = CheckpointManifest.Locate(checkpoint);
         using var model = manifest.CreateModel();
         ModelWeights.Load(model, weights);

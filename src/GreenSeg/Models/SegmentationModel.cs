@@ -1,4 +1,5 @@
 using GreenSeg.Common;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ namespace GreenSeg.Models;
 /// A model of the zoo: N x InChannels x H x W images in, N x OutChannels x H x W logits out.
 /// H and W must be divisible by <see cref="TotalStride"/>; anything else is refused with a clear message.
 /// </summary>
-public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
+public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>The registry name (e.g. "unet").</summary>
     public string ModelName { get; }
@@ -37,6 +38,14 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 
     /// <summary>The network itself; the input shape has been checked.</summary>
     protected abstract Tensor Segment(Tensor input);
+
+    /// <summary>
+    /// The network in eval mode as ONNX nodes (<see cref="OnnxExport"/>): the same steps as <see cref="Segment(Tensor)"/>,
+    /// written beside it, each module emitting its own nodes.
+    /// </summary>
+    protected abstract OnnxValue Segment(OnnxGraph graph, OnnxValue input);
+
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) => Segment(graph, input);
 
     /// <summary>Throws a <see cref="GreenSegException"/> naming the problem when the shape cannot be segmented.</summary>
     public void CheckInputShape(long[] shape)

@@ -30,6 +30,17 @@ public sealed class InferenceSpeedBenchmarkTests : IDisposable
     }
 
     [Fact]
+    public void TheOnnxModesAloneAreTimedWhenAskedAndUnknownModesAreRefused()
+    {
+        var result = InferenceSpeedBenchmark.Run(new InferenceSpeedOptions { Model = "micronet", Stacks = 1, Slices = 3, Size = 32, BatchSize = 2, Modes = ["ONNX/fp32", "onnx/int8"] });
+
+        result.Modes.Select(m => m.Mode.ToString()).ShouldBe(["onnx/fp32", "onnx/int8"]);
+        result.Modes.ShouldAllBe(m => m.Mode.Engine == GreenSeg.Inference.InferenceEngine.Onnx && m.Stacks.Count == 1 && m.MedianNetworkSeconds > 0);
+        Should.Throw<GreenSeg.Common.GreenSegException>(() => InferenceSpeedBenchmark.Run(new InferenceSpeedOptions { Modes = ["fp16/NCHW"] }))
+            .Message.ShouldContain("unknown mode(s) fp16/NCHW");
+    }
+
+    [Fact]
     public void ATrainedCheckpointAndARealStackReplaceTheDefaults()
     {
         // A checkpoint as training writes it (micronet, 32x32 at 4 mm), and a 40x24x5 stack file.

@@ -13,7 +13,7 @@ using GreenSeg.Training;
 namespace GreenSeg.Tests.Fuzz;
 
 /// <summary>
-/// Seeded fuzzing of every reader of untrusted input: NIfTI files, model.json and model.pt, PyTorch weights, YAML configs,
+/// Seeded fuzzing of every reader of untrusted input: NIfTI files, model.json and model.pt, PyTorch weights, ONNX models, YAML configs,
 /// study files, dataset layouts and file names. Each case must end in a valid result or a
 /// <see cref="GreenSegException"/> (a clear error naming the input), never another exception type, within a
 /// time and an allocation bound. A failing case prints its seed, so it can be replayed alone.
@@ -143,6 +143,25 @@ public sealed class ReaderFuzzTests : IDisposable
             string path = Path.Combine(_root, $"case{seed}{Path.GetExtension(file)}");
             File.WriteAllBytes(path, Mutate(source, random));
             Case($"{file} seed {seed}", () => PyTorchWeights.Import(model, path));
+        }
+    }
+
+    [Fact]
+    public void Onnx_models_mutated_at_random_load_or_fail_clearly()
+    {
+        string checkpoint = GreenSeg.Tests.Inference.TinyModel.UntrainedCheckpoint(Path.Combine(_root, "checkpoint"));
+        string valid = Path.Combine(_root, "model.onnx");
+        OnnxModels.ExportCheckpoint(checkpoint, valid, new OnnxExportOptions());
+        byte[] source = File.ReadAllBytes(valid);
+        for (int seed = 0; seed < Cases / 2; seed++)
+        {
+            var random = new Random(seed);
+            string path = Path.Combine(_root, $"case{seed}.onnx");
+            File.WriteAllBytes(path, Mutate(source, random));
+            Case($"onnx seed {seed}", () =>
+            {
+                using var segmenter = Segmenter.Load(path, new SegmentOptions { Engine = InferenceEngine.Onnx, Threads = 1 });
+            });
         }
     }
 

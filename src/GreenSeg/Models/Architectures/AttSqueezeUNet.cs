@@ -1,4 +1,5 @@
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -73,8 +74,23 @@ public sealed class AttSqueezeUNet : SegmentationModel
         return head.call(upsample2.call(x));
     }
 
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var stride2 = graph.Call(stem, input);
+        var stride4 = graph.Call(pool1, stride2);
+        var stride8 = graph.Call(pool2, graph.Call(fires12, stride4));
+        var stride16 = graph.Call(pool3, graph.Call(fires34, stride8));
+        var deep = graph.Call(fires56, stride16);
+        var x = graph.Call(decoder[0], graph.Call(fires78, deep), deep);
+        x = graph.Call(decoder[1], x, stride16);
+        x = graph.Call(decoder[2], x, stride8);
+        x = graph.Call(decoder[3], x, stride4);
+        x = graph.Call(fuse, graph.Cat([graph.Call(upsample1, x), stride2]));
+        return graph.Call(head, graph.Call(upsample2, x));
+    }
+
     /// <summary>Transposed 3x3 conv, attention gate (intermediate width half the gate's) on the skip, concat, fire module.</summary>
-    private sealed class DecoderBlock : nn.Module<Tensor, Tensor, Tensor>
+    private sealed class DecoderBlock : nn.Module<Tensor, Tensor, Tensor>, IOnnxExportable2
     {
         private readonly ComputeConvTranspose2d deconv;
         private readonly AttentionGate gate;
@@ -95,6 +111,12 @@ public sealed class AttSqueezeUNet : SegmentationModel
         {
             var upsampled = deconv.call(input);
             return fire.call(cat([upsampled, gate.call(upsampled, skip)], 1));
+        }
+
+        public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input, OnnxValue skip)
+        {
+            var upsampled = graph.Call(deconv, input);
+            return graph.Call(fire, graph.Cat([upsampled, graph.Call(gate, upsampled, skip)]));
         }
     }
 }

@@ -1,5 +1,6 @@
 using GreenSeg.Common;
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -65,7 +66,19 @@ public sealed class ENet : SegmentationModel
         return head.call(x);
     }
 
-    private sealed class InitialBlock : nn.Module<Tensor, Tensor>
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var x = graph.Call(initial, input);
+        var (x1, indices1) = down1.ToOnnx(graph, x);
+        x = graph.Call(stage1, x1);
+        var (x2, indices2) = down2.ToOnnx(graph, x);
+        x = graph.Call(stages23, x2);
+        x = graph.Call(stage4, graph.Call(up4, x, indices2));
+        x = graph.Call(stage5, graph.Call(up5, x, indices1));
+        return graph.Call(head, x);
+    }
+
+    private sealed class InitialBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         private readonly ComputeConv2d conv;
         private readonly MaxPool2d pool;
@@ -82,10 +95,13 @@ public sealed class ENet : SegmentationModel
         }
 
         public override Tensor forward(Tensor input) => act.call(bn.call(cat([conv.call(input), pool.call(input)], 1)));
+
+        public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) =>
+            graph.Call(act, graph.Call(bn, graph.Cat([graph.Call(conv, input), graph.Call(pool, input)])));
     }
 
     /// <summary>1x1 reduce, main conv (3x3 dilated or 5x1 + 1x5), 1x1 expand, dropout, residual add, PReLU.</summary>
-    private sealed class RegularBottleneck : nn.Module<Tensor, Tensor>
+    private sealed class RegularBottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         private readonly Sequential branch;
         private readonly nn.Module<Tensor, Tensor> act;
@@ -111,6 +127,8 @@ public sealed class ENet : SegmentationModel
         }
 
         public override Tensor forward(Tensor input) => act.call(input + branch.call(input));
+
+        public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) => graph.Call(act, input + graph.Call(branch, input));
     }
 
     /// <summary>Main path: 2x2 max-pool (indices kept for unpooling) zero-padded to the new width; branch: 2x2/2 conv, 3x3, 1x1.</summary>
@@ -139,10 +157,19 @@ public sealed class ENet : SegmentationModel
             var main = nn.functional.pad(pooled, [0, 0, 0, 0, 0, extraChannels]);
             return (act.call(main + branch.call(input)), indices);
         }
+
+        /// <summary>As <see cref="forward"/>; the indices are ONNX MaxPool's (flattened over the whole input), which MaxUnpool reads.</summary>
+        public (OnnxValue Output, OnnxValue Indices) ToOnnx(OnnxGraph graph, OnnxValue input)
+        {
+            using var scope = graph.Scope(this);
+            var (pooled, indices) = graph.MaxPoolWithIndices(input, [2, 2], [2, 2]);
+            var main = graph.PadChannels(pooled, extraChannels);
+            return (graph.Call(act, main + graph.Call(branch, input)), indices);
+        }
     }
 
     /// <summary>Main path: 1x1 conv + BN, max-unpool with the matching indices; branch: 1x1, 2x2/2 transposed conv, 1x1.</summary>
-    private sealed class UpsamplingBottleneck : nn.Module<Tensor, Tensor, Tensor>
+    private sealed class UpsamplingBottleneck : nn.Module<Tensor, Tensor, Tensor>, IOnnxExportable2
     {
         private readonly ConvNormAct mainProjection;
         private readonly ConvNormAct reduce;
@@ -175,6 +202,15 @@ public sealed class ENet : SegmentationModel
             var main = nn.functional.max_unpool2d(projected, indices, [2, 2], [2, 2], [0, 0], size);
             var branch = expand.call(upAct.call(upNorm.call(upConv.call(reduce.call(input)))));
             return act.call(main + branch);
+        }
+
+        public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input, OnnxValue indices)
+        {
+            var projected = graph.Call(mainProjection, input);
+            // The output is twice the input's height and width, as above: (in - 1) x 2 + 2.
+            var main = graph.MaxUnpool(projected, indices, [2, 2], [2, 2]);
+            var branch = graph.Call(expand, graph.Call(upAct, graph.Call(upNorm, graph.Call(upConv, graph.Call(reduce, input)))));
+            return graph.Call(act, main + branch);
         }
     }
 }

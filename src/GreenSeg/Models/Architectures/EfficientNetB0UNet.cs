@@ -1,4 +1,5 @@
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -85,5 +86,24 @@ public sealed class EfficientNetB0UNet : SegmentationModel
             x = decoder[i].call(x);
         }
         return head.call(x);
+    }
+
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var features = new List<OnnxValue>();
+        var x = graph.Call(stem, input);
+        for (int s = 0; s < stages.Count; s++)
+        {
+            x = graph.Call(stages[s], x);
+            if (FeatureStages.Contains(s)) features.Add(x);
+        }
+        for (int i = 0; i < decoder.Count; i++)
+        {
+            x = graph.Call(upsample[i], x);
+            int skip = features.Count - 2 - i;
+            if (skip >= 0) x = graph.Cat([x, features[skip]]);
+            x = graph.Call(decoder[i], x);
+        }
+        return graph.Call(head, x);
     }
 }

@@ -1,4 +1,5 @@
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -69,8 +70,18 @@ public sealed class LinkNet : SegmentationModel
         return head.call(decoder[0].call(x));
     }
 
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var features = new List<OnnxValue> { graph.Call(stemPool, graph.Call(stem, input)) };
+        foreach (var stage in encoder) features.Add(graph.Call(stage, features[^1]));
+        var x = features[Stages];
+        for (int stage = Stages; stage >= 2; stage--)
+            x = graph.Call(decoder[stage - 1], x) + features[stage - 1];
+        return graph.Call(head, graph.Call(decoder[0], x));
+    }
+
     /// <summary>ResNet basic block: two 3x3 ConvNormAct, projection shortcut when the shape changes.</summary>
-    private sealed class BasicBlock : nn.Module<Tensor, Tensor>
+    private sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         private readonly ConvNormAct conv1;
         private readonly ConvNormAct conv2;
@@ -89,5 +100,8 @@ public sealed class LinkNet : SegmentationModel
 
         public override Tensor forward(Tensor input) =>
             relu.call(conv2.call(conv1.call(input)) + (shortcut is null ? input : shortcut.call(input)));
+
+        public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) =>
+            graph.Call(relu, graph.Call(conv2, graph.Call(conv1, input)) + (shortcut is null ? input : graph.Call(shortcut, input)));
     }
 }

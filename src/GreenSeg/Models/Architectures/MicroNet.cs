@@ -1,4 +1,5 @@
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -59,5 +60,15 @@ public sealed class MicroNet : SegmentationModel
         for (int i = 0; i < Levels; i++)
             x = upFuse[i].call(upProject[i].call(x) + skips[Levels - 1 - i]);
         return head.call(x);
+    }
+
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var skips = new List<OnnxValue> { graph.Call(stem, input) };
+        foreach (var stage in down) skips.Add(graph.Call(stage, skips[^1]));
+        var x = skips[^1];
+        for (int i = 0; i < Levels; i++)
+            x = graph.Call(upFuse[i], graph.Call(upProject[i], x) + skips[Levels - 1 - i]);
+        return graph.Call(head, x);
     }
 }

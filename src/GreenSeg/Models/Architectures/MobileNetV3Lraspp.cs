@@ -1,4 +1,5 @@
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -87,5 +88,14 @@ public sealed class MobileNetV3Lraspp : SegmentationModel
         var gated = headProjection.call(high) * headScale.call(high);
         var logits = lowClassifier.call(low) + highClassifier.call(headUpsample.call(gated));
         return outputUpsample.call(logits);
+    }
+
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var low = graph.Call(lowStages, graph.Call(stem, input));
+        var high = graph.Call(highStages, low);
+        var gated = graph.Call(headProjection, high) * graph.Call(headScale, high);
+        var logits = graph.Call(lowClassifier, low) + graph.Call(highClassifier, graph.Call(headUpsample, gated));
+        return graph.Call(outputUpsample, logits);
     }
 }

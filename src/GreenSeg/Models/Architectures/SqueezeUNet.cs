@@ -1,4 +1,5 @@
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -54,5 +55,15 @@ public sealed class SqueezeUNet : SegmentationModel
         for (int i = 0; i < Levels; i++)
             x = upFuse[i].call(cat([skips[Levels - 1 - i], upSample[i].call(x)], 1));
         return head.call(x);
+    }
+
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var skips = new List<OnnxValue> { graph.Call(stemFire, graph.Call(stem, input)) };
+        foreach (var stage in down) skips.Add(graph.Call(stage, skips[^1]));
+        var x = skips[^1];
+        for (int i = 0; i < Levels; i++)
+            x = graph.Call(upFuse[i], graph.Cat([skips[Levels - 1 - i], graph.Call(upSample[i], x)]));
+        return graph.Call(head, x);
     }
 }

@@ -1,4 +1,5 @@
 using GreenSeg.Models.Blocks;
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -43,5 +44,14 @@ public class UNet : SegmentationModel
         var x = skips[^1];
         for (int i = 0; i < Levels; i++) x = up[i].call(x, skips[Levels - 1 - i]);
         return head.call(x);
+    }
+
+    protected override OnnxValue Segment(OnnxGraph graph, OnnxValue input)
+    {
+        var skips = new List<OnnxValue> { graph.Call(inConv, input) };
+        foreach (var stage in down) skips.Add(graph.Call(stage, skips[^1]));
+        var x = skips[^1];
+        for (int i = 0; i < Levels; i++) x = graph.Call(up[i], x, skips[Levels - 1 - i]);
+        return graph.Call(head, x);
     }
 }

@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,7 +8,7 @@ namespace GreenSeg.Models.Blocks;
 /// Additive attention gate (Oktay et al., "Attention U-Net", MIDL 2018) on a skip connection, with the
 /// gating signal at the skip's resolution: psi = sigmoid(BN(conv(ReLU(BN(W_g g) + BN(W_x x))))); out = x * psi.
 /// </summary>
-public sealed class AttentionGate : nn.Module<Tensor, Tensor, Tensor>
+public sealed class AttentionGate : nn.Module<Tensor, Tensor, Tensor>, IOnnxExportable2
 {
     private readonly ConvNormAct gateProjection;
     private readonly ConvNormAct skipProjection;
@@ -27,6 +28,12 @@ public sealed class AttentionGate : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor gate, Tensor skip)
     {
         var coefficients = psi.call(relu.call(gateProjection.call(gate) + skipProjection.call(skip)));
+        return skip * coefficients;
+    }
+
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue gate, OnnxValue skip)
+    {
+        var coefficients = graph.Call(psi, graph.Call(relu, graph.Call(gateProjection, gate) + graph.Call(skipProjection, skip)));
         return skip * coefficients;
     }
 }

@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using static TorchSharp.torch;
 
 namespace GreenSeg.Models.Blocks;
@@ -29,6 +30,9 @@ public sealed class ComputeConv2d : ComputeConvolution
 
     protected override Tensor Convolve(Tensor input, Tensor weight, Tensor? bias) =>
         nn.functional.conv2d(input, weight, bias, Stride, Padding, Dilation, Groups);
+
+    protected override OnnxValue Emit(OnnxGraph graph, OnnxValue input, Tensor weight, Tensor? bias) =>
+        graph.Conv(input, weight, bias, Stride, Padding, Dilation, Groups);
 
     public override long MultiplyAccumulates(long[] inputShape, long[] outputShape) =>
         Product(outputShape, 1) * (InChannels / Groups) * KernelSize[0] * KernelSize[1];

@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using static TorchSharp.torch;
 
 namespace GreenSeg.Models.Blocks;
@@ -32,6 +33,9 @@ public sealed class ComputeConvTranspose2d : ComputeConvolution
 
     protected override Tensor Convolve(Tensor input, Tensor weight, Tensor? bias) =>
         nn.functional.conv_transpose2d(input, weight, bias, Stride, Padding, OutputPadding, [1, 1], Groups);
+
+    protected override OnnxValue Emit(OnnxGraph graph, OnnxValue input, Tensor weight, Tensor? bias) =>
+        graph.ConvTranspose(input, weight, bias, Stride, Padding, OutputPadding, Groups);
 
     // Every input element is scattered through (out/groups) x k x k weights.
     public override long MultiplyAccumulates(long[] inputShape, long[] outputShape) =>

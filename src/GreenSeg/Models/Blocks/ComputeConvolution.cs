@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace GreenSeg.Models.Blocks;
 /// The one convolution every model uses, so the training engine can switch the compute precision
 /// (<see cref="ComputeMode"/>) of a built model without rebuilding it. Parameters stay float32.
 /// </summary>
-public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
+public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     // Field names are the state-dict keys ("weight", "bias"), as in torch.nn.Conv2d.
     protected readonly Parameter weight;
@@ -38,20 +39,46 @@ public abstract class ComputeConvolution : nn.Module<Tensor, Tensor>
     internal void FoldAffine(Tensor scale, Tensor shift)
     {
         using var noGrad = no_grad();
-        int outputAxis = OutputChannelAxis;
-        long[] shape = Enumerable.Repeat(1L, (int)weight.dim()).ToArray();
-        shape[outputAxis] = OutChannels;
-        if (outputAxis != 0 && Groups != 1) throw new NotSupportedException("folding into a grouped transposed convolution");
-        weight.mul_(scale.reshape(shape));
+        var (folded, foldedBias) = Folded(scale, shift);
+        weight.copy_(folded);
         if (bias is null)
         {
-            bias = new Parameter(shift.clone().to(weight.device));
+            bias = new Parameter(foldedBias.to(weight.device));
             // The caller may fold inside a dispose scope: the new parameter belongs to the module, not to that scope.
             bias.DetachFromDisposeScope();
             register_parameter("bias", bias);
         }
-        else bias.mul_(scale).add_(shift);
+        else bias.copy_(foldedBias);
     }
+
+    /// <summary>
+    /// The weight and bias with a per-output-channel affine map that follows the convolution folded in (new tensors:
+    /// weight·scale, bias·scale + shift, a missing bias counting as zero); <see cref="FoldAffine"/> and the ONNX export share it.
+    /// </summary>
+    internal (Tensor Weight, Tensor Bias) Folded(Tensor scale, Tensor shift)
+    {
+        using var noGrad = no_grad();
+        int outputAxis = OutputChannelAxis;
+        long[] shape = Enumerable.Repeat(1L, (int)weight.dim()).ToArray();
+        shape[outputAxis] = OutChannels;
+        if (outputAxis != 0 && Groups != 1) throw new NotSupportedException("folding into a grouped transposed convolution");
+        var folded = weight * scale.reshape(shape);
+        var foldedBias = bias is null ? shift.clone() : bias * scale + shift;
+        return (folded, foldedBias);
+    }
+
+    /// <summary>The convolution as one ONNX node (float32 weights, whatever <see cref="Precision"/> the module computes in).</summary>
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) => Emit(graph, input, weight, bias);
+
+    /// <summary>The convolution with a per-output-channel affine map folded in (a BatchNorm: see <see cref="Folded"/>).</summary>
+    internal OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input, Tensor scale, Tensor shift)
+    {
+        using var scope = graph.Scope(this);
+        var (folded, foldedBias) = Folded(scale, shift);
+        return Emit(graph, input, folded, foldedBias);
+    }
+
+    protected abstract OnnxValue Emit(OnnxGraph graph, OnnxValue input, Tensor weight, Tensor? bias);
 
     /// <summary>The weight's axis that runs over output channels (0 for a convolution, 1 for a transposed one).</summary>
     protected virtual int OutputChannelAxis => 0;

@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,7 +6,7 @@ using static TorchSharp.torch;
 namespace GreenSeg.Models.Blocks;
 
 /// <summary>Convolution, optional BatchNorm, optional activation. The convolution has a bias only without BatchNorm.</summary>
-public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
+public sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ComputeConv2d conv;
     private readonly FinalizerSafeBatchNorm2d? bn;
@@ -37,6 +38,21 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
         return act.Apply(x);
     }
 
+    /// <summary>As <see cref="forward"/>, with the BatchNorm folded into the convolution (as <see cref="FoldBatchNorm"/> does for segment).</summary>
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        OnnxValue x;
+        if (bn is not null && !Folded)
+        {
+            var (scale, shift) = BatchNormAffine();
+            x = conv.ToOnnx(graph, input, scale, shift);
+        }
+        else x = graph.Call(conv, input);
+        return graph.Apply(act, x);
+    }
+
     /// <summary>
     /// For inference: folds the BatchNorm's running statistics and affine parameters into the convolution, which then
     /// computes both (one pass over the activations fewer). Training afterwards would use the folded layer without
@@ -47,16 +63,23 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
         if (bn is null || Folded) return false;
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
-        var shift = bn.bias! - bn.running_mean! * scale;
+        var (scale, shift) = BatchNormAffine();
         conv.FoldAffine(scale, shift);
         Folded = true;
         return true;
     }
+
+    /// <summary>The BatchNorm in eval mode as a per-channel affine map: x·scale + shift.</summary>
+    private (Tensor Scale, Tensor Shift) BatchNormAffine()
+    {
+        var scale = bn!.weight! / (bn.running_var! + bn.eps).sqrt();
+        var shift = bn.bias! - bn.running_mean! * scale;
+        return (scale, shift);
+    }
 }
 
 /// <summary>Two 3x3 ConvNormAct (ReLU): the U-Net stage.</summary>
-public sealed class DoubleConv : nn.Module<Tensor, Tensor>
+public sealed class DoubleConv : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvNormAct conv1;
     private readonly ConvNormAct conv2;
@@ -69,4 +92,6 @@ public sealed class DoubleConv : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor input) => conv2.call(conv1.call(input));
+
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) => graph.Call(conv2, graph.Call(conv1, input));
 }

@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -12,7 +13,7 @@ namespace GreenSeg.Models.Blocks;
 /// died at random with "Unknown scalar type" or "For integral input tensors, argument alpha must not be a floating
 /// point number" (see dotnet/TorchSharp pull requests 1434 and 1496).
 /// </summary>
-public sealed class FinalizerSafeBatchNorm2d : TorchSharp.Modules.BatchNorm
+public sealed class FinalizerSafeBatchNorm2d : TorchSharp.Modules.BatchNorm, IOnnxExportable
 {
     public const double DefaultEps = 1e-5, DefaultMomentum = 0.1;
 
@@ -36,6 +37,10 @@ public sealed class FinalizerSafeBatchNorm2d : TorchSharp.Modules.BatchNorm
         GC.KeepAlive(_one);
         return output;
     }
+
+    /// <summary>Eval mode: the running statistics.</summary>
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) =>
+        graph.BatchNormalization(input, weight!, bias!, running_mean!, running_var!, eps);
 
     protected override void Dispose(bool disposing)
     {

@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,7 +19,7 @@ public enum FireSampling
 /// SqueezeNet fire module (Iandola et al. 2016): 1x1 squeeze conv + BN + ReLU, then parallel 1x1 and
 /// 3x3 expand convs with ReLU, concatenated: 2 x <c>expand</c> output channels.
 /// </summary>
-public sealed class FireModule : nn.Module<Tensor, Tensor>
+public sealed class FireModule : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvNormAct squeeze;
     private readonly ComputeConvolution expand1x1;
@@ -54,5 +55,11 @@ public sealed class FireModule : nn.Module<Tensor, Tensor>
     {
         var s = squeeze.call(input);
         return cat([relu1x1.call(expand1x1.call(s)), relu3x3.call(expand3x3.call(s))], 1);
+    }
+
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var s = graph.Call(squeeze, input);
+        return graph.Cat([graph.Call(relu1x1, graph.Call(expand1x1, s)), graph.Call(relu3x3, graph.Call(expand3x3, s))]);
     }
 }

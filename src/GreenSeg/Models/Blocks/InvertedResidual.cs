@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ namespace GreenSeg.Models.Blocks;
 /// expansion, depthwise kxk (stride or dilation), optional squeeze-excitation, linear 1x1 projection,
 /// residual when shape is kept. (EfficientNet's stochastic depth is left out.)
 /// </summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvNormAct? expand;
     private readonly ConvNormAct depthwise;
@@ -38,6 +39,15 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
         x = depthwise.call(x);
         if (se is not null) x = se.call(x);
         x = project.call(x);
+        return residual ? x + input : x;
+    }
+
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var x = expand is null ? input : graph.Call(expand, input);
+        x = graph.Call(depthwise, x);
+        if (se is not null) x = graph.Call(se, x);
+        x = graph.Call(project, x);
         return residual ? x + input : x;
     }
 }

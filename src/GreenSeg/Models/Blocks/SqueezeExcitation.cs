@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,7 +6,7 @@ using static TorchSharp.torch;
 namespace GreenSeg.Models.Blocks;
 
 /// <summary>Squeeze-and-excitation (Hu et al. 2018): global pool, 1x1 reduce + activation, 1x1 expand + gate, rescale.</summary>
-public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
+public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly AdaptiveAvgPool2d pool;
     private readonly ConvNormAct reduce;
@@ -21,4 +22,6 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor input) => input * expand.call(reduce.call(pool.call(input)));
+
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) => input * graph.Call(expand, graph.Call(reduce, graph.Call(pool, input)));
 }

@@ -1,3 +1,4 @@
+using GreenSeg.Models.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,7 +8,7 @@ namespace GreenSeg.Models.Blocks;
 /// U-Net decoder stage: 2x2 transposed convolution up to the skip's width, optional attention gate on
 /// the skip, concatenation, two 3x3 ConvNormAct.
 /// </summary>
-public sealed class UNetUpStage : nn.Module<Tensor, Tensor, Tensor>
+public sealed class UNetUpStage : nn.Module<Tensor, Tensor, Tensor>, IOnnxExportable2
 {
     private readonly ComputeConvTranspose2d up;
     private readonly AttentionGate? gate;
@@ -26,5 +27,12 @@ public sealed class UNetUpStage : nn.Module<Tensor, Tensor, Tensor>
         var upsampled = up.call(input);
         var gated = gate is null ? skip : gate.call(upsampled, skip);
         return conv.call(cat([gated, upsampled], 1));
+    }
+
+    public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input, OnnxValue skip)
+    {
+        var upsampled = graph.Call(up, input);
+        var gated = gate is null ? skip : graph.Call(gate, upsampled, skip);
+        return graph.Call(conv, graph.Cat([gated, upsampled]));
     }
 }
