@@ -39,10 +39,16 @@ public sealed record CheckpointManifest
     /// manifests. A checkpoint from a later version is refused rather than fed slices prepared another way.
     /// </summary>
     public int PreprocessingVersion { get; init; } = 1;
+    /// <summary>
+    /// The prunable blocks' internal widths after structured pruning (<see cref="ModelOptions.InternalWidths"/>); absent: the
+    /// architecture's own widths.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? InternalWidths { get; init; }
 
     /// <summary>A fresh (untrained) network of the architecture, width and channels this manifest describes.</summary>
     public SegmentationModel CreateModel() =>
-        ModelRegistry.Create(Model, new ModelOptions { BaseFeatures = ModelWidth, InChannels = InChannels, OutChannels = OutChannels });
+        ModelRegistry.Create(Model, new ModelOptions { BaseFeatures = ModelWidth, InChannels = InChannels, OutChannels = OutChannels, InternalWidths = InternalWidths });
 
     /// <summary>The preprocessing the model was trained with, which inference must repeat exactly.</summary>
     public Transforms.PreprocessingOptions Preprocessing() => new()
@@ -84,6 +90,8 @@ public sealed record CheckpointManifest
         if (!(Spacing >= ModelLimits.MinSpacingMm && Spacing <= ModelLimits.MaxSpacingMm)) return $"Spacing {Spacing} must lie in {ModelLimits.MinSpacingMm}..{ModelLimits.MaxSpacingMm} mm";
         if (ModelWidth is < 1 or > ModelLimits.MaxModelWidth) return $"ModelWidth {ModelWidth} must lie in 1..{ModelLimits.MaxModelWidth}";
         if (InChannels is < 1 or > 64 || OutChannels is < 1 or > 64) return $"InChannels {InChannels} and OutChannels {OutChannels} must lie in 1..64";
+        if (InternalWidths is { } widths && (widths.Count > 100_000 || widths.Any(w => w is < 1 or > ModelLimits.MaxModelWidth * 64)))
+            return $"InternalWidths must each lie in 1..{ModelLimits.MaxModelWidth * 64}";
         if (!Enum.IsDefined(Normalization)) return $"Normalization {Normalization} is not one this GreenSeg knows";
         if (PreprocessingVersion is < 1 or > Transforms.PreprocessingOptions.Version)
             return $"PreprocessingVersion {PreprocessingVersion}: this GreenSeg prepares slices by version 1..{Transforms.PreprocessingOptions.Version}; use the GreenSeg that trained it";

@@ -23,6 +23,12 @@ public sealed record ModelOptions
     /// </summary>
     public long? Seed { get; init; }
 
+    /// <summary>
+    /// The internal widths of the prunable blocks (<see cref="Blocks.IPrunableBlock"/>), one per block in construction
+    /// order, as structured pruning left them; null: every block at its default width.
+    /// </summary>
+    public IReadOnlyList<int>? InternalWidths { get; init; }
+
     public static ModelOptions Default { get; } = new();
 
     internal int ResolveBaseFeatures(string model, int defaultWidth)

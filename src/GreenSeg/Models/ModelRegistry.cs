@@ -48,6 +48,17 @@ public static class ModelRegistry
         var info = Describe(name);
         options ??= ModelOptions.Default;
         using var seeded = options.Seed is { } seed ? InitialWeights.Seeded(seed) : null;
-        return info.Factory(options);
+        using var widths = InternalWidths.Use(options.InternalWidths);
+        var model = info.Factory(options);
+        try
+        {
+            widths.Complete(info.Name);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
     }
 }

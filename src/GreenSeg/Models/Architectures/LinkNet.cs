@@ -81,7 +81,7 @@ public sealed class LinkNet : SegmentationModel
     }
 
     /// <summary>ResNet basic block: two 3x3 ConvNormAct, projection shortcut when the shape changes.</summary>
-    private sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
+    private sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable, IPrunableBlock
     {
         private readonly ConvNormAct conv1;
         private readonly ConvNormAct conv2;
@@ -90,13 +90,18 @@ public sealed class LinkNet : SegmentationModel
 
         public BasicBlock(int inChannels, int outChannels, int stride) : base("ResNetBasicBlock")
         {
-            conv1 = new ConvNormAct(inChannels, outChannels, 3, stride);
-            conv2 = new ConvNormAct(outChannels, outChannels, 3, activation: Activation.None);
+            (InternalIndex, long middle) = InternalWidths.Take(outChannels);
+            conv1 = new ConvNormAct(inChannels, middle, 3, stride);
+            conv2 = new ConvNormAct(middle, outChannels, 3, activation: Activation.None);
             if (stride != 1 || inChannels != outChannels)
                 shortcut = new ConvNormAct(inChannels, outChannels, 1, stride, activation: Activation.None);
             relu = nn.ReLU();
             RegisterComponents();
         }
+
+        public int InternalIndex { get; }
+        public string BlockKind => "ResNetBasicBlock";
+        public InternalChannelSet InternalChannels => new(conv1, [], [conv2.Conv]);
 
         public override Tensor forward(Tensor input) =>
             relu.call(conv2.call(conv1.call(input)) + (shortcut is null ? input : shortcut.call(input)));

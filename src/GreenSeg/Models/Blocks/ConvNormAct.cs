@@ -28,6 +28,9 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
         RegisterComponents();
     }
 
+    internal ComputeConv2d Conv => conv;
+    internal FinalizerSafeBatchNorm2d? Norm => Folded ? null : bn;
+
     /// <summary>The BatchNorm has been folded into the convolution (<see cref="FoldBatchNorm"/>).</summary>
     public bool Folded { get; private set; }
 
@@ -78,18 +81,23 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
     }
 }
 
-/// <summary>Two 3x3 ConvNormAct (ReLU): the U-Net stage.</summary>
-public sealed class DoubleConv : nn.Module<Tensor, Tensor>, IOnnxExportable
+/// <summary>Two 3x3 ConvNormAct (ReLU): the U-Net stage. Its middle channels are internal (<see cref="IPrunableBlock"/>).</summary>
+public sealed class DoubleConv : nn.Module<Tensor, Tensor>, IOnnxExportable, IPrunableBlock
 {
     private readonly ConvNormAct conv1;
     private readonly ConvNormAct conv2;
 
     public DoubleConv(long inChannels, long outChannels) : base(nameof(DoubleConv))
     {
-        conv1 = new ConvNormAct(inChannels, outChannels);
-        conv2 = new ConvNormAct(outChannels, outChannels);
+        (InternalIndex, long middle) = InternalWidths.Take(outChannels);
+        conv1 = new ConvNormAct(inChannels, middle);
+        conv2 = new ConvNormAct(middle, outChannels);
         RegisterComponents();
     }
+
+    public int InternalIndex { get; }
+    public string BlockKind => nameof(DoubleConv);
+    public InternalChannelSet InternalChannels => new(conv1, [], [conv2.Conv]);
 
     public override Tensor forward(Tensor input) => conv2.call(conv1.call(input));
 

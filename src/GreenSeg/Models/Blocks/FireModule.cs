@@ -19,7 +19,7 @@ public enum FireSampling
 /// SqueezeNet fire module (Iandola et al. 2016): 1x1 squeeze conv + BN + ReLU, then parallel 1x1 and
 /// 3x3 expand convs with ReLU, concatenated: 2 x <c>expand</c> output channels.
 /// </summary>
-public sealed class FireModule : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class FireModule : nn.Module<Tensor, Tensor>, IOnnxExportable, IPrunableBlock
 {
     private readonly ConvNormAct squeeze;
     private readonly ComputeConvolution expand1x1;
@@ -32,6 +32,7 @@ public sealed class FireModule : nn.Module<Tensor, Tensor>, IOnnxExportable
     public FireModule(long inChannels, long squeezeChannels, long expandChannels, FireSampling sampling = FireSampling.Keep)
         : base(nameof(FireModule))
     {
+        (InternalIndex, squeezeChannels) = InternalWidths.Take(squeezeChannels);
         squeeze = new ConvNormAct(inChannels, squeezeChannels, 1);
         (expand1x1, expand3x3) = sampling switch
         {
@@ -48,6 +49,10 @@ public sealed class FireModule : nn.Module<Tensor, Tensor>, IOnnxExportable
         OutChannels = 2 * expandChannels;
         RegisterComponents();
     }
+
+    public int InternalIndex { get; }
+    public string BlockKind => nameof(FireModule);
+    public InternalChannelSet InternalChannels => new(squeeze, [], [expand1x1, expand3x3]);
 
     private static (ComputeConvolution, ComputeConvolution) Pair(ComputeConvolution a, ComputeConvolution b) => (a, b);
 

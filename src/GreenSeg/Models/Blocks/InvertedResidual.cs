@@ -9,7 +9,7 @@ namespace GreenSeg.Models.Blocks;
 /// expansion, depthwise kxk (stride or dilation), optional squeeze-excitation, linear 1x1 projection,
 /// residual when shape is kept. (EfficientNet's stochastic depth is left out.)
 /// </summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportable, IPrunableBlock
 {
     private readonly ConvNormAct? expand;
     private readonly ConvNormAct depthwise;
@@ -23,7 +23,13 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportabl
     public InvertedResidual(Config c) : base(nameof(InvertedResidual))
     {
         if (c.ExpandedChannels != c.InChannels)
+        {
+            // The expanded channels are internal only when an expansion convolution produces them.
+            (InternalIndex, long expanded) = InternalWidths.Take(c.ExpandedChannels);
+            c = c with { ExpandedChannels = (int)expanded };
             expand = new ConvNormAct(c.InChannels, c.ExpandedChannels, 1, activation: c.Activation);
+        }
+        else InternalIndex = -1;
         depthwise = new ConvNormAct(c.ExpandedChannels, c.ExpandedChannels, c.KernelSize, c.Stride, c.Dilation,
             groups: c.ExpandedChannels, activation: c.Activation);
         if (c.SeChannels > 0)
@@ -32,6 +38,14 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportabl
         residual = c.Stride == 1 && c.InChannels == c.OutChannels;
         RegisterComponents();
     }
+
+    /// <summary>The block's index among the prunable blocks; -1 without an expansion (then nothing inside it is internal).</summary>
+    public int InternalIndex { get; }
+    public string BlockKind => nameof(InvertedResidual);
+    public InternalChannelSet InternalChannels =>
+        expand is null ? throw new InvalidOperationException("an inverted residual without expansion has no internal channels")
+        : se is null ? new(expand, [depthwise], [project.Conv])
+        : new(expand, [depthwise, se.Expand], [se.Reduce.Conv, project.Conv]);
 
     public override Tensor forward(Tensor input)
     {

@@ -21,6 +21,9 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>, IOnnxExportab
         RegisterComponents();
     }
 
+    internal ConvNormAct Reduce => reduce;
+    internal ConvNormAct Expand => expand;
+
     public override Tensor forward(Tensor input) => input * expand.call(reduce.call(pool.call(input)));
 
     public OnnxValue ToOnnx(OnnxGraph graph, OnnxValue input) => input * graph.Call(expand, graph.Call(reduce, graph.Call(pool, input)));
