@@ -43,19 +43,25 @@ public static class ChannelPruning
     public static IReadOnlyList<IPrunableBlock> Blocks(SegmentationModel model) =>
         [.. model.modules().OfType<IPrunableBlock>().Where(b => b.InternalIndex >= 0).OrderBy(b => b.InternalIndex)];
 
-    /// <summary>Per block, the indices of the internal channels kept at <paramref name="sparsity"/>: the largest L1 norms, ascending by index.</summary>
-    public static IReadOnlyList<long[]> ChannelsToKeep(SegmentationModel model, double sparsity)
+    /// <summary>
+    /// Per block, the indices of the internal channels kept at <paramref name="sparsity"/>: the largest L1 norms, ascending by
+    /// index. The share is of <paramref name="originalWidths"/> when given (an iteration of a schedule), else of the current widths.
+    /// </summary>
+    public static IReadOnlyList<long[]> ChannelsToKeep(SegmentationModel model, double sparsity, IReadOnlyList<int>? originalWidths = null)
     {
         if (!(sparsity is >= 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "sparsity must lie in [0, 1)");
         var kept = new List<long[]>();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        foreach (var block in Blocks(model))
+        var blocks = Blocks(model);
+        if (originalWidths is not null && originalWidths.Count != blocks.Count)
+            throw new GreenSegException($"{model.ModelName}: {blocks.Count} prunable blocks, {originalWidths.Count} original widths");
+        for (int i = 0; i < blocks.Count; i++)
         {
-            var weight = block.InternalChannels.Producer.Conv.Weight.detach();
+            var weight = blocks[i].InternalChannels.Producer.Conv.Weight.detach();
             var norms = weight.abs().flatten(1).sum(1);
-            long width = norms.shape[0];
-            long keep = Math.Max(1, width - (long)Math.Floor(sparsity * width));
+            long width = norms.shape[0], original = originalWidths?[i] ?? width;
+            long keep = Math.Clamp(original - (long)Math.Floor(sparsity * original), 1, width);
             var (_, order) = norms.sort(dim: 0, descending: true, stable: true);
             kept.Add([.. order.narrow(0, 0, keep).sort().Values.data<long>()]);
         }
@@ -63,12 +69,12 @@ public static class ChannelPruning
     }
 
     /// <summary>A new, narrower model holding <paramref name="model"/>'s kept channels (see the class summary); the original is untouched.</summary>
-    public static ChannelPruningResult Prune(SegmentationModel model, double sparsity)
+    public static ChannelPruningResult Prune(SegmentationModel model, double sparsity, IReadOnlyList<int>? originalWidths = null)
     {
         RequireSupported(model.ModelName);
         var blocks = Blocks(model);
         if (blocks.Count == 0) throw new GreenSegException($"{model.ModelName}: has no blocks with internal channels; not supported by l1-channels");
-        var kept = ChannelsToKeep(model, sparsity);
+        var kept = ChannelsToKeep(model, sparsity, originalWidths);
         var widths = kept.Select(k => k.Length).ToList();
         var pruned = ModelRegistry.Create(model.ModelName, new ModelOptions
         {

@@ -48,7 +48,7 @@ public static class ModelRegistry
         var info = Describe(name);
         options ??= ModelOptions.Default;
         using var seeded = options.Seed is { } seed ? InitialWeights.Seeded(seed) : null;
-        using var widths = InternalWidths.Use(options.InternalWidths);
+        using var widths = InternalWidthPlan.Use(options.InternalWidths);
         var model = info.Factory(options);
         try
         {

@@ -16,6 +16,8 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
     public int InChannels { get; }
     public int OutChannels { get; }
     public int BaseFeatures { get; }
+    /// <summary>The internal widths it was built with (<see cref="ModelOptions.InternalWidths"/>); null: the architecture's own.</summary>
+    public IReadOnlyList<int>? InternalWidths { get; }
 
     /// <summary>Downsampling factor of the deepest feature map: input sides must be multiples of it.</summary>
     public int TotalStride { get; }
@@ -27,6 +29,7 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
         BaseFeatures = options.ResolveBaseFeatures(modelName, defaultBaseFeatures);
         InChannels = options.InChannels;
         OutChannels = options.OutChannels;
+        InternalWidths = options.InternalWidths;
         TotalStride = totalStride;
     }
 

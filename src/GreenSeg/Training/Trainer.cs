@@ -1,4 +1,5 @@
 using GreenSeg.Common;
+using GreenSeg.Models;
 using GreenSeg.Data;
 using GreenSeg.Training.Optimizers;
 
@@ -16,7 +17,7 @@ public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpo
 public static class Trainer
 {
     public static TrainingResult Train(TrainingOptions options, string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyList<ITrainingHook>? hooks = null)
+        IReadOnlyList<ITrainingHook>? hooks = null, IReadOnlyList<int>? internalWidths = null)
     {
         options.Validate();
         // Checked before the run folder is made: a mistyped data path must not leave an empty run behind.
@@ -26,7 +27,7 @@ public static class Trainer
         if (run.FindCheckpoint("last") is not null)
             throw new GreenSegException($"{run.Path}: already holds a run; resume it with --resume {run.Path}, or choose another --output");
         options.Save(run.ConfigPath);
-        return Execute(new TrainingRequest(options, run) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [] }, cancellationToken);
+        return Execute(new TrainingRequest(options, run) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], InternalWidths = internalWidths }, cancellationToken);
     }
 
     public static TrainingResult Resume(string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
@@ -37,7 +38,9 @@ public static class Trainer
         var run = new RunFolder(runFolder);
         var options = TrainingOptions.Load(run.ConfigPath).Validate();
         string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
-        return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [] }, cancellationToken);
+        // A structurally pruned model being fine-tuned has the widths its checkpoints record.
+        var widths = CheckpointManifest.Locate(last).Manifest.InternalWidths;
+        return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], InternalWidths = widths }, cancellationToken);
     }
 
     private static TrainingResult Execute(TrainingRequest request, CancellationToken cancellationToken)

@@ -29,6 +29,24 @@ internal static class OnnxTestData
         return NiftiImage.Create(stack.Width, stack.Height, slices, stack.SpacingX, stack.SpacingY, stack.SpacingZ, values, NiftiDataType.Float32);
     }
 
+    /// <summary>
+    /// The largest |ONNX Runtime - TorchSharp| logit difference of a model (in eval mode) on three prepared phantom slices
+    /// at the manifest's size, the largest |logit|, and the exported graph.
+    /// </summary>
+    public static (double Difference, double Largest, ModelProto Proto) CompareWithTorch(SegmentationModel model, CheckpointManifest manifest)
+    {
+        float[] input = Batch(manifest, PhantomStack(3));
+        float[] expected;
+        using (var scope = NewDisposeScope())
+        using (var noGrad = no_grad())
+            expected = model.call(tensor(input, [3, 1, manifest.Size, manifest.Size])).data<float>().ToArray();
+        var proto = OnnxExport.ToModel(model, manifest);
+        using var engine = OnnxInferenceEngine.Create(new OnnxModel(proto, manifest, OnnxPrecision.Fp32), new OnnxSessionSettings(), manifest.Model);
+        float[] actual = engine.Logits(input, 3, manifest.Size);
+        actual.Length.ShouldBe(expected.Length);
+        return (actual.Zip(expected, (a, e) => Math.Abs(a - e)).Max(), expected.Max(Math.Abs), proto);
+    }
+
     /// <summary>A batch of prepared slices (count x size x size) for a manifest.</summary>
     public static float[] Batch(CheckpointManifest manifest, NiftiImage stack) =>
         [.. OnnxCalibration.Slices(manifest, stack, stack.SizeZ).SelectMany(s => s)];
@@ -46,19 +64,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         using var model = ModelRegistry.Create(name, new ModelOptions { BaseFeatures = width, Seed = 7 });
         ModelTestData.UpdateBatchNormStatistics(model, Size);
         var manifest = new CheckpointManifest { Model = name, ModelWidth = width, Size = Size, Spacing = 4 };
-        float[] input = OnnxTestData.Batch(manifest, OnnxTestData.PhantomStack(3));
-        float[] expected;
-        using (var scope = NewDisposeScope())
-        using (var noGrad = no_grad())
-            expected = model.call(tensor(input, [3, 1, Size, Size])).data<float>().ToArray();
-
-        var proto = OnnxExport.ToModel(model, manifest);
-        using var engine = OnnxInferenceEngine.Create(new OnnxModel(proto, manifest, OnnxPrecision.Fp32), new OnnxSessionSettings(), name);
-        float[] actual = engine.Logits(input, 3, Size);
-
-        actual.Length.ShouldBe(expected.Length);
-        double difference = actual.Zip(expected, (a, e) => Math.Abs(a - e)).Max();
-        double largest = expected.Max(Math.Abs);
+        var (difference, largest, proto) = OnnxTestData.CompareWithTorch(model, manifest);
         var ops = proto.Graph.Node.Select(n => n.OpType).Distinct().Order(StringComparer.Ordinal);
         output.WriteLine($"{name} (width {width}): max |onnx - torch| = {difference:E2}, max |logit| = {largest:F2}; ops: {string.Join(", ", ops)}");
         difference.ShouldBeLessThan(1e-4, $"{name}: max |logit| {largest}");

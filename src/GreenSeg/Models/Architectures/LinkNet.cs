@@ -90,7 +90,7 @@ public sealed class LinkNet : SegmentationModel
 
         public BasicBlock(int inChannels, int outChannels, int stride) : base("ResNetBasicBlock")
         {
-            (InternalIndex, long middle) = InternalWidths.Take(outChannels);
+            (InternalIndex, long middle) = InternalWidthPlan.Take(outChannels);
             conv1 = new ConvNormAct(inChannels, middle, 3, stride);
             conv2 = new ConvNormAct(middle, outChannels, 3, activation: Activation.None);
             if (stride != 1 || inChannels != outChannels)

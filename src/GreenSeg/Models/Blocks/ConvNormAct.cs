@@ -89,7 +89,7 @@ public sealed class DoubleConv : nn.Module<Tensor, Tensor>, IOnnxExportable, IPr
 
     public DoubleConv(long inChannels, long outChannels) : base(nameof(DoubleConv))
     {
-        (InternalIndex, long middle) = InternalWidths.Take(outChannels);
+        (InternalIndex, long middle) = InternalWidthPlan.Take(outChannels);
         conv1 = new ConvNormAct(inChannels, middle);
         conv2 = new ConvNormAct(middle, outChannels);
         RegisterComponents();

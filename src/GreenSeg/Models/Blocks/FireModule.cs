@@ -32,7 +32,7 @@ public sealed class FireModule : nn.Module<Tensor, Tensor>, IOnnxExportable, IPr
     public FireModule(long inChannels, long squeezeChannels, long expandChannels, FireSampling sampling = FireSampling.Keep)
         : base(nameof(FireModule))
     {
-        (InternalIndex, squeezeChannels) = InternalWidths.Take(squeezeChannels);
+        (InternalIndex, squeezeChannels) = InternalWidthPlan.Take(squeezeChannels);
         squeeze = new ConvNormAct(inChannels, squeezeChannels, 1);
         (expand1x1, expand3x3) = sampling switch
         {

@@ -25,7 +25,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportabl
         if (c.ExpandedChannels != c.InChannels)
         {
             // The expanded channels are internal only when an expansion convolution produces them.
-            (InternalIndex, long expanded) = InternalWidths.Take(c.ExpandedChannels);
+            (InternalIndex, long expanded) = InternalWidthPlan.Take(c.ExpandedChannels);
             c = c with { ExpandedChannels = (int)expanded };
             expand = new ConvNormAct(c.InChannels, c.ExpandedChannels, 1, activation: c.Activation);
         }

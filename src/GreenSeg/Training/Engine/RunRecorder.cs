@@ -59,7 +59,7 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
     private void SaveModel(SegmentationModel model, string folder, int epoch, double dice)
     {
         ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
-        ManifestFor(options, epoch, dice).Save(folder);
+        (ManifestFor(options, epoch, dice) with { InternalWidths = model.InternalWidths }).Save(folder);
     }
 
     /// <summary>The manifest of a model trained with these options, saved at this epoch with this validation Dice.</summary>

@@ -12,6 +12,8 @@ public sealed record TrainingRequest(TrainingOptions Options, RunFolder Run, str
 {
     public ITrainingObserver Observer { get; init; } = SilentObserver.Instance;
     public IReadOnlyList<ITrainingHook> Hooks { get; init; } = [];
+    /// <summary>The model's internal widths (<see cref="Models.ModelOptions.InternalWidths"/>): a structurally pruned model fine-tuned; null: the architecture's own.</summary>
+    public IReadOnlyList<int>? InternalWidths { get; init; }
 }
 
 /// <summary>

@@ -13,7 +13,7 @@ namespace GreenSeg.Models.Blocks;
 /// <param name="Consumers">Convolutions whose input channels these are.</param>
 public sealed record InternalChannelSet(ConvNormAct Producer, IReadOnlyList<ConvNormAct> PerChannel, IReadOnlyList<ComputeConvolution> Consumers);
 
-/// <summary>A block with internal channels that structured pruning can narrow (<see cref="InternalWidths"/>).</summary>
+/// <summary>A block with internal channels that structured pruning can narrow (<see cref="InternalWidthPlan"/>).</summary>
 public interface IPrunableBlock
 {
     /// <summary>The block's place among the model's prunable blocks, in construction order (its entry in <see cref="ModelOptions.InternalWidths"/>).</summary>
@@ -28,7 +28,7 @@ public interface IPrunableBlock
 /// in construction order, while <see cref="ModelRegistry.Create"/> builds it; outside that, or without widths, the
 /// blocks keep their default widths.
 /// </summary>
-internal static class InternalWidths
+internal static class InternalWidthPlan
 {
     [ThreadStatic] private static Scope? current;
 
