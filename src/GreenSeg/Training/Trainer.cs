@@ -39,7 +39,8 @@ public static class Trainer
         var options = TrainingOptions.Load(run.ConfigPath).Validate();
         string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
         // A structurally pruned model being fine-tuned has the widths its checkpoints record.
-        var widths = CheckpointManifest.Locate(last).Manifest.InternalWidths;
+        string manifest = Path.Combine(last, CheckpointManifest.FileName);
+        var widths = File.Exists(manifest) ? CheckpointManifest.FromJson(File.ReadAllText(manifest), manifest).InternalWidths : null;
         return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], InternalWidths = widths }, cancellationToken);
     }
 
