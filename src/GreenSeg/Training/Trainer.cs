@@ -16,7 +16,7 @@ public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpo
 public static class Trainer
 {
     public static TrainingResult Train(TrainingOptions options, string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyList<ITrainingHook>? hooks = null)
+        IReadOnlyList<ITrainingHook>? hooks = null, IProcessGroup? group = null)
     {
         options.Validate();
         // Checked before the run folder is made: a mistyped data path must not leave an empty run behind.
@@ -25,19 +25,19 @@ public static class Trainer
         var run = new RunFolder(runFolder);
         if (run.FindCheckpoint("last") is not null)
             throw new GreenSegException($"{run.Path}: already holds a run; resume it with --resume {run.Path}, or choose another --output");
-        options.Save(run.ConfigPath);
-        return Execute(new TrainingRequest(options, run) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [] }, cancellationToken);
+        if (group.IsRoot()) options.Save(run.ConfigPath);
+        return Execute(new TrainingRequest(options, run) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], Group = group }, cancellationToken);
     }
 
     public static TrainingResult Resume(string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyList<ITrainingHook>? hooks = null)
+        IReadOnlyList<ITrainingHook>? hooks = null, IProcessGroup? group = null)
     {
         // Checked before RunFolder, which creates its folder: a mistyped path must not leave one behind.
         if (!Directory.Exists(runFolder)) throw new InvalidInputException(Path.GetFullPath(runFolder), "no such run folder to resume");
         var run = new RunFolder(runFolder);
         var options = TrainingOptions.Load(run.ConfigPath).Validate();
         string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
-        return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [] }, cancellationToken);
+        return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], Group = group }, cancellationToken);
     }
 
     private static TrainingResult Execute(TrainingRequest request, CancellationToken cancellationToken)
