@@ -254,7 +254,7 @@ public sealed record ParallelSection
 {
     public DistributedMode Distributed { get; init; } = DistributedMode.None;
     public GradCompression GradCompression { get; init; } = GradCompression.None;
-    /// <summary>1 averages gradients every step; K &gt; 1 is local SGD: each rank steps alone and the weights are averaged every K steps.</summary>
+    /// <summary>1 averages gradients every step; K &gt; 1 is local SGD: each rank steps alone and the weights are averaged (in fp32, whatever <see cref="GradCompression"/> says) every K steps.</summary>
     public int SyncEvery { get; init; } = 1;
 
     public ParallelSection Validate()
@@ -262,7 +262,6 @@ public sealed record ParallelSection
         if (!Enum.IsDefined(Distributed)) throw new GreenSegException($"distributed must be {string.Join(" or ", ChoiceNames.Names<DistributedMode>())}, got '{Distributed}'");
         if (!Enum.IsDefined(GradCompression)) throw new GreenSegException($"grad-compression must be {string.Join(" or ", ChoiceNames.Names<GradCompression>())}, got '{GradCompression}'");
         OptionCheck.Require(SyncEvery >= 1, "sync-every", "must be at least 1", SyncEvery);
-        OptionCheck.Require(SyncEvery == 1 || GradCompression == GradCompression.None, "grad-compression", "applies to gradient averaging, not to local SGD (sync-every > 1)", GradCompression);
         return this;
     }
 }
