@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using GreenSeg.Distributed;
 using GreenSeg.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -27,6 +28,8 @@ public sealed class TrainCommand : Command<TrainSettings>
 {
     public override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken)
     {
+        var parallel = ParallelSettings(settings);
+        if (parallel.Distributed == DistributedMode.Mpi) return ExecuteDistributed(settings, parallel, cancellationToken);
         TrainingResult result;
         if (settings.Resume is not null)
         {
@@ -41,6 +44,55 @@ public sealed class TrainCommand : Command<TrainSettings>
         }
         Print(result);
         return 0;
+    }
+
+    /// <summary>
+    /// One rank of <c>mpiexec -n N greenseg train ... --distributed mpi</c>: every rank trains, rank 0 alone shows progress and
+    /// writes the run. An exception on any rank aborts the whole job (MPI_Abort) with its message, so no rank waits forever.
+    /// </summary>
+    private static int ExecuteDistributed(TrainSettings settings, ParallelSection parallel, CancellationToken cancellationToken)
+    {
+        var world = MpiCommunicator.World();
+        TrainingResult result;
+        try
+        {
+            var hook = new DataParallelHook(world, parallel);
+            Func<ITrainingObserver?, TrainingResult> work;
+            if (settings.Resume is { } resume)
+                work = observer => Trainer.Resume(resume, observer, cancellationToken, new TrainingPlugins { Hooks = [hook], Group = world });
+            else
+            {
+                var options = settings.Resolve().Validate();
+                // Every rank must name the same run folder: rank 0's clock names it.
+                double[] now = [DateTimeOffset.Now.ToUnixTimeSeconds()];
+                world.Broadcast(now);
+                string runFolder = settings.RunFolder ?? Path.Combine(options.Output, $"{DateTimeOffset.FromUnixTimeSeconds((long)now[0]).LocalDateTime:yyyyMMdd-HHmmss}-{options.Model}");
+                work = observer => Trainer.Train(options, runFolder, observer, cancellationToken, new TrainingPlugins { Hooks = [hook], Group = world });
+            }
+            result = world.Rank == 0 ? ProgressObserver.Run(observer => work(observer)) : work(null);
+        }
+        catch (Exception e) when (world.Size > 1)
+        {
+            world.Abort(e is GreenSeg.Common.GreenSegException ? e.Message : e.ToString());
+            throw;
+        }
+        world.Dispose();
+        if (world.Rank == 0) Print(result);
+        return 0;
+    }
+
+    /// <summary>The parallel: section of the run: the flags over the config (a resumed run's own config.yaml).</summary>
+    private static ParallelSection ParallelSettings(TrainSettings settings)
+    {
+        if (settings.Resume is null) return settings.Resolve().Parallel;
+        string config = Path.Combine(settings.Resume, "config.yaml");
+        var saved = File.Exists(config) ? TrainingOptions.Load(config).Parallel : new ParallelSection();
+        return saved with
+        {
+            Distributed = settings.Distributed ?? saved.Distributed,
+            GradCompression = settings.GradCompression ?? saved.GradCompression,
+            SyncEvery = settings.SyncEvery ?? saved.SyncEvery,
+        };
     }
 
     internal static void Print(TrainingResult result)

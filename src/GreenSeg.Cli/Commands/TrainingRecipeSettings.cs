@@ -108,6 +108,15 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--distill-temperature <T>")] [Description("Temperature softening both networks' logits (default 2).")]
     public double? DistillTemperature { get; init; }
 
+    [CommandOption("--distributed <MODE>")] [Description("none | mpi: data parallel over the processes mpiexec or srun started (batch size is per rank; rank 0 writes the run).")]
+    [TypeConverter(typeof(ChoiceConverter<DistributedMode>))]
+    public DistributedMode? Distributed { get; init; }
+    [CommandOption("--grad-compression <MODE>")] [Description("none | bf16: round gradient buckets to bfloat16 before they are averaged (emulated: sent as fp32).")]
+    [TypeConverter(typeof(ChoiceConverter<GradCompression>))]
+    public GradCompression? GradCompression { get; init; }
+    [CommandOption("--sync-every <K>")] [Description("1: average gradients every step; K > 1: local SGD, weights averaged every K steps.")]
+    public int? SyncEvery { get; init; }
+
 
     /// <summary>
     /// Base options (config file, baseline or defaults) with every given flag applied (<see cref="Settings"/>) through
@@ -140,6 +149,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
             .Add("select-best-by", SelectBestBy).Add("postprocess-validation", PostprocessValidation).Add("energy-budget", EnergyBudget)
             .Add("green-stop-dice-per-kj", GreenStopDicePerKj).Add("green-stop-window", GreenStopWindow)
             .Add("distill-from", DistillFrom).Add("distill-weight", DistillWeight).Add("distill-temperature", DistillTemperature)
+            .Add("distributed", Distributed).Add("grad-compression", GradCompression).Add("sync-every", SyncEvery)
             .Add("cpu-tdp", CpuTdp).Add("country", Country).Add("carbon-intensity", CarbonIntensity)
             // Under loading's augmentation: section.
             .Add("augmentation.synthetic-contrast-probability", SyntheticContrast);

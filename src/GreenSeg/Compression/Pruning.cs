@@ -95,7 +95,7 @@ public static class Pruning
             if (options.Method == PruningMethod.Magnitude)
             {
                 using var hook = new PruneAtStart(weights, sparsity);
-                var trained = Trainer.Train(recipe, run, observer, cancellationToken, [hook]);
+                var trained = Trainer.Train(recipe, run, observer, cancellationToken, new TrainingPlugins { Hooks = [hook] });
                 steps.Add(new PruneStep(k, hook.Sparsity, trained));
             }
             else
@@ -104,7 +104,7 @@ public static class Pruning
                 string pruned = Path.Combine(output, $"iteration-{k}-pruned");
                 (current, double reached) = PruneOnce(options.Method, current, weights, sparsity, pruned, original.Widths);
                 using var hook = new PruneAtStart(Path.Combine(pruned, CheckpointManifest.WeightsFileName), null);
-                var trained = Trainer.Train(recipe, run, observer, cancellationToken, [hook], current.InternalWidths);
+                var trained = Trainer.Train(recipe, run, observer, cancellationToken, new TrainingPlugins { Hooks = [hook], InternalWidths = current.InternalWidths });
                 steps.Add(new PruneStep(k, reached, trained));
             }
             weights = Path.Combine(run, "checkpoints", "last", CheckpointManifest.WeightsFileName);

@@ -24,7 +24,13 @@ public sealed class BatchLoader
     /// <summary>Batches prepared ahead by a background thread; 0 prepares each batch when it is asked for.</summary>
     public int PrefetchDepth { get; }
     public int SampleSize { get; }
-    public int BatchesPerEpoch => (_slices.Count + BatchSize - 1) / BatchSize;
+    /// <summary>This process's shard of every epoch (0 of 1 unless training data parallel).</summary>
+    public int Rank { get; }
+    public int Ranks { get; } = 1;
+    /// <summary>Positions an epoch covers: the slices, padded (by wrapping around) to a multiple of the ranks, so every rank gets as many.</summary>
+    private int PaddedCount => (_slices.Count + Ranks - 1) / Ranks * Ranks;
+    /// <summary>Steps per epoch: global batches of <see cref="BatchSize"/> x <see cref="Ranks"/> (the same on every rank).</summary>
+    public int BatchesPerEpoch => (PaddedCount + BatchSize * Ranks - 1) / (BatchSize * Ranks);
     /// <summary>How long the consumer waited for data during the last epoch.</summary>
     public TimeSpan LastEpochDataWait { get; private set; }
 
@@ -32,9 +38,20 @@ public sealed class BatchLoader
     /// When given, an epoch draws as many slices as there are, with replacement, each with probability
     /// proportional to its weight (to balance stacks or sequences); when null, an epoch is a permutation.
     /// </param>
+    /// <param name="shard">
+    /// Data parallel: this rank of so many. Every rank shuffles the same (seed, epoch) order; global batch b holds the
+    /// positions [b·B·R, (b+1)·B·R) and rank r takes its r-th equal share of them, so the ranks' batches are disjoint and
+    /// together are the batch one process with batch B·R would draw (the same slices, the same augmentation).
+    /// </param>
     public BatchLoader(IReadOnlyList<SliceRef> slices, SampleCache cache, int batchSize, int sampleSize, int seed, SampleWriter writer, int prefetchDepth,
-        IReadOnlyList<double>? sliceWeights = null)
+        IReadOnlyList<double>? sliceWeights = null, (int Rank, int Ranks)? shard = null)
     {
+        if (shard is { } s)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(s.Ranks, 1);
+            if (s.Rank < 0 || s.Rank >= s.Ranks) throw new ArgumentOutOfRangeException(nameof(shard), $"rank {s.Rank} of {s.Ranks}");
+            (Rank, Ranks) = s;
+        }
         if (slices.Count == 0) throw new Common.GreenSegException("no training slices: the dataset or split is empty");
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (sliceWeights is not null)
@@ -138,15 +155,16 @@ public sealed class BatchLoader
 
     private HostBatch Build(int epoch, int[] order, int batchIndex)
     {
-        int start = batchIndex * BatchSize;
-        int count = Math.Min(BatchSize, order.Length - start);
+        int globalStart = batchIndex * BatchSize * Ranks;
+        int count = Math.Min(BatchSize * Ranks, PaddedCount - globalStart) / Ranks;
+        int start = globalStart + Rank * count;
         int pixels = SampleSize * SampleSize;
         var images = new float[count * pixels];
         var masks = new float[count * pixels];
         for (int i = 0; i < count; i++)
         {
             int position = start + i;
-            var sample = _cache.Get(_slices[order[position]]);
+            var sample = _cache.Get(_slices[order[position % order.Length]]);
             if (sample.Size != SampleSize)
                 throw new InvalidOperationException($"prepared sample is {sample.Size}x{sample.Size}, loader expects {SampleSize}x{SampleSize}");
             var random = new Random(SeedFor(epoch, position));

@@ -1,9 +1,20 @@
 using GreenSeg.Common;
-using GreenSeg.Models;
 using GreenSeg.Data;
+using GreenSeg.Models;
 using GreenSeg.Training.Optimizers;
 
 namespace GreenSeg.Training;
+
+/// <summary>What plugs into a run besides its options: training hooks, the ranks of a data-parallel run, a pruned model's internal widths.</summary>
+public sealed record TrainingPlugins
+{
+    public static TrainingPlugins None { get; } = new();
+    public IReadOnlyList<ITrainingHook> Hooks { get; init; } = [];
+    /// <summary>The ranks of a data-parallel run; null: this process alone.</summary>
+    public IProcessGroup? Group { get; init; }
+    /// <summary>A structurally pruned model's internal widths (<see cref="Models.ModelOptions.InternalWidths"/>); null: the architecture's own.</summary>
+    public IReadOnlyList<int>? InternalWidths { get; init; }
+}
 
 public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpoch, double BestValidationDice, double TotalEnergyKj,
     bool EnergyEstimated, double Co2Grams, TimeSpan Duration, string StopReason, double LearningRate, int BatchSize);
@@ -17,8 +28,9 @@ public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpo
 public static class Trainer
 {
     public static TrainingResult Train(TrainingOptions options, string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyList<ITrainingHook>? hooks = null, IReadOnlyList<int>? internalWidths = null)
+        TrainingPlugins? plugins = null)
     {
+        plugins ??= TrainingPlugins.None;
         options.Validate();
         // Checked before the run folder is made: a mistyped data path must not leave an empty run behind.
         foreach (string? data in new[] { options.Data, options.ValidationData })
@@ -26,22 +38,29 @@ public static class Trainer
         var run = new RunFolder(runFolder);
         if (run.FindCheckpoint("last") is not null)
             throw new GreenSegException($"{run.Path}: already holds a run; resume it with --resume {run.Path}, or choose another --output");
-        options.Save(run.ConfigPath);
-        return Execute(new TrainingRequest(options, run) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], InternalWidths = internalWidths }, cancellationToken);
+        if (plugins.Group.IsRoot()) options.Save(run.ConfigPath);
+        return Execute(new TrainingRequest(options, run)
+        {
+            Observer = observer ?? SilentObserver.Instance, Hooks = plugins.Hooks, Group = plugins.Group, InternalWidths = plugins.InternalWidths,
+        }, cancellationToken);
     }
 
+    /// <summary>Continues a run from its last checkpoint; a structurally pruned model keeps the widths its checkpoint records.</summary>
     public static TrainingResult Resume(string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyList<ITrainingHook>? hooks = null)
+        TrainingPlugins? plugins = null)
     {
+        plugins ??= TrainingPlugins.None;
         // Checked before RunFolder, which creates its folder: a mistyped path must not leave one behind.
         if (!Directory.Exists(runFolder)) throw new InvalidInputException(Path.GetFullPath(runFolder), "no such run folder to resume");
         var run = new RunFolder(runFolder);
         var options = TrainingOptions.Load(run.ConfigPath).Validate();
         string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
-        // A structurally pruned model being fine-tuned has the widths its checkpoints record.
         string manifest = Path.Combine(last, CheckpointManifest.FileName);
         var widths = File.Exists(manifest) ? CheckpointManifest.FromJson(File.ReadAllText(manifest), manifest).InternalWidths : null;
-        return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], InternalWidths = widths }, cancellationToken);
+        return Execute(new TrainingRequest(options, run, last)
+        {
+            Observer = observer ?? SilentObserver.Instance, Hooks = plugins.Hooks, Group = plugins.Group, InternalWidths = widths,
+        }, cancellationToken);
     }
 
     private static TrainingResult Execute(TrainingRequest request, CancellationToken cancellationToken)

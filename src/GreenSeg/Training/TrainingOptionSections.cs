@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Serialization;
 using GreenSeg.Common;
 using GreenSeg.Data;
 using GreenSeg.Models;
@@ -223,6 +224,44 @@ public sealed record DistillationSection
         OptionCheck.Require(DistillWeight is >= 0 and <= 1, "distill-weight", "must lie in [0, 1]", DistillWeight);
         OptionCheck.Require(DistillTemperature > 0 && double.IsFinite(DistillTemperature), "distill-temperature", "must be a finite number > 0", DistillTemperature);
         if (DistillFrom is { } teacher && string.IsNullOrWhiteSpace(teacher)) throw new GreenSegException("distill-from is empty; give the teacher's run folder or remove the key");
+        return this;
+    }
+}
+
+/// <summary>How many processes train one run (the config's <c>parallel: distributed:</c>).</summary>
+public enum DistributedMode
+{
+    /// <summary>One process (MPI is not loaded).</summary>
+    [EnumMember(Value = "none")] None,
+    /// <summary>Data parallel over MPI: every process started by mpiexec or srun is one rank; gradients averaged by Allreduce.</summary>
+    [EnumMember(Value = "mpi")] Mpi,
+}
+
+/// <summary>How gradient buckets travel between ranks (the config's <c>parallel: grad-compression:</c>).</summary>
+public enum GradCompression
+{
+    /// <summary>fp32, as computed.</summary>
+    [EnumMember(Value = "none")] None,
+    /// <summary>Each rank's bucket rounded to bfloat16 before it is summed (the rounding of a bf16 Allreduce; the sum itself in fp32).</summary>
+    [EnumMember(Value = "bf16")] Bf16,
+}
+
+/// <summary>
+/// The config's <c>parallel:</c> section: data-parallel training across processes (<c>mpiexec -n N greenseg train</c>).
+/// The batch size is each rank's; the global batch is it times the ranks.
+/// </summary>
+public sealed record ParallelSection
+{
+    public DistributedMode Distributed { get; init; } = DistributedMode.None;
+    public GradCompression GradCompression { get; init; } = GradCompression.None;
+    /// <summary>1 averages gradients every step; K &gt; 1 is local SGD: each rank steps alone and the weights are averaged (in fp32, whatever <see cref="GradCompression"/> says) every K steps.</summary>
+    public int SyncEvery { get; init; } = 1;
+
+    public ParallelSection Validate()
+    {
+        if (!Enum.IsDefined(Distributed)) throw new GreenSegException($"distributed must be {string.Join(" or ", ChoiceNames.Names<DistributedMode>())}, got '{Distributed}'");
+        if (!Enum.IsDefined(GradCompression)) throw new GreenSegException($"grad-compression must be {string.Join(" or ", ChoiceNames.Names<GradCompression>())}, got '{GradCompression}'");
+        OptionCheck.Require(SyncEvery >= 1, "sync-every", "must be at least 1", SyncEvery);
         return this;
     }
 }

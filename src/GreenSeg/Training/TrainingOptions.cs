@@ -67,6 +67,7 @@ public sealed partial record TrainingOptions
     public ScheduleSection Schedule { get; init; } = new();
     public StoppingSection Stopping { get; init; } = new();
     public DistillationSection Distillation { get; init; } = new();
+    public ParallelSection Parallel { get; init; } = new();
     /// <summary>Energy and carbon accounting: the type every energy-accounting command shares.</summary>
     public Energy.EnergyOptions Energy { get; init; } = new();
 
@@ -116,6 +117,7 @@ public sealed partial record TrainingOptions
         OptionCheck.NotEmpty("schedule", Schedule, "epochs: 25");
         OptionCheck.NotEmpty("stopping", Stopping, "early-stopping-patience: 10");
         OptionCheck.NotEmpty("distillation", Distillation, "distill-from: runs/teacher");
+        OptionCheck.NotEmpty("parallel", Parallel, "distributed: mpi");
         OptionCheck.NotEmpty("energy", Energy, "country: POL");
         if (string.IsNullOrWhiteSpace(Data)) throw new GreenSegException("no training data: give --data PATH (or data: in the config)");
         if (ValidationData is null && !Final && !(ValidationFraction > 0 && ValidationFraction < 1))
@@ -130,6 +132,7 @@ public sealed partial record TrainingOptions
         Schedule.Validate();
         Stopping.Validate();
         Distillation.Validate();
+        Parallel.Validate();
         Energy.Validate();
         return this;
     }

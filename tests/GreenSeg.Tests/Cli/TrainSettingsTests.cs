@@ -49,7 +49,8 @@ public sealed class TrainSettingsTests : IDisposable
             LearningRate = "2e-3", LrPolicy = LrPolicyKind.OneCycle, WeightDecay = 0.01, Momentum = 0.8, Nesterov = true, GradAveraging = true,
             AmsGrad = true, GradClip = 2, BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4,
             EarlyStoppingMinDelta = 0.01, SelectBestBy = SelectionMetric.Loss, PostprocessValidation = false, EnergyBudget = "5kJ",
-            GreenStopDicePerKj = 0.02, GreenStopWindow = 5, DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4, CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
+            GreenStopDicePerKj = 0.02, GreenStopWindow = 5, DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4,
+            Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Bf16, SyncEvery = 4, CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
     };
 
     /// <summary>The flags of <c>greenseg train</c> that are training options (not where options come from or where the run goes).</summary>
@@ -92,6 +93,7 @@ public sealed class TrainSettingsTests : IDisposable
             EnergyBudget = "5kJ", GreenStopDicePerKj = 0.02, GreenStopWindow = 5,
         });
         o.Distillation.ShouldBe(new DistillationSection { DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4 });
+        o.Parallel.ShouldBe(new ParallelSection { Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Bf16, SyncEvery = 4 });
         o.Energy.ShouldBe(new GreenSeg.Energy.EnergyOptions { CpuTdpWatts = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3 });
     }
 

@@ -166,11 +166,13 @@ public class ConfigSectionsTests
     [Fact]
     public void The_key_table_comes_from_the_sections()
     {
-        TrainingOptionKeys.Sections.ShouldBe(["preprocessing", "loading", "compute", "optimisation", "schedule", "stopping", "distillation", "energy"]);
+        TrainingOptionKeys.Sections.ShouldBe(["preprocessing", "loading", "compute", "optimisation", "schedule", "stopping", "distillation", "parallel", "energy"]);
         TrainingOptionKeys.SectionOf["learning-rate"].ShouldBe("optimisation");
         TrainingOptionKeys.SectionOf["augmentation"].ShouldBe("loading");
         TrainingOptionKeys.SectionOf["cpu-tdp"].ShouldBe("energy");
         TrainingOptionKeys.SectionOf["distill-from"].ShouldBe("distillation");
+        TrainingOptionKeys.SectionOf["distributed"].ShouldBe("parallel");
+        TrainingOptionKeys.SectionOf["sync-every"].ShouldBe("parallel");
         TrainingOptionKeys.Resolve("epochs").ShouldBe("schedule.epochs");
         TrainingOptionKeys.Resolve("schedule.epochs").ShouldBe("schedule.epochs");
         TrainingOptionKeys.Resolve("augmentation.shift-probability").ShouldBe("loading.augmentation.shift-probability");

@@ -49,7 +49,7 @@ public sealed class TrainingRunTests(SmallPhantom phantom) : IClassFixture<Small
     public void HooksHearEveryStepAndEpochAndAGradientHookDecidesWhatTheOptimizerSees()
     {
         var hook = new CountingHook(zeroGradients: true);
-        var result = Trainer.Train(Tiny(), Path.Combine(_runs, "hooked"), hooks: [hook]);
+        var result = Trainer.Train(Tiny(), Path.Combine(_runs, "hooked"), plugins: new TrainingPlugins { Hooks = [hook] });
 
         hook.Starts.ShouldBe(1);
         hook.Epochs.ShouldBe([0, 1]);
@@ -67,7 +67,7 @@ public sealed class TrainingRunTests(SmallPhantom phantom) : IClassFixture<Small
     {
         var doubled = new DoublingLoss();
         var plain = Trainer.Train(Tiny(epochs: 1), Path.Combine(_runs, "plain"));
-        var changed = Trainer.Train(Tiny(epochs: 1), Path.Combine(_runs, "doubled"), hooks: [doubled]);
+        var changed = Trainer.Train(Tiny(epochs: 1), Path.Combine(_runs, "doubled"), plugins: new TrainingPlugins { Hooks = [doubled] });
         double plainLoss = MetricsFile.Read(Path.Combine(plain.RunFolder, "metrics.csv"))[0].TrainLoss;
         double doubledLoss = MetricsFile.Read(Path.Combine(changed.RunFolder, "metrics.csv"))[0].TrainLoss;
         doubledLoss.ShouldBeGreaterThan(1.5 * plainLoss);

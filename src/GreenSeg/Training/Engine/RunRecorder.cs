@@ -8,9 +8,10 @@ namespace GreenSeg.Training;
 
 /// <summary>
 /// Everything a run leaves in its folder: the log (also told to the observer), metrics.csv and the learning curve,
-/// the best and last checkpoints (weights, manifest, optimizer, resume state) and summary.json.
+/// the best and last checkpoints (weights, manifest, optimizer, resume state) and summary.json. In a data-parallel run
+/// only rank 0's recorder writes (<paramref name="writes"/>); the others keep the rows and say nothing.
 /// </summary>
-public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainingObserver observer)
+public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainingObserver observer, bool writes = true)
 {
     private readonly List<EpochMetrics> _rows = [];
 
@@ -18,8 +19,12 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
     public ITrainingObserver Observer { get; } = observer;
     public IReadOnlyList<EpochMetrics> Rows => _rows;
 
+    /// <summary>False on a data-parallel run's ranks other than 0: they write nothing.</summary>
+    public bool Writes { get; } = writes;
+
     public void Say(string line)
     {
+        if (!Writes) return;
         Run.Log(line);
         Observer.Message(line);
     }
@@ -31,30 +36,39 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
     public void Record(EpochMetrics row)
     {
         _rows.Add(row);
+        if (!Writes) return;
         MetricsFile.Write(Run.MetricsPath, _rows);
         MetricsFile.PlotLearningCurve(Run.LearningCurvePath, _rows, $"{options.Model}: {Path.GetFileName(Run.Path)}");
     }
 
-    public void SaveBest(SegmentationModel model, int epoch, double dice) =>
-        Run.SaveCheckpoint("best", folder => SaveModel(model, folder, epoch, dice));
+    public void SaveBest(SegmentationModel model, int epoch, double dice)
+    {
+        if (Writes) Run.SaveCheckpoint("best", folder => SaveModel(model, folder, epoch, dice));
+    }
 
     /// <summary>The checkpoint a resume starts from: weights, manifest, optimizer state and the resume state.</summary>
-    public void SaveLast(SegmentationModel model, OptimizerHelper optimizer, int epoch, double dice, ResumeState state) =>
+    public void SaveLast(SegmentationModel model, OptimizerHelper optimizer, int epoch, double dice, ResumeState state)
+    {
+        if (!Writes) return;
         Run.SaveCheckpoint("last", folder =>
         {
             SaveModel(model, folder, epoch, dice);
             optimizer.save_state_dict(Path.Combine(folder, "optimizer.pt"));
             RunFolder.WriteState(folder, state);
         });
+    }
 
     /// <summary>This process's row is in emissions.csv: a later resume (after a cancel) must not report its energy again.</summary>
     public void MarkEnergyReported()
     {
-        if (Run.FindCheckpoint("last") is { } last && RunFolder.ReadState(last) is { UnreportedEnergy: not null } written)
+        if (Writes && Run.FindCheckpoint("last") is { } last && RunFolder.ReadState(last) is { UnreportedEnergy: not null } written)
             RunFolder.WriteState(last, written with { UnreportedEnergy = null });
     }
 
-    public void WriteSummary(TrainingResult result) => AtomicFile.WriteAllText(Run.SummaryPath, JsonSerializer.Serialize(result, RunFolder.JsonOptions));
+    public void WriteSummary(TrainingResult result)
+    {
+        if (Writes) AtomicFile.WriteAllText(Run.SummaryPath, JsonSerializer.Serialize(result, RunFolder.JsonOptions));
+    }
 
     private void SaveModel(SegmentationModel model, string folder, int epoch, double dice)
     {

@@ -37,8 +37,11 @@ public interface ITrainingHook
     /// <summary>Gradients are computed and not yet checked, clipped or applied (e.g. averaged across processes, masked).</summary>
     void AfterBackward(SegmentationModel model) { }
 
-    /// <summary>The optimizer has moved the weights (e.g. pruned weights set back to zero).</summary>
+    /// <summary>The optimizer has moved the weights (e.g. pruned weights set back to zero). Not called for a skipped step.</summary>
     void AfterOptimizerStep(SegmentationModel model) { }
+
+    /// <summary>An epoch's steps are done, validation comes next (e.g. the ranks of a data-parallel run made to hold rank 0's weights and buffers).</summary>
+    void BeforeValidation(SegmentationModel model) { }
 
     /// <summary>An epoch is recorded; its metrics row is final.</summary>
     void OnEpochEnd(TrainingRun run, EpochMetrics metrics) { }

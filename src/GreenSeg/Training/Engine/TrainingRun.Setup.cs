@@ -20,7 +20,8 @@ public sealed partial class TrainingRun
         _request = request;
         _resume = resume;
         var options = request.Options;
-        Recorder = new RunRecorder(request.Run, options, request.Observer);
+        bool root = request.Group.IsRoot();
+        Recorder = new RunRecorder(request.Run, options, root ? request.Observer : SilentObserver.Instance, writes: root);
         int threads = TorchRuntime.ConfigureThreads(options.Compute.Threads);
         var device = TorchRuntime.ResolveDevice(options.Compute.Device);
         var precision = PrecisionOption.Resolve(options.Compute.Precision, device);
@@ -33,7 +34,7 @@ public sealed partial class TrainingRun
         _energy = EnergySession.Start(options.ToEnergyOptions(device), Path.GetFileName(request.Run.Path));
         _energy.Monitor.BeginWindow("run");
         // A process killed before writing its emissions row left its energy in the checkpoint: report it as its own row.
-        if (resume?.UnreportedEnergy is { TotalJoules: > 0 } unreported)
+        if (root && resume?.UnreportedEnergy is { TotalJoules: > 0 } unreported)
             _energy.AppendEmissions(request.Run.EmissionsPath, unreported.AsMeasurement(_energy.Monitor.Peek("run")));
         (_trainStacks, validationStacks) = Screen(trainStacks, validationStacks, threads);
         var trainSlices = _trainStacks.SelectMany(s => s.Slices).ToList();
@@ -43,7 +44,9 @@ public sealed partial class TrainingRun
         Parts = BuildParts(precision, device);
         BatchSize = resume?.BatchSize ?? ResolveBatchSize(trainSlices);
         Loader = new BatchLoader(trainSlices, _cache, BatchSize, options.Preprocessing.Size, options.Seed, preparation.Writer, options.Loading.Prefetch,
-            Trainer.BalancingWeights(_trainStacks, options.Loading.Balance));
+            Trainer.BalancingWeights(_trainStacks, options.Loading.Balance), request.Group is { } group ? (group.Rank, group.Size) : null);
+        if (request.Group is { Size: > 1 } ranks)
+            Recorder.Say($"data parallel over {ranks.Size} ranks: batch {BatchSize} per rank, global batch {BatchSize * ranks.Size}, {Loader.BatchesPerEpoch} steps per epoch");
         _validation = new Validation(validationStacks, _cache, BatchSize, options.Preprocessing.Size, options.Stopping.PostprocessValidation);
         LearningRate = RestoreOrFindLearningRate();
         _selection = new EarlyStopping(int.MaxValue, 0, options.Stopping.SelectsByDice ? MetricMode.Max : MetricMode.Min);
@@ -105,6 +108,12 @@ public sealed partial class TrainingRun
     private int ResolveBatchSize(IReadOnlyList<SliceRef> slices)
     {
         if (!Options.Optimisation.BatchSizeIsAuto) return Options.Optimisation.FixedBatchSize;
+        // A data-parallel run's ranks take rank 0's choice.
+        return (int)_request.Group.FromRoot(() => FindBatchSize(slices));
+    }
+
+    private int FindBatchSize(IReadOnlyList<SliceRef> slices)
+    {
         var result = BatchSizeFinder.Find(Parts, _cache, slices, new BatchSizeSearch(Options.Preprocessing.Size, Options.Optimisation.MemoryLimitMb));
         foreach (var trial in result.Trials)
             Recorder.Say(FormattableString.Invariant($"batch-size finder: {trial.BatchSize,3}: {trial.SlicesPerSecond:0.0} slices/s, {trial.PeakMemoryMb:0} MB{(trial.Fits ? "" : " (over the limit)")}"));
@@ -121,7 +130,7 @@ public sealed partial class TrainingRun
             learningRate = _resume.LearningRate;
             ModelWeights.Load(Parts.Model, Path.Combine(_request.ResumeFrom!, CheckpointManifest.WeightsFileName));
         }
-        else learningRate = Options.Optimisation.LearningRateIsAuto ? FindLearningRate() : Options.Optimisation.FixedLearningRate;
+        else learningRate = Options.Optimisation.LearningRateIsAuto ? _request.Group.FromRoot(FindLearningRate) : Options.Optimisation.FixedLearningRate;
         OptimizerLearningRate.SetInitial(Parts.Optimizer, learningRate);
         var policyState = _resume is null ? null : new LrPolicyState(_resume.PolicyOptimizerSteps, _resume.PolicyValidationLosses);
         _policy = LrPolicy.Create(Options.Schedule.Policy(), Parts.Optimizer, Options.Schedule.Epochs, Loader.BatchesPerEpoch, policyState);
@@ -203,7 +212,7 @@ public sealed partial class TrainingRun
             BestMetric = _selection.Best,
             BestEpoch = _bestEpoch,
             EnergyJoulesSoFar = _joulesSoFar,
-            UnreportedEnergy = CarriedEnergy.Of(_energy.Monitor.Peek("run")),
+            UnreportedEnergy = CarriedEnergy.Of(_request.Group.SumEnergy(_energy.Monitor.Peek("run"))),
             SecondsSoFar = _secondsBefore + _clock.Elapsed.TotalSeconds,
             DiceHistory = _diceHistory,
             EnergyHistoryKj = _energyHistoryKj,

@@ -14,6 +14,8 @@ public sealed record TrainingRequest(TrainingOptions Options, RunFolder Run, str
     public IReadOnlyList<ITrainingHook> Hooks { get; init; } = [];
     /// <summary>The model's internal widths (<see cref="Models.ModelOptions.InternalWidths"/>): a structurally pruned model fine-tuned; null: the architecture's own.</summary>
     public IReadOnlyList<int>? InternalWidths { get; init; }
+    /// <summary>The ranks of a data-parallel run (null: this process alone); rank 0 alone writes the run folder.</summary>
+    public IProcessGroup? Group { get; init; }
 }
 
 /// <summary>
@@ -101,10 +103,11 @@ public sealed partial class TrainingRun : IDisposable
         Recorder.Observer.EpochStarted(epoch, Options.Schedule.Epochs, Loader.BatchesPerEpoch);
         var (trainLoss, skippedSteps) = TrainEpoch(epoch, cancellationToken);
         double trainSeconds = epochClock.Elapsed.TotalSeconds;
-        var score = _validation.Score(Parts);
+        foreach (var hook in _request.Hooks) hook.BeforeValidation(Parts.Model);
+        var score = _validation.Score(Parts, _request.Group);
         // Without a held-out set the plateau policy listens to the training loss.
         _policy.AfterEpoch(_validation.Stacks.Count == 0 ? trainLoss : score.Loss);
-        var measurement = _energy.Monitor.EndWindow(window);
+        var measurement = _request.Group.SumEnergy(_energy.Monitor.EndWindow(window));
         var timing = new EpochTiming(epochClock.Elapsed.TotalSeconds, trainSeconds, Loader.LastEpochDataWait.TotalSeconds);
         return OnEpochEnd(epoch, trainLoss, skippedSteps, score, measurement, timing);
     }
@@ -133,6 +136,13 @@ public sealed partial class TrainingRun : IDisposable
             sum += value * batch.Count;
             seen += batch.Count;
             Recorder.Observer.StepDone(epoch, step, Loader.BatchesPerEpoch, value, seen / clock.Elapsed.TotalSeconds);
+        }
+        if (_request.Group is { } group)
+        {
+            // The epoch's loss over every rank's slices.
+            double[] totals = [sum, seen];
+            group.AllreduceSum(totals);
+            (sum, seen) = (totals[0], (int)totals[1]);
         }
         return (sum / seen, skipped);
     }
@@ -163,8 +173,8 @@ public sealed partial class TrainingRun : IDisposable
     /// <summary>Closes the energy session (its emissions row), writes summary.json and says how the run ended.</summary>
     private TrainingResult OnTrainEnd(int epochsRun, string stopReason)
     {
-        var total = _energy.Monitor.EndWindow("run");
-        _energy.AppendEmissions(Recorder.Run.EmissionsPath, total);
+        var total = _request.Group.SumEnergy(_energy.Monitor.EndWindow("run"));
+        if (Recorder.Writes) _energy.AppendEmissions(Recorder.Run.EmissionsPath, total);
         Recorder.MarkEnergyReported();
         var rows = Recorder.Rows;
         double bestDice = _selection.Best is double best && Options.Stopping.SelectsByDice ? best : rows.FirstOrDefault(r => r.Epoch == _bestEpoch)?.ValidationDice ?? 0;

@@ -23,24 +23,30 @@ internal sealed record ValidationScore(double Loss, IReadOnlyList<double> StackD
 /// </summary>
 internal sealed record Validation(IReadOnlyList<TrainingStack> Stacks, SampleCache Cache, int BatchSize, int Size, bool PostProcess)
 {
-    public ValidationScore Score(TrainingParts parts)
+    /// <summary>
+    /// Scores every stack; in a data-parallel run each rank scores the stacks i with i mod ranks = rank and the
+    /// figures are summed across ranks, so every rank ends with the same score.
+    /// </summary>
+    public ValidationScore Score(TrainingParts parts, IProcessGroup? group = null)
     {
         if (Stacks.Count == 0) return ValidationScore.None;
         parts.Model.eval();
-        double lossSum = 0;
-        int slices = 0;
-        var raw = new List<double>();
-        var cleaned = new List<double>();
-        using var noGrad = torch.no_grad();
-        foreach (var stack in Stacks)
+        int n = Stacks.Count, rank = group?.Rank ?? 0, ranks = group?.Size ?? 1;
+        // Per stack: its loss sum, raw Dice, post-processed Dice; zero for stacks another rank scores.
+        var figures = new double[3 * n];
+        using (torch.no_grad())
         {
-            (var predicted, var truth, lossSum) = Predict(parts, stack, lossSum);
-            slices += stack.Slices.Count;
-            var (rawDice, cleanedDice) = ScoreStack(predicted, truth, Size, PostProcess);
-            raw.Add(rawDice);
-            if (cleanedDice is double value) cleaned.Add(value);
+            for (int i = rank; i < n; i += ranks)
+            {
+                var (predicted, truth, lossSum) = Predict(parts, Stacks[i], 0);
+                var (rawDice, cleanedDice) = ScoreStack(predicted, truth, Size, PostProcess);
+                (figures[i], figures[n + i], figures[2 * n + i]) = (lossSum, rawDice, cleanedDice ?? 0);
+            }
         }
-        return new ValidationScore(lossSum / slices, PostProcess ? cleaned : raw, raw);
+        if (ranks > 1) group!.AllreduceSum(figures);
+        int slices = Stacks.Sum(s => s.Slices.Count);
+        var raw = figures[n..(2 * n)];
+        return new ValidationScore(figures[..n].Sum() / slices, PostProcess ? figures[(2 * n)..] : raw, raw);
     }
 
     /// <summary>A stack's thresholded prediction and mask on the canvas, and the running loss sum with its slices' losses added in order.</summary>

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Globalization;
+using GreenSeg.Models;
+using TorchSharp;
+
+namespace GreenSeg.Tests.Distributed;
+
+/// <summary>A test that runs <c>mpiexec -n 2</c> on this machine: skipped, saying why, where MPICH's mpiexec is not on PATH.</summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public MpiFactAttribute()
+    {
+        if (Mpi.Exec is null)
+            Skip = "needs MPICH's mpiexec on PATH (Debian: apt-get install mpich libmpich-dev; .ci/run installs it)";
+    }
+}
+
+internal static class Mpi
+{
+    public static string? Exec { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        .Select(dir => Path.Combine(dir, "mpiexec")).FirstOrDefault(File.Exists);
+
+    /// <summary>The test host (tests/GreenSeg.MpiHost): the data-parallel step on a tiny network without BatchNorm.</summary>
+    public static string Host => Path.Combine(AppContext.BaseDirectory, "greenseg-mpi-host");
+
+    /// <summary>The greenseg program built beside the tests.</summary>
+    public static string Greenseg => Path.Combine(AppContext.BaseDirectory, "greenseg");
+
+    /// <summary>Runs a program to its end (or kills it after the timeout); returns its exit code and its output.</summary>
+    public static (int ExitCode, string Output, TimeSpan Took) Run(string program, IEnumerable<string> arguments, int timeoutSeconds = 300)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["TERM"] = "dumb";
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeoutSeconds * 1000))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            return (-1, $"timed out after {timeoutSeconds} s\n{stdout.Result}\n{stderr.Result}", clock.Elapsed);
+        }
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result + "\n" + stderr.Result, clock.Elapsed);
+    }
+
+    public static (int ExitCode, string Output, TimeSpan Took) Greenseg2Ranks(IEnumerable<string> arguments, int timeoutSeconds = 300) =>
+        Run(Exec!, ["-n", "2", Greenseg, .. arguments], timeoutSeconds);
+}
+
+/// <summary>
+/// <c>mpiexec -n 2 greenseg train --distributed mpi</c> on a small phantom: the same weights as one process with the global
+/// batch, one run folder written by rank 0 alone, a rank that fails ending the job, a 2-rank run resumed by one process.
+/// </summary>
+[Collection("mpi")]
+public sealed class DistributedTrainingTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "greenseg-mpi-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _data;
+
+    public DistributedTrainingTests()
+    {
+        Directory.CreateDirectory(_root);
+        _data = Path.Combine(_root, "phantom");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>A tiny phantom (98 training slices, an even count: both ranks' shares of every global batch are equal) and a recipe without BatchNorm.</summary>
+    private List<string> Recipe(int batchSize, int epochs, string output)
+    {
+        if (!Directory.Exists(_data))
+        {
+            var made = Mpi.Run(Mpi.Greenseg, ["data", "phantom", _data, "--stacks", "4", "--test-stacks", "1"]);
+            made.ExitCode.ShouldBe(0, made.Output);
+        }
+        return ["train", "--data", Path.Combine(_data, "train_slice"), "--model", "attention-unet", "--model-width", "4", "--size", "64",
+            "--loss", "bce", "--optimizer", "sgd", "--learning-rate", "0.01", "--lr-policy", "fixed", "--batch-size", batchSize.ToString(CultureInfo.InvariantCulture),
+            "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--threads", "1", "--cache", "memory", "--prefetch", "0", "--seed", "3", "-o", output];
+    }
+
+    /// <summary>Rank 0's parameters after the host's steps with so many ranks of so large a batch.</summary>
+    private float[] HostRun(int ranks, int batch, string compression = "none")
+    {
+        string output = Path.Combine(_root, $"host-{ranks}x{batch}-{compression}.txt");
+        var run = Mpi.Run(Mpi.Exec!, ["-n", ranks.ToString(CultureInfo.InvariantCulture), Mpi.Host, "20", batch.ToString(CultureInfo.InvariantCulture), output, compression]);
+        run.ExitCode.ShouldBe(0, run.Output);
+        return [.. File.ReadAllLines(output).Select(line => float.Parse(line, CultureInfo.InvariantCulture))];
+    }
+
+    private static double RelativeDifference(float[] a, float[] b)
+    {
+        a.Length.ShouldBe(b.Length);
+        double difference = 0, norm = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            difference += (double)(a[i] - b[i]) * (a[i] - b[i]);
+            norm += (double)b[i] * b[i];
+        }
+        return Math.Sqrt(difference / norm);
+    }
+
+    [MpiFact]
+    public void TwoRanksOfBatchFourGiveTheParametersOfOneRankOfBatchEight()
+    {
+        // 20 SGD steps with momentum on the same global batches; the ranks start from different weights (rank 0's are broadcast).
+        var one = HostRun(1, 8);
+        var two = HostRun(2, 4);
+        RelativeDifference(two, one).ShouldBeLessThan(1e-5);
+        for (int i = 0; i < one.Length; i++) ((double)Math.Abs(two[i] - one[i])).ShouldBeLessThanOrEqualTo(1e-5 * Math.Max(1, Math.Abs(one[i])), $"parameter {i}");
+    }
+
+    [MpiFact]
+    public void Bf16RoundedGradientsStayWithinAStatedToleranceOfFp32()
+    {
+        var fp32 = HostRun(1, 8);
+        var bf16 = HostRun(2, 4, "bf16");
+        // bf16 keeps 8 bits of mantissa (relative rounding <= 2^-9 per gradient); after 20 steps the weights stay within 1%.
+        RelativeDifference(bf16, fp32).ShouldBeLessThan(1e-2);
+        RelativeDifference(bf16, fp32).ShouldBeGreaterThan(0);
+    }
+
+    [MpiFact]
+    public void ATwoRankRunOfTheCliWritesOneRunFolderLikeASingleProcess()
+    {
+        string single = Path.Combine(_root, "single"), parallel = Path.Combine(_root, "parallel");
+        var one = Mpi.Run(Mpi.Greenseg, Recipe(8, 1, single));
+        one.ExitCode.ShouldBe(0, one.Output);
+        var two = Mpi.Greenseg2Ranks([.. Recipe(4, 1, parallel), "--distributed", "mpi"]);
+        two.ExitCode.ShouldBe(0, two.Output);
+
+        // The same 13 global batches; BatchNorm normalises over each rank's 4 slices, so the weights are close, not equal.
+        using var a = Load(Path.Combine(single, "checkpoints", "last", "model.pt"));
+        using var b = Load(Path.Combine(parallel, "checkpoints", "last", "model.pt"));
+        using var initial = ModelRegistry.Create("attention-unet", new ModelOptions { BaseFeatures = 4, Seed = 3 });
+        string first = a.state_dict().Keys.First();
+        (initial.state_dict()[first] - b.state_dict()[first]).abs().max().item<float>().ShouldBeGreaterThan(0f, "the 2-rank run trained");
+        double difference = (a.state_dict()[first] - b.state_dict()[first]).norm().item<float>() / a.state_dict()[first].norm().item<float>();
+        difference.ShouldBeLessThan(0.05);
+
+        // One run folder, written by rank 0 alone: the same files as the single process's, each epoch logged once.
+        Files(parallel).ShouldBe(Files(single));
+        string log = File.ReadAllText(Path.Combine(parallel, "train.log"));
+        log.ShouldContain("data parallel over 2 ranks: batch 4 per rank, global batch 8");
+        System.Text.RegularExpressions.Regex.Matches(log, "epoch 0: train loss").Count.ShouldBe(1);
+        File.ReadAllLines(Path.Combine(parallel, "metrics.csv")).Length.ShouldBe(2);
+        File.ReadAllLines(Path.Combine(parallel, "emissions.csv")).Length.ShouldBe(2);
+    }
+
+    [MpiFact]
+    public void ARankKilledMidRunEndsTheJobAndOneProcessResumesTheTwoRankRun()
+    {
+        string run = Path.Combine(_root, "killed");
+        var start = new ProcessStartInfo(Mpi.Exec!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])["-n", "2", Mpi.Greenseg, .. Recipe(4, 3, run), "--distributed", "mpi"]) start.ArgumentList.Add(argument);
+        var clock = Stopwatch.StartNew();
+        using var job = Process.Start(start)!;
+        var stdout = job.StandardOutput.ReadToEndAsync();
+        var stderr = job.StandardError.ReadToEndAsync();
+        // Once the first epoch's checkpoint is written, kill rank 1 (SIGKILL: no chance to say goodbye).
+        string state = Path.Combine(run, "checkpoints", "last", "state.json");
+        while (!File.Exists(state) && clock.Elapsed < TimeSpan.FromSeconds(200) && !job.HasExited) Thread.Sleep(100);
+        job.HasExited.ShouldBeFalse("the job ended before its first checkpoint");
+        var ranks = RankProcesses(job.Id);
+        ranks.Count.ShouldBe(2);
+        Process.GetProcessById(ranks.Max()).Kill();
+        var killedAt = clock.Elapsed;
+        job.WaitForExit(60_000).ShouldBeTrue("the job ends within a minute of a rank dying");
+        (clock.Elapsed - killedAt).ShouldBeLessThan(TimeSpan.FromSeconds(60));
+        job.WaitForExit();
+        job.ExitCode.ShouldNotBe(0, stdout.Result + stderr.Result);
+        File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length.ShouldBeLessThan(4);
+
+        // The checkpoint is whole and rank-independent: one process (MPI as a singleton) finishes the 2-rank run.
+        var resumed = Mpi.Run(Mpi.Greenseg, ["train", "--resume", run]);
+        resumed.ExitCode.ShouldBe(0, resumed.Output);
+        File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length.ShouldBe(4);
+        File.ReadAllText(Path.Combine(run, "summary.json")).ShouldContain("completed 3 epochs");
+    }
+
+    /// <summary>The greenseg processes below mpiexec's process (its hydra proxy's children).</summary>
+    private static List<int> RankProcesses(int root)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+                (children.TryGetValue(parent, out var list) ? list : children[parent] = []).Add(pid);
+            }
+            catch (IOException) { }
+        }
+        var result = new List<int>();
+        var queue = new Queue<int>([root]);
+        while (queue.Count > 0)
+            foreach (int child in children.GetValueOrDefault(queue.Dequeue(), []))
+            {
+                queue.Enqueue(child);
+                if (File.ReadAllText($"/proc/{child}/comm").Trim() == "greenseg") result.Add(child);
+            }
+        return result;
+    }
+
+    private static SegmentationModel Load(string path)
+    {
+        var model = ModelRegistry.Create("attention-unet", new ModelOptions { BaseFeatures = 4, Seed = 3 });
+        ModelWeights.Load(model, path);
+        return model;
+    }
+
+    private static string[] Files(string run) =>
+        [.. Directory.EnumerateFiles(run, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(run, f)).Order(StringComparer.Ordinal)];
+}
