@@ -90,7 +90,9 @@ public sealed class DistributedTrainingTests : IDisposable
         string output = Path.Combine(_root, $"host-{ranks}x{batch}-{compression}.txt");
         var run = Mpi.Run(Mpi.Exec!, ["-n", ranks.ToString(CultureInfo.InvariantCulture), Mpi.Host, "20", batch.ToString(CultureInfo.InvariantCulture), output, compression]);
         run.ExitCode.ShouldBe(0, run.Output);
-        return [.. File.ReadAllLines(output).Select(line => float.Parse(line, CultureInfo.InvariantCulture))];
+        float[] values = [.. File.ReadAllLines(output).Select(line => float.Parse(line, CultureInfo.InvariantCulture))];
+        values.ShouldAllBe(v => float.IsFinite(v), "the host's parameters are finite");
+        return values;
     }
 
     private static double RelativeDifference(float[] a, float[] b)
@@ -102,6 +104,7 @@ public sealed class DistributedTrainingTests : IDisposable
             difference += (double)(a[i] - b[i]) * (a[i] - b[i]);
             norm += (double)b[i] * b[i];
         }
+        norm.ShouldBeGreaterThan(0);
         return Math.Sqrt(difference / norm);
     }
 
@@ -141,6 +144,7 @@ public sealed class DistributedTrainingTests : IDisposable
         string first = a.state_dict().Keys.First();
         (initial.state_dict()[first] - b.state_dict()[first]).abs().max().item<float>().ShouldBeGreaterThan(0f, "the 2-rank run trained");
         double difference = (a.state_dict()[first] - b.state_dict()[first]).norm().item<float>() / a.state_dict()[first].norm().item<float>();
+        double.IsFinite(difference).ShouldBeTrue();
         difference.ShouldBeLessThan(0.05);
 
         // One run folder, written by rank 0 alone: the same files as the single process's, each epoch logged once.
