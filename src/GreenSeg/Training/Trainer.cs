@@ -15,8 +15,9 @@ public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpo
 /// </summary>
 public static class Trainer
 {
+    /// <param name="pause">Where this process stops for now, leaving the run resumable (<see cref="TrainingPause"/>); null trains to the end.</param>
     public static TrainingResult Train(TrainingOptions options, string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyList<ITrainingHook>? hooks = null)
+        IReadOnlyList<ITrainingHook>? hooks = null, TrainingPause? pause = null)
     {
         options.Validate();
         // Checked before the run folder is made: a mistyped data path must not leave an empty run behind.
@@ -26,18 +27,19 @@ public static class Trainer
         if (run.FindCheckpoint("last") is not null)
             throw new GreenSegException($"{run.Path}: already holds a run; resume it with --resume {run.Path}, or choose another --output");
         options.Save(run.ConfigPath);
-        return Execute(new TrainingRequest(options, run) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [] }, cancellationToken);
+        return Execute(new TrainingRequest(options, run) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], Pause = pause }, cancellationToken);
     }
 
+    /// <summary>Continues a stopped (cancelled, killed or paused) run from its last checkpoint, to the end or to <paramref name="pause"/>.</summary>
     public static TrainingResult Resume(string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyList<ITrainingHook>? hooks = null)
+        IReadOnlyList<ITrainingHook>? hooks = null, TrainingPause? pause = null)
     {
         // Checked before RunFolder, which creates its folder: a mistyped path must not leave one behind.
         if (!Directory.Exists(runFolder)) throw new InvalidInputException(Path.GetFullPath(runFolder), "no such run folder to resume");
         var run = new RunFolder(runFolder);
         var options = TrainingOptions.Load(run.ConfigPath).Validate();
         string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
-        return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [] }, cancellationToken);
+        return Execute(new TrainingRequest(options, run, last) { Observer = observer ?? SilentObserver.Instance, Hooks = hooks ?? [], Pause = pause }, cancellationToken);
     }
 
     private static TrainingResult Execute(TrainingRequest request, CancellationToken cancellationToken)
