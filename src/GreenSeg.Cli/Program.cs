@@ -30,7 +30,8 @@ app.Configure(config =>
     config.AddCommand<DemoCommand>("demo").WithDescription("The whole chain on a fresh phantom: green training, predictions, evaluation; Dice, time and energy.");
     config.AddCommand<CrossvalCommand>("crossval").WithDescription("Cross-validation by stack (k-fold, leave one sequence or stack out): each fold trains, segments its held-out stacks in 3D as segment does, scores them; resumable.");
     config.AddCommand<StudyCommand>("study").WithDescription("Run a study (preset techniques|architectures|quick, or a YAML file): runs one after another, stored in SQLite, resumable.");
-    config.AddCommand<ReportCommand>("report").WithDescription("Write a study's report: Markdown and self-contained HTML with tables, Pareto front, energy and learning curves.");
+    config.AddCommand<TuneCommand>("tune").WithDescription("Search recipes and fire-module shapes by asynchronous successive halving (ASHA) within an energy budget or a number of trials: stored in SQLite, resumable, every trial's energy on the bill.");
+    config.AddCommand<ReportCommand>("report").WithDescription("Write the report of a study, a search (tune folder: trials, promotion ladder, best.yaml, Pareto front, energy saved) or a cross-validation: Markdown and self-contained HTML.");
     config.AddBranch("compress", compress =>
     {
         compress.SetDescription("Make a trained model smaller: pruning.");

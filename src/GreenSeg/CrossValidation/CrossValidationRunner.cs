@@ -23,7 +23,12 @@ public sealed record CrossValidationOptions
     public SegmentOptions Segmentation { get; init; } = new();
     /// <summary>Once every fold is scored, write OUT/review.html: each held-out stack's mosaic with both outlines, its scores and flags.</summary>
     public bool Review { get; init; } = true;
+    /// <summary>Seed of the fold assignment; null uses the recipe's seed. A search fixes it so trials with other seeds share the folds.</summary>
+    public int? FoldSeed { get; init; }
 }
+
+/// <summary>A fold's held-out stacks scored by its trained model, and what the scoring cost.</summary>
+public sealed record FoldScoring(IReadOnlyList<StackScore> Scores, double InferenceKj, bool EnergyEstimated, TimeSpan Duration);
 
 public interface ICrossValidationObserver
 {
@@ -102,8 +107,14 @@ public static class CrossValidationRunner
         options.Segmentation.Validate();
         var dataset = DatasetReader.Open(recipe.Data);
         if (dataset.TrainingStacks.Count < 2) throw new InvalidInputException(recipe.Data, "needs at least two labelled stacks to cross-validate");
-        return (Folds.Make(dataset.TrainingStacks, options.Folds, recipe.Seed), recipe);
+        return (Folds.Make(dataset.TrainingStacks, options.Folds, options.FoldSeed ?? recipe.Seed), recipe);
     }
+
+    /// <summary>The run folder a fold trains in: OUT/folds/&lt;fold&gt;.</summary>
+    public static string FoldFolder(TrainingOptions recipe, Fold fold) => Path.Combine(recipe.Output, FoldsFolderName, fold.Name);
+
+    /// <summary>The options a fold trains with: the planned recipe on the fold's training stacks.</summary>
+    public static TrainingOptions FoldRecipe(TrainingOptions recipe, Fold fold) => recipe with { Stacks = fold.Train.Select(s => s.Id).ToList() };
 
     /// <summary>
     /// Whether a plan stored by an earlier GreenSeg asks for what this one would do: the same folds, and options and
@@ -142,8 +153,8 @@ public static class CrossValidationRunner
     private static FoldResult RunFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, int count,
         ICrossValidationObserver observer, CancellationToken cancellationToken)
     {
-        string runFolder = Path.Combine(recipe.Output, FoldsFolderName, fold.Name);
-        var training = recipe with { Stacks = fold.Train.Select(s => s.Id).ToList() };
+        string runFolder = FoldFolder(recipe, fold);
+        var training = FoldRecipe(recipe, fold);
         var run = new RunFolder(runFolder);
         string? last = run.FindCheckpoint("last");
         observer.FoldStarting(fold, count, resuming: last is not null);
@@ -152,6 +163,19 @@ public static class CrossValidationRunner
             : ReadSummary(run);
         cancellationToken.ThrowIfCancellationRequested();
 
+        var scoring = ScoreFold(options, recipe, fold, runFolder, score => observer.StackScored(fold, score), cancellationToken);
+        return new FoldResult(fold.Name, fold.Index, fold.Train.Select(s => s.Id).ToList(), fold.Test.Select(s => s.Id).ToList(), runFolder,
+            trained.EpochsRun, trained.TotalEnergyKj, scoring.InferenceKj, trained.EnergyEstimated || scoring.EnergyEstimated,
+            trained.Duration.TotalSeconds + scoring.Duration.TotalSeconds, scoring.Scores);
+    }
+
+    /// <summary>
+    /// Segments each of the fold's held-out stacks, reassembled in 3D, with the model in <paramref name="runFolder"/> exactly as
+    /// <c>greenseg segment</c> does, writes the masks under its predictions/, and scores them; the inference energy is measured.
+    /// </summary>
+    public static FoldScoring ScoreFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, string runFolder,
+        Action<StackScore>? scored = null, CancellationToken cancellationToken = default)
+    {
         var inferenceClock = Stopwatch.StartNew();
         var device = TorchRuntime.ResolveDevice(recipe.Compute.Device);
         using var segmenter = Segmenter.Load(runFolder, options.Segmentation with { Device = recipe.Compute.Device, Threads = recipe.Compute.Threads });
@@ -171,12 +195,10 @@ public static class CrossValidationRunner
             var score = new StackScore(fold.Name, stack.Id, stack.Sequence, stack.Slices.Count, metrics.Dice, metrics.Hd95Mm, metrics.AssdMm,
                 metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels), segmentation.ComponentsBeforePostProcessing);
             scores.Add(score);
-            observer.StackScored(fold, score);
+            scored?.Invoke(score);
         }
         var inference = energy.Monitor.EndWindow("inference");
-        return new FoldResult(fold.Name, fold.Index, fold.Train.Select(s => s.Id).ToList(), fold.Test.Select(s => s.Id).ToList(), runFolder,
-            trained.EpochsRun, trained.TotalEnergyKj, inference.TotalJoules / 1000, trained.EnergyEstimated || inference.AnyEstimated,
-            trained.Duration.TotalSeconds + inferenceClock.Elapsed.TotalSeconds, scores);
+        return new FoldScoring(scores, inference.TotalJoules / 1000, inference.AnyEstimated, inferenceClock.Elapsed);
     }
 
     private static TrainingResult ReadSummary(RunFolder run)

@@ -23,6 +23,9 @@ public sealed record CheckpointManifest
 
     public required string Model { get; init; }
     public int? ModelWidth { get; init; }
+    /// <summary>The fire-module network's shape when training changed it (architecture search); absent: the network's own.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public FireNetShape? FireNet { get; init; }
     public int InChannels { get; init; } = 1;
     public int OutChannels { get; init; } = 1;
     public double Spacing { get; init; }
@@ -48,7 +51,7 @@ public sealed record CheckpointManifest
 
     /// <summary>A fresh (untrained) network of the architecture, width and channels this manifest describes.</summary>
     public SegmentationModel CreateModel() =>
-        ModelRegistry.Create(Model, new ModelOptions { BaseFeatures = ModelWidth, InChannels = InChannels, OutChannels = OutChannels, InternalWidths = InternalWidths });
+        ModelRegistry.Create(Model, new ModelOptions { BaseFeatures = ModelWidth, InChannels = InChannels, OutChannels = OutChannels, InternalWidths = InternalWidths, FireNet = FireNet });
 
     /// <summary>The preprocessing the model was trained with, which inference must repeat exactly.</summary>
     public Transforms.PreprocessingOptions Preprocessing() => new()
@@ -92,6 +95,7 @@ public sealed record CheckpointManifest
         if (InChannels is < 1 or > 64 || OutChannels is < 1 or > 64) return $"InChannels {InChannels} and OutChannels {OutChannels} must lie in 1..64";
         if (InternalWidths is { } widths && (widths.Count > 100_000 || widths.Any(w => w is < 1 or > ModelLimits.MaxModelWidth * 64)))
             return $"InternalWidths must each lie in 1..{ModelLimits.MaxModelWidth * 64}";
+        if (ModelRegistry.TryDescribe(Model) is not null && ModelRegistry.ShapeProblem(Model, FireNet) is { } shape) return shape;
         if (!Enum.IsDefined(Normalization)) return $"Normalization {Normalization} is not one this GreenSeg knows";
         if (PreprocessingVersion is < 1 or > Transforms.PreprocessingOptions.Version)
             return $"PreprocessingVersion {PreprocessingVersion}: this GreenSeg prepares slices by version 1..{Transforms.PreprocessingOptions.Version}; use the GreenSeg that trained it";

@@ -28,6 +28,15 @@ public sealed record ModelOptions
     /// order, as structured pruning left them; null: every block at its default width.
     /// </summary>
     public IReadOnlyList<int>? InternalWidths { get; init; }
+    /// The shape of a fire-module network (micronet, squeeze-unet, att-squeeze-unet); null or default: the network's own.
+    /// A network without fire modules refuses a shape that changes anything (<see cref="ModelRegistry.Create"/>).
+    /// </summary>
+    public FireNetShape? FireNet { get; init; }
+
+    /// <summary>The shape to build with: <see cref="FireNet"/>, or the default one.</summary>
+    internal FireNetShape Shape => FireNet ?? DefaultShape;
+
+    private static readonly FireNetShape DefaultShape = new();
 
     public static ModelOptions Default { get; } = new();
 

@@ -4,9 +4,12 @@ using GreenSeg.Models.Blocks;
 
 namespace GreenSeg.Models;
 
-/// <summary>One architecture of the zoo: its name, what it is, where it comes from, and how to build it.</summary>
+/// <summary>
+/// One architecture of the zoo: its name, what it is, where it comes from, how to build it, and which parts of a
+/// <see cref="FireNetShape"/> it lets change (none for a network without fire modules).
+/// </summary>
 public sealed record ModelInfo(string Name, string Description, string Reference, int DefaultBaseFeatures,
-    Func<ModelOptions, SegmentationModel> Factory);
+    Func<ModelOptions, SegmentationModel> Factory, FireNetParts FireNet = FireNetParts.None);
 
 /// <summary>The architectures users can train and compare by name.</summary>
 public static class ModelRegistry
@@ -18,13 +21,13 @@ public static class ModelRegistry
         new("attention-unet", "U-Net with additive attention gates on the skips",
             "Oktay et al., MIDL 2018", 64, o => new AttentionUNet(o)),
         new("squeeze-unet", "U-Net of SqueezeNet fire modules, stride-2 fire down, transposed fire up",
-            "Beheshti & Johnsson, CVPRW 2020", 64, o => new SqueezeUNet(o)),
+            "Beheshti & Johnsson, CVPRW 2020", 64, o => new SqueezeUNet(o), FireNetParts.All),
         new("att-squeeze-unet", "Fire-module encoder, attention-gated decoder, as used in the study",
-            "Pennisi et al., J. Digit. Imaging 2022", 64, o => new AttSqueezeUNet(o)),
+            "Pennisi et al., J. Digit. Imaging 2022", 64, o => new AttSqueezeUNet(o), FireNetParts.FiresPerStage | FireNetParts.SqueezeRatio),
         new("mobilenetv3-lraspp", "MobileNetV3-Small backbone (dilated tail) with the Lite R-ASPP head",
             "Howard et al., ICCV 2019", 16, o => new MobileNetV3Lraspp(o)),
         new("micronet", "Tiny fire-module encoder-decoder with additive skips",
-            "GreenSeg (after Iandola et al., SqueezeNet 2016)", 16, o => new MicroNet(o)),
+            "GreenSeg (after Iandola et al., SqueezeNet 2016)", 16, o => new MicroNet(o), FireNetParts.All),
         new("efficientnet-b0-unet", "EfficientNet-B0 encoder (MBConv, SE, SiLU) with a U-Net decoder",
             "Tan & Le, ICML 2019", 32, o => new EfficientNetB0UNet(o)),
         new("enet", "ENet: early downsampling, dilated/asymmetric bottlenecks, max-unpooling decoder",
@@ -39,14 +42,40 @@ public static class ModelRegistry
 
     /// <summary>The entry for a name (case-insensitive); a <see cref="GreenSegException"/> listing the valid names otherwise.</summary>
     public static ModelInfo Describe(string name) =>
-        All.FirstOrDefault(m => string.Equals(m.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
+        TryDescribe(name)
         ?? throw new GreenSegException($"unknown model '{name}'; valid models: {string.Join(", ", Names)}");
+
+    /// <summary>The entry for a name, or null when no model has it.</summary>
+    public static ModelInfo? TryDescribe(string? name) =>
+        All.FirstOrDefault(m => string.Equals(m.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Why <paramref name="shape"/> cannot shape the model of this name (by the config's keys); null when it can.</summary>
+    public static string? ShapeProblem(string name, FireNetShape? shape)
+    {
+        if (shape is null || shape.IsDefault()) return null;
+        if (shape.Problem() is { } problem) return problem;
+        var info = Describe(name);
+        var refused = shape.Changed() & ~info.FireNet;
+        if (refused == FireNetParts.None) return null;
+        var shapeable = All.Where(m => m.FireNet != FireNetParts.None).Select(m => m.Name);
+        return info.FireNet == FireNetParts.None
+            ? $"model '{info.Name}' has no fire modules: the fire-net: section shapes {string.Join(", ", shapeable)} only"
+            : $"model '{info.Name}' keeps its published {PartNames(refused)}: of the fire-net: section it takes {PartNames(info.FireNet)} only";
+    }
+
+    private static string PartNames(FireNetParts parts) => string.Join(", ", new[]
+    {
+        parts.HasFlag(FireNetParts.Stages) ? "stages" : null,
+        parts.HasFlag(FireNetParts.FiresPerStage) ? "fires-per-stage" : null,
+        parts.HasFlag(FireNetParts.SqueezeRatio) ? "squeeze-ratio" : null,
+    }.Where(p => p is not null));
 
     /// <summary>Builds a freshly initialised model (see <see cref="ModelOptions.Seed"/> for where the initial weights come from).</summary>
     public static SegmentationModel Create(string name, ModelOptions? options = null)
     {
         var info = Describe(name);
         options ??= ModelOptions.Default;
+        if (ShapeProblem(info.Name, options.FireNet) is { } problem) throw new GreenSegException(problem);
         using var seeded = options.Seed is { } seed ? InitialWeights.Seeded(seed) : null;
         using var widths = InternalWidthPlan.Use(options.InternalWidths);
         var model = info.Factory(options);

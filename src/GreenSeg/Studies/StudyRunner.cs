@@ -65,14 +65,14 @@ public static class StudyRunner
         Directory.CreateDirectory(root);
         using var store = StudyStore.Open(root);
         RecordStudy(store, plan);
-        var profiles = new Dictionary<(string, int?, int), ModelProfile>();
+        var profiles = new Dictionary<(string, int?, FireNetShape, int), ModelProfile>();
         for (int i = 0; i < plan.Runs.Count; i++)
         {
             var options = plan.Runs[i].Options;
-            var key = (options.Model, options.ModelWidth, options.Preprocessing.Size);
+            var key = (options.Model, options.ModelWidth, options.FireNet, options.Preprocessing.Size);
             if (!profiles.TryGetValue(key, out var profile))
             {
-                using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth });
+                using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, FireNet = options.FireNet });
                 profiles[key] = profile = ModelProfiler.Profile(model, options.Preprocessing.Size, options.Preprocessing.Size);
             }
             store.Register(plan.Runs[i], i, profile.Parameters, profile.GigaMacs);
@@ -205,7 +205,7 @@ public static class StudyRunner
     }
 
     /// <summary>How this machine's energy is obtained (the same plan every run uses), for the report.</summary>
-    private static IEnumerable<(string Key, string Value)> DescribeEnergy(TrainingOptions options)
+    public static IEnumerable<(string Key, string Value)> DescribeEnergy(TrainingOptions options)
     {
         using var plan = EnergyPlan.Create(options.ToEnergyOptions(TorchRuntime.ResolveDevice(options.Compute.Device)));
         var machine = plan.Machine;

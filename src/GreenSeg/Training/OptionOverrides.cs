@@ -27,9 +27,37 @@ public static class OptionOverrides
     /// <param name="source">Names the file (and place) the settings came from, for error messages.</param>
     public static TrainingOptions Apply(TrainingOptions options, IEnumerable<OptionSetting> settings, string source)
     {
+        var list = settings.ToList();
+        if (list.Count > 1 && list.All(s => s.Value is not null && TrainingOptionKeys.Resolve(s.Key) is not null) && TryAll(options, list, source) is { } all)
+            return all;
         var result = options;
-        foreach (var setting in settings) result = Set(result, setting, source);
+        foreach (var setting in list) result = Set(result, setting, source);
         return result;
+    }
+
+    /// <summary>
+    /// Every setting written into one copy of the options' YAML, read back once: what setting them one by one gives (each
+    /// writes its own path; later ones win), in one round trip instead of one per setting. Null when the text does not read,
+    /// so that setting them one by one names the key at fault.
+    /// </summary>
+    private static TrainingOptions? TryAll(TrainingOptions options, IReadOnlyList<OptionSetting> settings, string source)
+    {
+        var mapping = TrainingOptionKeys.Mapping(options);
+        foreach (var setting in settings)
+        {
+            string[] path = TrainingOptionKeys.Resolve(setting.Key)!.Split('.');
+            Section(mapping, path).Children[new YamlScalarNode(path[^1])] = new YamlScalarNode(setting.Value);
+        }
+        using var writer = new StringWriter();
+        new YamlStream(new YamlDocument(mapping)).Save(writer, assignAnchors: false);
+        try
+        {
+            return TrainingOptions.Parse(writer.ToString(), source);
+        }
+        catch (InvalidInputException)
+        {
+            return null;
+        }
     }
 
     private static TrainingOptions Set(TrainingOptions options, OptionSetting setting, string source)

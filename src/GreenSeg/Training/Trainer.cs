@@ -14,6 +14,8 @@ public sealed record TrainingPlugins
     public IProcessGroup? Group { get; init; }
     /// <summary>A structurally pruned model's internal widths (<see cref="Models.ModelOptions.InternalWidths"/>); null: the architecture's own.</summary>
     public IReadOnlyList<int>? InternalWidths { get; init; }
+    /// <summary>Where this process stops for now, leaving the run resumable (<see cref="TrainingPause"/>); null trains to the end.</summary>
+    public TrainingPause? Pause { get; init; }
 }
 
 public sealed record TrainingResult(string RunFolder, int EpochsRun, int BestEpoch, double BestValidationDice, double TotalEnergyKj,
@@ -41,11 +43,11 @@ public static class Trainer
         if (plugins.Group.IsRoot()) options.Save(run.ConfigPath);
         return Execute(new TrainingRequest(options, run)
         {
-            Observer = observer ?? SilentObserver.Instance, Hooks = plugins.Hooks, Group = plugins.Group, InternalWidths = plugins.InternalWidths,
+            Observer = observer ?? SilentObserver.Instance, Hooks = plugins.Hooks, Group = plugins.Group, InternalWidths = plugins.InternalWidths, Pause = plugins.Pause,
         }, cancellationToken);
     }
 
-    /// <summary>Continues a run from its last checkpoint; a structurally pruned model keeps the widths its checkpoint records.</summary>
+    /// <summary>Continues a stopped (cancelled, killed or paused) run from its last checkpoint, to the end or to the plugins' pause; a structurally pruned model keeps the widths its checkpoint records.</summary>
     public static TrainingResult Resume(string runFolder, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
         TrainingPlugins? plugins = null)
     {
@@ -59,7 +61,7 @@ public static class Trainer
         var widths = File.Exists(manifest) ? CheckpointManifest.FromJson(File.ReadAllText(manifest), manifest).InternalWidths : null;
         return Execute(new TrainingRequest(options, run, last)
         {
-            Observer = observer ?? SilentObserver.Instance, Hooks = plugins.Hooks, Group = plugins.Group, InternalWidths = widths,
+            Observer = observer ?? SilentObserver.Instance, Hooks = plugins.Hooks, Group = plugins.Group, InternalWidths = widths, Pause = plugins.Pause,
         }, cancellationToken);
     }
 

@@ -59,6 +59,11 @@ public sealed partial record TrainingOptions
     public int? ModelWidth { get; init; } = 16;
     /// <summary>Where run folders go when none is named.</summary>
     public string Output { get; init; } = "runs";
+    /// <summary>
+    /// The shape of a fire-module network (the config's <c>fire-net:</c> section: stages, fires-per-stage, squeeze-ratio), for
+    /// architecture search; every key left empty keeps the network's own design. Recorded in the checkpoint's model.json.
+    /// </summary>
+    public FireNetShape FireNet { get; init; } = new();
 
     public PreprocessingSection Preprocessing { get; init; } = new();
     public LoadingSection Loading { get; init; } = new();
@@ -110,6 +115,7 @@ public sealed partial record TrainingOptions
         OptionCheck.HasValue("data", Data);
         OptionCheck.HasValue("model", Model);
         OptionCheck.HasValue("output", Output);
+        OptionCheck.NotEmpty("fire-net", FireNet, "stages: 3");
         OptionCheck.NotEmpty("preprocessing", Preprocessing, "size: 128");
         OptionCheck.NotEmpty("loading", Loading, "cache: memory");
         OptionCheck.NotEmpty("compute", Compute, "precision: fp32");
@@ -125,7 +131,12 @@ public sealed partial record TrainingOptions
         if (Final && Stopping.GreenStopDicePerKj is not null && ValidationData is null)
             throw new GreenSegException("green-stop-dice-per-kj needs validation Dice, which a final run (no held-out stack) does not have");
         OptionCheck.Require(ModelWidth is null or (>= 1 and <= ModelLimits.MaxModelWidth), "model-width", $"must lie in 1..{ModelLimits.MaxModelWidth}", ModelWidth);
+        FireNet.Validate();
+        // An unknown model is named when the run builds it; a shape the known one cannot take is named here.
+        if (ModelRegistry.TryDescribe(Model) is not null && ModelRegistry.ShapeProblem(Model, FireNet) is { } shape) throw new GreenSegException(shape);
         Preprocessing.Validate();
+        if (FireNet.Stages is int stages && Preprocessing.Size % (1 << stages) != 0)
+            throw new GreenSegException($"fire-net stages {stages} halve the input {stages} times: size must be a multiple of {1 << stages}, got {Preprocessing.Size}");
         Loading.Validate();
         Compute.Validate();
         Optimisation.Validate();

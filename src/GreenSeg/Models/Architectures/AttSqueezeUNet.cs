@@ -12,7 +12,9 @@ namespace GreenSeg.Models.Architectures;
 /// 32/128, pool, 48/192, 48/192, 64/256, 64/256 (squeeze/expand); four decoder blocks of transposed 3x3
 /// conv (stride 1, 1, 2, 2), attention gate on the skip, concatenation and a fire module; head: x2
 /// upsample, concat with the stem output, 3x3 conv to 64 + ReLU, x2 upsample, 1x1 conv.
-/// BaseFeatures scales every width (64 = the published network).
+/// BaseFeatures scales every width (64 = the published network). A <see cref="FireNetShape"/> changes the
+/// fire modules per encoder group (published: 2) and the squeeze ratio (squeeze channels per fire output
+/// channel, for every fire module, decoder's included); its stages are the published ones.
 /// </summary>
 public sealed class AttSqueezeUNet : SegmentationModel
 {
@@ -33,24 +35,31 @@ public sealed class AttSqueezeUNet : SegmentationModel
     public AttSqueezeUNet(ModelOptions options) : base("att-squeeze-unet", options, defaultBaseFeatures: 64, totalStride: 16)
     {
         double f = BaseFeatures / 64.0;
+        var shape = options.Shape;
         int W(int reference) => Channels.Scale(reference, f);
-        FireModule Fire(long inChannels, int squeeze, int expand) => new(inChannels, W(squeeze), W(expand));
+        // The published squeeze widths, or the shape's ratio of the fire's output (twice its expand width).
+        long Squeeze(int squeeze, int expand) => shape.SqueezeRatio is null ? W(squeeze) : shape.Squeeze(2L * W(expand), 0);
+        int fires = shape.FiresPerStage ?? 2;
+        int named = 0;
+        // A group of fire modules of one width: the first takes the group's input, the others the group's output.
+        Sequential Group(long inChannels, int squeeze, int expand) => nn.Sequential([.. Enumerable.Range(0, fires).Select(i =>
+            ($"fire{++named}", (nn.Module<Tensor, Tensor>)new FireModule(i == 0 ? inChannels : 2 * W(expand), Squeeze(squeeze, expand), W(expand))))]);
         MaxPool2d Pool() => nn.MaxPool2d(3, 2, 1);
 
         stem = new ConvNormAct(InChannels, W(64), 3, stride: 2, batchNorm: false);
         pool1 = Pool();
-        fires12 = nn.Sequential(("fire1", Fire(W(64), 16, 64)), ("fire2", Fire(2 * W(64), 16, 64)));
+        fires12 = Group(W(64), 16, 64);
         pool2 = Pool();
-        fires34 = nn.Sequential(("fire3", Fire(2 * W(64), 32, 128)), ("fire4", Fire(2 * W(128), 32, 128)));
+        fires34 = Group(2 * W(64), 32, 128);
         pool3 = Pool();
-        fires56 = nn.Sequential(("fire5", Fire(2 * W(128), 48, 192)), ("fire6", Fire(2 * W(192), 48, 192)));
-        fires78 = nn.Sequential(("fire7", Fire(2 * W(192), 64, 256)), ("fire8", Fire(2 * W(256), 64, 256)));
+        fires56 = Group(2 * W(128), 48, 192);
+        fires78 = Group(2 * W(192), 64, 256);
 
         decoder = nn.ModuleList<DecoderBlock>(
-            new DecoderBlock(2 * W(256), W(192), stride: 1, skipChannels: 2 * W(192), W(48), W(192)),
-            new DecoderBlock(2 * W(192), W(128), stride: 1, skipChannels: 2 * W(128), W(32), W(128)),
-            new DecoderBlock(2 * W(128), W(64), stride: 2, skipChannels: 2 * W(64), W(16), W(64)),
-            new DecoderBlock(2 * W(64), W(32), stride: 2, skipChannels: W(64), W(16), W(32)));
+            new DecoderBlock(2 * W(256), W(192), stride: 1, skipChannels: 2 * W(192), Squeeze(48, 192), W(192)),
+            new DecoderBlock(2 * W(192), W(128), stride: 1, skipChannels: 2 * W(128), Squeeze(32, 128), W(128)),
+            new DecoderBlock(2 * W(128), W(64), stride: 2, skipChannels: 2 * W(64), Squeeze(16, 64), W(64)),
+            new DecoderBlock(2 * W(64), W(32), stride: 2, skipChannels: W(64), Squeeze(16, 32), W(32)));
         upsample1 = nn.Upsample(scale_factor: [2, 2]);
         fuse = new ConvNormAct(2 * W(32) + W(64), W(64), 3, batchNorm: false);
         upsample2 = nn.Upsample(scale_factor: [2, 2]);

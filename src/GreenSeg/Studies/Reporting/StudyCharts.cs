@@ -2,6 +2,9 @@ using ScottPlot;
 
 namespace GreenSeg.Studies.Reporting;
 
+/// <summary>A named point of a Dice-against-energy chart.</summary>
+public sealed record ChartPoint(string Name, double Kilojoules, double Dice);
+
 /// <summary>The report's figures as PNG bytes (ScottPlot), sized to stay small in a self-contained page.</summary>
 public static class StudyCharts
 {
@@ -9,36 +12,44 @@ public static class StudyCharts
     private static readonly IPalette Palette = new ScottPlot.Palettes.Category10();
 
     /// <summary>Validation Dice against the whole run's energy; the Pareto front joined and highlighted.</summary>
-    public static byte[] Pareto(StudyResults results)
+    public static byte[] Pareto(StudyResults results) => Pareto(
+        [.. results.ParetoCandidates.Select(r => new ChartPoint(r.Name, r.TotalKilojoules!.Value, r.DiceMean!.Value))],
+        "Validation Dice against energy (whole run)", $"energy per run, kJ{EstimatedSuffix(results)}", "validation Dice per stack (best epoch)");
+
+    /// <summary>
+    /// Named points of Dice against energy (runs of a study, trials of a search); the Pareto front (no other point reaches a
+    /// higher Dice for less energy) joined and highlighted in green, the other points grey.
+    /// </summary>
+    public static byte[] Pareto(IReadOnlyList<ChartPoint> points, string title, string xLabel, string yLabel)
     {
         var plot = new Plot();
-        var measured = results.ParetoCandidates;
-        var front = results.ParetoRuns;
+        var frontIndices = ParetoFront.Indices([.. points.Select(p => p.Kilojoules)], [.. points.Select(p => p.Dice)]);
+        var front = frontIndices.Select(i => points[i]).ToList();
         if (front.Count > 0)
         {
-            var line = plot.Add.ScatterLine(front.Select(r => r.TotalKilojoules!.Value).ToArray(), front.Select(r => r.DiceMean!.Value).ToArray());
+            var line = plot.Add.ScatterLine(front.Select(p => p.Kilojoules).ToArray(), front.Select(p => p.Dice).ToArray());
             line.LineWidth = 2;
             line.LineColor = Colors.ForestGreen;
             line.LegendText = "Pareto front";
         }
-        for (int i = 0; i < measured.Count; i++)
+        for (int i = 0; i < points.Count; i++)
         {
-            var run = measured[i];
-            bool onFront = front.Contains(run);
-            var point = plot.Add.Marker(run.TotalKilojoules!.Value, run.DiceMean!.Value);
-            point.MarkerSize = onFront ? 14 : 9;
-            point.Color = onFront ? Colors.ForestGreen : Colors.Gray;
-            point.MarkerShape = onFront ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
-            var label = plot.Add.Text(run.Name, run.TotalKilojoules!.Value, run.DiceMean!.Value);
+            var point = points[i];
+            bool onFront = frontIndices.Contains(i);
+            var marker = plot.Add.Marker(point.Kilojoules, point.Dice);
+            marker.MarkerSize = onFront ? 14 : 9;
+            marker.Color = onFront ? Colors.ForestGreen : Colors.Gray;
+            marker.MarkerShape = onFront ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
+            var label = plot.Add.Text(point.Name, point.Kilojoules, point.Dice);
             label.LabelFontSize = 12;
             label.LabelFontColor = onFront ? Colors.DarkGreen : Colors.DimGray;
             label.LabelAlignment = Alignment.LowerLeft;
             label.OffsetX = 6;
             label.OffsetY = -4;
         }
-        plot.Title("Validation Dice against energy (whole run)");
-        plot.XLabel($"energy per run, kJ{EstimatedSuffix(results)}");
-        plot.YLabel("validation Dice per stack (best epoch)");
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
         plot.Axes.Margins(0.1, 0.3, 0.15, 0.15);
         if (front.Count > 0) plot.ShowLegend(Alignment.LowerRight);
         return Png(plot);

@@ -15,9 +15,11 @@ public static class StudyReport
 {
     public const string MarkdownName = "report.md", HtmlName = "report.html";
 
-    public static ReportFiles Write(StudyResults results, string folder)
+    public static ReportFiles Write(StudyResults results, string folder) => Write(Build(results), folder, $"GreenSeg study: {results.Name}");
+
+    /// <summary>Writes any report made of blocks (a study's, a search's): its figures, report.md and the self-contained report.html.</summary>
+    internal static ReportFiles Write(IReadOnlyList<Block> blocks, string folder, string title)
     {
-        var blocks = Build(results);
         string root = Path.GetFullPath(folder);
         var images = new List<string>();
         foreach (var figure in blocks.OfType<Figure>())
@@ -28,7 +30,7 @@ public static class StudyReport
         }
         string markdown = Path.Combine(root, MarkdownName), html = Path.Combine(root, HtmlName);
         AtomicFile.WriteAllText(markdown, RenderMarkdown(blocks));
-        AtomicFile.WriteAllText(html, RenderHtml(results.Name, blocks));
+        AtomicFile.WriteAllText(html, RenderHtml(title, blocks));
         return new ReportFiles(markdown, html, images);
     }
 
@@ -146,7 +148,7 @@ public static class StudyReport
         static string E(string value) => WebUtility.HtmlEncode(value);
         var html = new StringBuilder();
         html.AppendLine("<!DOCTYPE html>").AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\">")
-            .AppendLine($"<title>GreenSeg study: {E(title)}</title>")
+            .AppendLine($"<title>{E(title)}</title>")
             .AppendLine("<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}" +
                 "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px}th{background:#eef5ee}" +
                 "td.num{text-align:right;font-variant-numeric:tabular-nums}.strong{font-weight:bold;background:#fff6e0;padding:0.5em;border-left:4px solid #e0a000}" +

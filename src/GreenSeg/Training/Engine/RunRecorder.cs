@@ -81,6 +81,7 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
     {
         Model = options.Model,
         ModelWidth = options.ModelWidth,
+        FireNet = options.FireNet.IsDefault() ? null : options.FireNet,
         Spacing = options.Preprocessing.Spacing,
         Size = options.Preprocessing.Size,
         Normalization = options.Preprocessing.Normalization,

@@ -83,7 +83,7 @@ public sealed partial class TrainingRun
     {
         var options = Options;
         torch.manual_seed(options.Seed);
-        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed, InternalWidths = _request.InternalWidths });
+        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed, InternalWidths = _request.InternalWidths, FireNet = options.FireNet });
         model.to(device);
         ComputeMode.Apply(model, precision, options.Compute.ChannelsLast);
         var loss = LossFactory.Create(options.Optimisation.Loss, options.Optimisation.LossSettings);

@@ -16,6 +16,8 @@ public sealed record TrainingRequest(TrainingOptions Options, RunFolder Run, str
     public IReadOnlyList<int>? InternalWidths { get; init; }
     /// <summary>The ranks of a data-parallel run (null: this process alone); rank 0 alone writes the run folder.</summary>
     public IProcessGroup? Group { get; init; }
+    /// <summary>Where this process stops for now, leaving the run resumable (<see cref="TrainingPause"/>); null trains to the end.</summary>
+    public TrainingPause? Pause { get; init; }
 }
 
 /// <summary>
@@ -80,6 +82,11 @@ public sealed partial class TrainingRun : IDisposable
             if (cancellationToken.IsCancellationRequested)
             {
                 stopReason = "cancelled";
+                break;
+            }
+            if (_request.Pause is { } pause && pause.IsReached(epoch, _joulesSoFar))
+            {
+                stopReason = FormattableString.Invariant($"paused after {epoch} epoch{(epoch == 1 ? "" : "s")} ({_joulesSoFar / 1000:0.00} kJ; pause at {pause})");
                 break;
             }
             if (RunEpoch(epoch, cancellationToken) is { } reason)
