@@ -29,4 +29,18 @@ public static class SqliteDatabase
             throw new InvalidInputException(path, $"not a readable {kind} database ({e.Message})", e);
         }
     }
+
+    /// <summary>
+    /// A command with named parameters in the given transaction; SQLite has no NaN (a final run's or a skipped epoch's
+    /// validation figures, a trial not yet scored), so NaN is stored as NULL, which the stores read back as NaN.
+    /// </summary>
+    public static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql,
+        IEnumerable<(string Name, object? Value)> parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value is double.NaN ? DBNull.Value : value ?? DBNull.Value);
+        return command;
+    }
 }

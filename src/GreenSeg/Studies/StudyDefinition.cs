@@ -1,9 +1,7 @@
 using GreenSeg.Training;
-using System.Globalization;
 using System.Text.RegularExpressions;
 using GreenSeg.Common;
 using GreenSeg.Energy;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace GreenSeg.Studies;
@@ -60,27 +58,15 @@ public static partial class StudyDefinitionParser
 
     public static StudyDefinition Load(string path)
     {
-        string full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new InvalidInputException(full, "study file not found");
-        RegularFile.Require(full);
-        return Parse(File.ReadAllText(full), full, Path.GetFileNameWithoutExtension(full));
+        var (full, text) = YamlFileReader.ReadFile(path, "study file");
+        return Parse(text, full, Path.GetFileNameWithoutExtension(full));
     }
 
     /// <param name="source">Names the text in errors (a path, or "preset 'quick'").</param>
     /// <param name="defaultName">The study's name when the text gives none.</param>
     public static StudyDefinition Parse(string yaml, string source, string defaultName)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            throw new InvalidInputException(source, $"line {e.Start.Line}: not valid YAML ({e.InnerException?.Message ?? e.Message})", e);
-        }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-            throw new InvalidInputException(source, "a study file must be a mapping with runs: and/or matrix:");
+        var root = YamlFileReader.Root(yaml, source, "a study file must be a mapping with runs: and/or matrix:");
 
         var reader = new Reader(source);
         var fields = reader.Fields(root, TopLevelKeys, "the study");
@@ -135,39 +121,8 @@ public static partial class StudyDefinitionParser
     private static partial Regex RunNamePattern();
 
     /// <summary>Walks the YAML tree, turning every surprise into an error naming the source, line and key.</summary>
-    private sealed class Reader(string source)
+    private sealed class Reader(string source) : YamlFileReader(source)
     {
-        public InvalidInputException Error(YamlNode node, string problem) => new(source, $"line {node.Start.Line}: {problem}");
-
-        public Dictionary<string, YamlNode> Fields(YamlNode node, IReadOnlyList<string> allowed, string where)
-        {
-            if (node is not YamlMappingNode mapping) throw Error(node, $"{where} must be a mapping of keys to values");
-            var fields = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
-            foreach (var (keyNode, value) in mapping.Children)
-            {
-                string key = Text(keyNode, where);
-                if (!allowed.Contains(key)) throw Error(keyNode, $"unknown key '{key}' in {where}; expected one of: {string.Join(", ", allowed)}");
-                if (!fields.TryAdd(key, value)) throw Error(keyNode, $"key '{key}' appears twice in {where}");
-            }
-            return fields;
-        }
-
-        public string Text(YamlNode node, string what) => node is YamlScalarNode { Value: { } value }
-            ? value
-            : throw Error(node, $"{what} must be a single value");
-
-        public int Integer(YamlNode node, string what)
-        {
-            string text = Text(node, what);
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value : throw Error(node, $"{what} must be a whole number, got '{text}'");
-        }
-
-        public double Number(YamlNode node, string what)
-        {
-            string text = Text(node, what);
-            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) ? value : throw Error(node, $"{what} must be a number, got '{text}'");
-        }
-
         public StudyBase Base(YamlNode node) => Text(node, "base").Trim().ToLowerInvariant() switch
         {
             "baseline" => StudyBase.Baseline,
@@ -229,13 +184,6 @@ public static partial class StudyDefinitionParser
             if (StudyWideKeys.Contains(key))
                 throw Error(keyNode, $"'{key}' cannot be set in {where}: every run of a study shares one dataset and split (use split: and --data)");
             return key;
-        }
-
-        private string? ScalarOrNull(YamlNode node, string what)
-        {
-            string text = Text(node, what);
-            bool isNull = node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any } && text is "~" or "null" or "Null" or "NULL" or "";
-            return isNull ? null : text;
         }
     }
 }

@@ -286,15 +286,8 @@ public sealed class StudyStore : IDisposable
 
     private static string Now() => DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture);
 
-    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = _transaction;
-        // SQLite has no NaN (a final run's or a skipped epoch's validation figures): stored as NULL, read back as NaN.
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value is double.NaN ? DBNull.Value : value ?? DBNull.Value);
-        return command;
-    }
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) =>
+        SqliteDatabase.Command(_connection, _transaction, sql, parameters);
 
     private void Execute(string sql, params (string Name, object? Value)[] parameters)
     {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using GreenSeg.Common;
 using GreenSeg.Training;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace GreenSeg.Tuning;
@@ -38,27 +37,15 @@ public static class SearchSpaceParser
 
     public static SearchSpace Load(string path)
     {
-        string full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new InvalidInputException(full, "search file not found");
-        RegularFile.Require(full);
-        return Parse(File.ReadAllText(full), full, Path.GetFileNameWithoutExtension(full));
+        var (full, text) = YamlFileReader.ReadFile(path, "search file");
+        return Parse(text, full, Path.GetFileNameWithoutExtension(full));
     }
 
     /// <param name="source">Names the text in errors.</param>
     /// <param name="defaultName">The search's name when the text gives none.</param>
     public static SearchSpace Parse(string yaml, string source, string defaultName)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            throw new InvalidInputException(source, $"line {e.Start.Line}: not valid YAML ({e.InnerException?.Message ?? e.Message})", e);
-        }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-            throw new InvalidInputException(source, "a search file must be a mapping with search: and rungs: (and base:)");
+        var root = YamlFileReader.Root(yaml, source, "a search file must be a mapping with search: and rungs: (and base:)");
 
         var reader = new Reader(source);
         var fields = reader.Fields(root, TopLevelKeys, "the search file");
@@ -148,32 +135,12 @@ public static class SearchSpaceParser
     private static string Problem(GreenSegException e) => e is InvalidInputException input ? input.Problem : e.Message;
 
     /// <summary>Walks the YAML tree, turning every surprise into an error naming the source, line and key.</summary>
-    private sealed class Reader(string source)
+    private sealed class Reader(string source) : YamlFileReader(source)
     {
-        public InvalidInputException Error(YamlNode node, string problem) => new(source, $"line {node.Start.Line}: {problem}");
-
-        public Dictionary<string, YamlNode> Fields(YamlNode node, IReadOnlyList<string> allowed, string where)
+        private double FiniteNumber(YamlNode node, string what)
         {
-            if (node is not YamlMappingNode mapping) throw Error(node, $"{where} must be a mapping of keys to values");
-            var fields = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
-            foreach (var (keyNode, value) in mapping.Children)
-            {
-                string key = Text(keyNode, where);
-                if (!allowed.Contains(key)) throw Error(keyNode, $"unknown key '{key}' in {where}; expected one of: {string.Join(", ", allowed)}");
-                if (!fields.TryAdd(key, value)) throw Error(keyNode, $"key '{key}' appears twice in {where}");
-            }
-            return fields;
-        }
-
-        public string Text(YamlNode node, string what) => node is YamlScalarNode { Value: { } value }
-            ? value
-            : throw Error(node, $"{what} must be a single value");
-
-        private double Number(YamlNode node, string what)
-        {
-            string text = Text(node, what);
-            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && double.IsFinite(value)
-                ? value : throw Error(node, $"{what} must be a number, got '{text}'");
+            double value = Number(node, what);
+            return double.IsFinite(value) ? value : throw Error(node, $"{what} must be a number, got '{Text(node, what)}'");
         }
 
         /// <summary>Training options as a mapping: short keys, dotted paths, or sections holding their keys; nested mappings become dotted paths.</summary>
@@ -243,7 +210,7 @@ public static class SearchSpaceParser
                 return values is YamlSequenceNode list ? Choice(list, where) : throw Error(values, $"{where}: choice needs a list of values, e.g. [adam, novograd]");
             if (values is not YamlSequenceNode { Children.Count: 2 } bounds)
                 throw Error(values, $"{where}: {kindText} needs [low, high]");
-            double low = Number(bounds.Children[0], $"{where} low"), high = Number(bounds.Children[1], $"{where} high");
+            double low = FiniteNumber(bounds.Children[0], $"{where} low"), high = FiniteNumber(bounds.Children[1], $"{where} high");
             if (low > high) throw Error(values, $"{where}: low {Show(low)} > high {Show(high)}");
             if (low == high) throw Error(values, $"{where}: the range [{Show(low)}, {Show(high)}] is empty; a fixed value belongs in base:");
             if (kind == DistributionKind.LogUniform && low <= 0)
@@ -271,7 +238,7 @@ public static class SearchSpaceParser
             string unit = epochs ? "epochs" : "kj";
             if (!fields.TryGetValue($"min-{unit}", out var minNode) || !fields.TryGetValue($"max-{unit}", out var maxNode))
                 throw Error(node, $"rungs need both min-{unit} and max-{unit}");
-            double min = Number(minNode, $"rungs.min-{unit}"), max = Number(maxNode, $"rungs.max-{unit}");
+            double min = FiniteNumber(minNode, $"rungs.min-{unit}"), max = FiniteNumber(maxNode, $"rungs.max-{unit}");
             if (epochs && (min != Math.Floor(min) || max != Math.Floor(max) || max > 100_000)) throw Error(minNode, "rungs.min-epochs and max-epochs must be whole numbers of epochs");
             if (!(min > 0)) throw Error(minNode, $"rungs.min-{unit} must be positive, got {Show(min)}");
             if (min > max) throw Error(minNode, $"rungs.min-{unit} ({Show(min)}) > max-{unit} ({Show(max)})");
@@ -283,13 +250,6 @@ public static class SearchSpaceParser
                     throw Error(etaNode, $"rungs.eta (the reduction factor: the top 1/eta of a rung go up) must be a whole number in 2..100, got '{text}'");
             }
             return new RungLadder(epochs ? RungUnit.Epochs : RungUnit.Kilojoules, min, max, eta);
-        }
-
-        private string? ScalarOrNull(YamlNode node, string what)
-        {
-            string text = Text(node, what);
-            bool isNull = node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any } && text is "~" or "null" or "Null" or "NULL" or "";
-            return isNull ? null : text;
         }
 
         private static string Show(double value) => value.ToString("R", CultureInfo.InvariantCulture);
