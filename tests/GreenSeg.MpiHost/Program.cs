@@ -1,16 +1,17 @@
 using System.Globalization;
+using GreenSeg.Common;
 using GreenSeg.Distributed;
 using GreenSeg.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// greenseg-mpi-host STEPS PER_RANK_BATCH OUT [none|bf16]: trains a tiny network without BatchNorm for STEPS SGD steps on
+// greenseg-mpi-host STEPS PER_RANK_BATCH OUT [none|bf16|int8]: trains a tiny network without BatchNorm for STEPS SGD steps on
 // seeded global batches of PER_RANK_BATCH x ranks, each rank on its share, gradients averaged by DataParallelHook; rank 0
 // writes the final parameters (one float per line) to OUT. One rank with batch 8 and two with batch 4 must agree.
 int steps = int.Parse(args[0], CultureInfo.InvariantCulture);
 int batch = int.Parse(args[1], CultureInfo.InvariantCulture);
 string output = args[2];
-var compression = args.Length > 3 && args[3] == "bf16" ? GradCompression.Bf16 : GradCompression.None;
+var compression = args.Length > 3 ? ChoiceNames.Parse<GradCompression>(args[3], "compression") : GradCompression.None;
 
 using var world = MpiCommunicator.World();
 torch.set_num_threads(1);

@@ -53,6 +53,7 @@ public sealed class TrainCommand : Command<TrainSettings>
     private static int ExecuteDistributed(TrainSettings settings, ParallelSection parallel, CancellationToken cancellationToken)
     {
         var world = MpiCommunicator.World();
+        world.CollectiveTimeout = TimeSpan.FromSeconds(parallel.CollectiveTimeout);
         TrainingResult result;
         try
         {
@@ -92,6 +93,8 @@ public sealed class TrainCommand : Command<TrainSettings>
             Distributed = settings.Distributed ?? saved.Distributed,
             GradCompression = settings.GradCompression ?? saved.GradCompression,
             SyncEvery = settings.SyncEvery ?? saved.SyncEvery,
+            SyncBatchNorm = settings.SyncBatchNorm || saved.SyncBatchNorm,
+            CollectiveTimeout = settings.CollectiveTimeout ?? saved.CollectiveTimeout,
         };
     }
 

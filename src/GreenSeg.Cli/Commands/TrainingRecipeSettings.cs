@@ -111,11 +111,15 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--distributed <MODE>")] [Description("none | mpi: data parallel over the processes mpiexec or srun started (batch size is per rank; rank 0 writes the run).")]
     [TypeConverter(typeof(ChoiceConverter<DistributedMode>))]
     public DistributedMode? Distributed { get; init; }
-    [CommandOption("--grad-compression <MODE>")] [Description("none | bf16: round gradient buckets to bfloat16 before they are averaged (emulated: sent as fp32).")]
+    [CommandOption("--grad-compression <MODE>")] [Description("none | bf16 | int8: gradient buckets travel compressed (half or a quarter of the bytes), with error feedback.")]
     [TypeConverter(typeof(ChoiceConverter<GradCompression>))]
     public GradCompression? GradCompression { get; init; }
     [CommandOption("--sync-every <K>")] [Description("1: average gradients every step; K > 1: local SGD, weights averaged every K steps.")]
     public int? SyncEvery { get; init; }
+    [CommandOption("--sync-batchnorm")] [Description("BatchNorm uses the statistics of the global batch (summed across ranks), as PyTorch's SyncBatchNorm.")]
+    public bool SyncBatchNorm { get; init; }
+    [CommandOption("--collective-timeout <SECONDS>")] [Description("A rank that waits this long for the others in a collective aborts the job (default 600).")]
+    public double? CollectiveTimeout { get; init; }
 
 
     /// <summary>
@@ -150,11 +154,13 @@ public abstract class TrainingRecipeSettings : EnergySettings
             .Add("green-stop-dice-per-kj", GreenStopDicePerKj).Add("green-stop-window", GreenStopWindow)
             .Add("distill-from", DistillFrom).Add("distill-weight", DistillWeight).Add("distill-temperature", DistillTemperature)
             .Add("distributed", Distributed).Add("grad-compression", GradCompression).Add("sync-every", SyncEvery)
+            .Add("collective-timeout", CollectiveTimeout)
             .Add("cpu-tdp", CpuTdp).Add("country", Country).Add("carbon-intensity", CarbonIntensity)
             // Under loading's augmentation: section.
             .Add("augmentation.synthetic-contrast-probability", SyntheticContrast);
         // A switch: given, it turns the option on; not given, it leaves the base's value.
         if (CanonicalOrientation) flags.Add("canonical-orientation", true);
+        if (SyncBatchNorm) flags.Add("sync-batchnorm", true);
         // --pue has a default of its own: only a value other than it overrides the base.
         if (Pue != DefaultPue) flags.Add("pue", Pue);
         return [.. flags.Settings, .. DataSettings()];

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GreenSeg.Common;
 using GreenSeg.Models;
 using GreenSeg.Training;
 using TorchSharp;
@@ -15,6 +16,8 @@ namespace GreenSeg.Distributed;
 /// </summary>
 public sealed class DataParallelHook(MpiCommunicator world, ParallelSection settings) : ITrainingHook
 {
+    private readonly CompressedAverage? _compressed = GradientCodec.For(settings.GradCompression) is { } codec ? new CompressedAverage(world, codec) : null;
+
     /// <summary>Gradients are sent in buckets of at least this many bytes (a tensor larger than one is a bucket of its own).</summary>
     public const int BucketBytes = 4 << 20;
 
@@ -27,10 +30,13 @@ public sealed class DataParallelHook(MpiCommunicator world, ParallelSection sett
 
     public void OnTrainStart(TrainingRun run)
     {
+        if (settings.SyncBatchNorm) SynchronizedBatchStatistics.Attach(run.Parts.Model, World);
         BroadcastFromRoot(run.Parts.Model);
         run.Recorder.Say($"MPI: {World.Size} ranks on {World.Hosts} host(s); rank 0's weights broadcast; gradients averaged " +
             (settings.SyncEvery > 1 ? $"never: local SGD, weights averaged every {settings.SyncEvery} steps" : $"every step in buckets of {BucketBytes >> 20} MiB") +
-            (settings.GradCompression == GradCompression.Bf16 ? ", rounded to bf16" : ""));
+            (_compressed is not null && settings.SyncEvery == 1 ? $", sent as {ChoiceNames.Name(settings.GradCompression)} with error feedback" : "") +
+            (settings.SyncBatchNorm ? "; BatchNorm statistics over the global batch" : "; BatchNorm statistics per rank") +
+            FormattableString.Invariant($"; a collective waits at most {World.CollectiveTimeout.TotalSeconds:0} s"));
     }
 
     public void AfterBackward(SegmentationModel model)
@@ -59,7 +65,7 @@ public sealed class DataParallelHook(MpiCommunicator world, ParallelSection sett
     {
         if (World.Size > 1 && _stepsThisEpoch > 0)
             run.Recorder.Say(FormattableString.Invariant(
-                $"MPI: {_communication.Elapsed.TotalSeconds:0.00} s in collectives so far on rank 0; this epoch {_bucketsThisEpoch} Allreduce calls, {_bytesThisEpoch / (double)_stepsThisEpoch / 1e6:0.000} MB per step from each rank{(settings.GradCompression == GradCompression.Bf16 ? " (bf16 rounding emulated: sent as fp32)" : "")}"));
+                $"MPI: {_communication.Elapsed.TotalSeconds:0.00} s in collectives so far on rank 0; this epoch {_bucketsThisEpoch} Allreduce calls, {_bytesThisEpoch / (double)_stepsThisEpoch / 1e6:0.000} MB sent per step by each rank"));
         _stepsThisEpoch = _bytesThisEpoch = _bucketsThisEpoch = 0;
     }
 
@@ -71,7 +77,7 @@ public sealed class DataParallelHook(MpiCommunicator world, ParallelSection sett
         Reduce([.. model.parameters(), .. FloatBuffers(model)], ReduceKind.BroadcastFromRoot, count: false);
     }
 
-    /// <summary>Each gradient replaced by its mean over the ranks (bucketed; rounded to bf16 first when asked).</summary>
+    /// <summary>Each gradient replaced by its mean over the ranks (bucketed; compressed when asked).</summary>
     public void AverageGradients(nn.Module model)
     {
         var grads = model.parameters().Where(p => p.requires_grad && p.grad is not null).Select(p => p.grad!).ToList();
@@ -83,38 +89,43 @@ public sealed class DataParallelHook(MpiCommunicator world, ParallelSection sett
     /// <summary>The tensors, bucket by bucket: flattened into one float array, one collective call, copied back.</summary>
     private void Reduce(IReadOnlyList<Tensor> tensors, ReduceKind kind, bool count)
     {
-        int start = 0;
+        int start = 0, bucket = 0;
         long elements = 0;
         for (int i = 0; i < tensors.Count; i++)
         {
             elements += tensors[i].numel();
             if (elements * sizeof(float) >= BucketBytes || i == tensors.Count - 1)
             {
-                ReduceBucket(tensors.Skip(start).Take(i + 1 - start).ToList(), kind, count);
+                ReduceBucket(tensors.Skip(start).Take(i + 1 - start).ToList(), bucket++, kind, count);
                 start = i + 1;
                 elements = 0;
             }
         }
     }
 
-    private void ReduceBucket(List<Tensor> bucket, ReduceKind kind, bool count)
+    /// <summary>
+    /// One bucket: flattened into one float array, one collective exchange, copied back. Gradients go compressed when asked
+    /// (weights averaged by local SGD always go as fp32). Bytes counted are those each rank sends: 2(R-1)/R of the payload,
+    /// as a ring all-reduce sends it.
+    /// </summary>
+    private void ReduceBucket(List<Tensor> bucket, int index, ReduceKind kind, bool count)
     {
         using var scope = torch.NewDisposeScope();
         var flat = torch.cat(bucket.Select(t => t.detach().reshape(-1).to_type(ScalarType.Float32)).ToList());
-        if (kind == ReduceKind.Average && settings.GradCompression == GradCompression.Bf16 && settings.SyncEvery == 1)
-            flat = flat.to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
         var values = flat.cpu().data<float>().ToArray();
+        bool compressed = kind == ReduceKind.Average && _compressed is not null && settings.SyncEvery == 1;
         _communication.Start();
-        if (kind == ReduceKind.Average) World.AllreduceSum(values, values.Length);
+        if (compressed) _compressed!.Average(index, values);
+        else if (kind == ReduceKind.Average) World.AllreduceSum(values, values.Length);
         else World.Broadcast(values, values.Length);
         _communication.Stop();
         if (count)
         {
             _bucketsThisEpoch++;
-            _bytesThisEpoch += (long)values.Length * sizeof(float);
+            _bytesThisEpoch += compressed ? _compressed!.LastBytesSent : 2L * (World.Size - 1) * values.Length * sizeof(float) / World.Size;
         }
         var result = torch.tensor(values);
-        if (kind == ReduceKind.Average) result.div_(World.Size);
+        if (kind == ReduceKind.Average && !compressed) result.div_(World.Size);
         long offset = 0;
         foreach (var tensor in bucket)
         {

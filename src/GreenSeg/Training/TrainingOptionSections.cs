@@ -242,8 +242,10 @@ public enum GradCompression
 {
     /// <summary>fp32, as computed.</summary>
     [EnumMember(Value = "none")] None,
-    /// <summary>Each rank's bucket rounded to bfloat16 before it is summed (the rounding of a bf16 Allreduce; the sum itself in fp32).</summary>
+    /// <summary>Buckets travel as bfloat16 (half the bytes), with error feedback; decoded and averaged in fp32.</summary>
     [EnumMember(Value = "bf16")] Bf16,
+    /// <summary>Buckets travel as int8 with one fp32 scale per chunk (a quarter of the bytes), with error feedback.</summary>
+    [EnumMember(Value = "int8")] Int8,
 }
 
 /// <summary>
@@ -256,12 +258,18 @@ public sealed record ParallelSection
     public GradCompression GradCompression { get; init; } = GradCompression.None;
     /// <summary>1 averages gradients every step; K &gt; 1 is local SGD: each rank steps alone and the weights are averaged (in fp32, whatever <see cref="GradCompression"/> says) every K steps.</summary>
     public int SyncEvery { get; init; } = 1;
+    /// <summary>BatchNorm normalises with the statistics of the global batch (summed across ranks, forward and backward), as PyTorch's SyncBatchNorm.</summary>
+    [YamlMember(Alias = "sync-batchnorm")]
+    public bool SyncBatchNorm { get; init; }
+    /// <summary>Seconds a collective call waits for the other ranks before this rank aborts the job (a hung or stopped rank).</summary>
+    public double CollectiveTimeout { get; init; } = 600;
 
     public ParallelSection Validate()
     {
         if (!Enum.IsDefined(Distributed)) throw new GreenSegException($"distributed must be {string.Join(" or ", ChoiceNames.Names<DistributedMode>())}, got '{Distributed}'");
         if (!Enum.IsDefined(GradCompression)) throw new GreenSegException($"grad-compression must be {string.Join(" or ", ChoiceNames.Names<GradCompression>())}, got '{GradCompression}'");
         OptionCheck.Require(SyncEvery >= 1, "sync-every", "must be at least 1", SyncEvery);
+        OptionCheck.Require(CollectiveTimeout > 0 && double.IsFinite(CollectiveTimeout), "collective-timeout", "must be a positive number of seconds", CollectiveTimeout);
         return this;
     }
 }
