@@ -25,8 +25,10 @@ public sealed class DataParallelHook(MpiCommunicator world, ParallelSection sett
     private long _steps, _stepsThisEpoch, _bytesThisEpoch, _bucketsThisEpoch;
 
     public MpiCommunicator World { get; } = world;
-    /// <summary>Seconds this rank spent in collective calls (including waiting for slower ranks).</summary>
+    /// <summary>Seconds this rank spent in collective calls (including waiting for slower ranks, and compressing).</summary>
     public TimeSpan CommunicationTime => _communication.Elapsed;
+    /// <summary>Bytes this rank sent averaging gradients or weights since the start (ring all-reduce: 2(R-1)/R of the payload).</summary>
+    public long BytesSent { get; private set; }
 
     public void OnTrainStart(TrainingRun run)
     {
@@ -122,7 +124,9 @@ public sealed class DataParallelHook(MpiCommunicator world, ParallelSection sett
         if (count)
         {
             _bucketsThisEpoch++;
-            _bytesThisEpoch += compressed ? _compressed!.LastBytesSent : 2L * (World.Size - 1) * values.Length * sizeof(float) / World.Size;
+            long sent = compressed ? _compressed!.LastBytesSent : 2L * (World.Size - 1) * values.Length * sizeof(float) / World.Size;
+            _bytesThisEpoch += sent;
+            BytesSent += sent;
         }
         var result = torch.tensor(values);
         if (kind == ReduceKind.Average && !compressed) result.div_(World.Size);
