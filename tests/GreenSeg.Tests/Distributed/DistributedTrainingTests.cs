@@ -16,6 +16,16 @@ public sealed class MpiFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory that runs <c>mpiexec -n 2</c>: skipped, saying why, where MPICH's mpiexec is not on PATH.</summary>
+public sealed class MpiTheoryAttribute : TheoryAttribute
+{
+    public MpiTheoryAttribute()
+    {
+        if (Mpi.Exec is null)
+            Skip = "needs MPICH's mpiexec on PATH (Debian: apt-get install mpich libmpich-dev; .ci/run installs it)";
+    }
+}
+
 internal static class Mpi
 {
     public static string? Exec { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
@@ -170,27 +180,32 @@ public sealed class DistributedTrainingTests : IDisposable
         ConvergedDice("local-sgd", ["--sync-every", "4"]).ShouldBeGreaterThanOrEqualTo(plain - 0.02, "local SGD every 4 steps");
     }
 
-    [MpiFact]
-    public void SynchronizedBatchNormMakesTwoRanksOfBatchFourTheFunctionOfOneRankOfBatchEight()
+    [MpiTheory]
+    [InlineData("fp32", 1e-5)]
+    // bf16 keeps 8 bits of mantissa (2^-9 relative per rounding) and libtorch's bf16 kernels round differently at batch 4
+    // and 8: measured 6.4e-4 after the 13 steps; stated bound 5e-3.
+    [InlineData("bf16-mixed", 5e-3)]
+    public void SynchronizedBatchNormMakesTwoRanksOfBatchFourTheFunctionOfOneRankOfBatchEight(string precision, double tolerance)
     {
-        string single = Path.Combine(_root, "sync-single"), parallel = Path.Combine(_root, "sync-parallel");
+        string single = Path.Combine(_root, "sync-single-" + precision), parallel = Path.Combine(_root, "sync-parallel-" + precision);
         // One process is MPI's singleton here: the same synchronized arithmetic over one rank.
-        var one = Mpi.Run(Mpi.Greenseg, [.. Recipe(8, 1, single), "--distributed", "mpi", "--sync-batchnorm"]);
+        var one = Mpi.Run(Mpi.Greenseg, [.. Recipe(8, 1, single), "--distributed", "mpi", "--sync-batchnorm", "--precision", precision]);
         one.ExitCode.ShouldBe(0, one.Output);
-        var two = Mpi.Greenseg2Ranks([.. Recipe(4, 1, parallel), "--distributed", "mpi", "--sync-batchnorm"]);
+        var two = Mpi.Greenseg2Ranks([.. Recipe(4, 1, parallel), "--distributed", "mpi", "--sync-batchnorm", "--precision", precision]);
         two.ExitCode.ShouldBe(0, two.Output);
         File.ReadAllText(Path.Combine(parallel, "train.log")).ShouldContain("BatchNorm statistics over the global batch");
 
-        // 13 steps with BatchNorm over the global batch: equal up to the order of float sums (local BatchNorm: within 5%).
+        // 13 steps with BatchNorm over the global batch: equal up to the order of float sums and bf16's rounding (local BatchNorm: within 5%).
         using var a = Load(Path.Combine(single, "checkpoints", "last", "model.pt"));
         using var b = Load(Path.Combine(parallel, "checkpoints", "last", "model.pt"));
+        double squaredDifference = 0, squaredNorm = 0;
         foreach ((string name, var tensor) in a.state_dict())
         {
             if (tensor.dtype != ScalarType.Float32) continue;
-            double norm = tensor.norm().item<float>();
-            double difference = (tensor - b.state_dict()[name]).norm().item<float>();
-            difference.ShouldBeLessThanOrEqualTo(1e-4 * Math.Max(norm, 1e-3), name);
+            squaredNorm += Math.Pow(tensor.norm().item<float>(), 2);
+            squaredDifference += Math.Pow((tensor - b.state_dict()[name]).norm().item<float>(), 2);
         }
+        Math.Sqrt(squaredDifference / squaredNorm).ShouldBeLessThanOrEqualTo(tolerance, $"relative difference of all weights and statistics ({precision})");
     }
 
     [MpiFact]
