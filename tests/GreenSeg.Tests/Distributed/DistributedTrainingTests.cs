@@ -9,25 +9,19 @@ namespace GreenSeg.Tests.Distributed;
 /// <summary>A test that runs <c>mpiexec -n 2</c> on this machine: skipped, saying why, where MPICH's mpiexec is not on PATH.</summary>
 public sealed class MpiFactAttribute : FactAttribute
 {
-    public MpiFactAttribute()
-    {
-        if (Mpi.Exec is null)
-            Skip = "needs MPICH's mpiexec on PATH (Debian: apt-get install mpich libmpich-dev; .ci/run installs it)";
-    }
+    public MpiFactAttribute() => Skip = Mpi.SkipReason;
 }
 
 /// <summary>A theory that runs <c>mpiexec -n 2</c>: skipped, saying why, where MPICH's mpiexec is not on PATH.</summary>
 public sealed class MpiTheoryAttribute : TheoryAttribute
 {
-    public MpiTheoryAttribute()
-    {
-        if (Mpi.Exec is null)
-            Skip = "needs MPICH's mpiexec on PATH (Debian: apt-get install mpich libmpich-dev; .ci/run installs it)";
-    }
+    public MpiTheoryAttribute() => Skip = Mpi.SkipReason;
 }
 
 internal static class Mpi
 {
+    public static string? SkipReason => Exec is null ? "needs MPICH's mpiexec on PATH (Debian: apt-get install mpich libmpich-dev; .ci/run installs it)" : null;
+
     public static string? Exec { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
         .Select(dir => Path.Combine(dir, "mpiexec")).FirstOrDefault(File.Exists);
 
