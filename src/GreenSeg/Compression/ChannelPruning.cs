@@ -39,10 +39,6 @@ public static class ChannelPruning
         if (Unsupported.TryGetValue(model, out string? why)) throw new GreenSegException($"{model}: {why}");
     }
 
-    /// <summary>The model's prunable blocks in construction order (the order of <see cref="ModelOptions.InternalWidths"/>).</summary>
-    public static IReadOnlyList<IPrunableBlock> Blocks(SegmentationModel model) =>
-        [.. model.modules().OfType<IPrunableBlock>().Where(b => b.InternalIndex >= 0).OrderBy(b => b.InternalIndex)];
-
     /// <summary>
     /// Per block, the indices of the internal channels kept at <paramref name="sparsity"/>: the largest L1 norms, ascending by
     /// index. The share is of <paramref name="originalWidths"/> when given (an iteration of a schedule), else of the current widths.
@@ -53,7 +49,7 @@ public static class ChannelPruning
         var kept = new List<long[]>();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var blocks = Blocks(model);
+        var blocks = model.PrunableBlocks();
         if (originalWidths is not null && originalWidths.Count != blocks.Count)
             throw new GreenSegException($"{model.ModelName}: {blocks.Count} prunable blocks, {originalWidths.Count} original widths");
         for (int i = 0; i < blocks.Count; i++)
@@ -72,7 +68,7 @@ public static class ChannelPruning
     public static ChannelPruningResult Prune(SegmentationModel model, double sparsity, IReadOnlyList<int>? originalWidths = null)
     {
         RequireSupported(model.ModelName);
-        var blocks = Blocks(model);
+        var blocks = model.PrunableBlocks();
         if (blocks.Count == 0) throw new GreenSegException($"{model.ModelName}: has no blocks with internal channels; not supported by l1-channels");
         var kept = ChannelsToKeep(model, sparsity, originalWidths);
         var widths = kept.Select(k => k.Length).ToList();
@@ -102,8 +98,8 @@ public static class ChannelPruning
         var from = source.state_dict();
         foreach (var (name, tensor) in target.state_dict())
             if (from.TryGetValue(name, out var original) && original.shape.SequenceEqual(tensor.shape)) tensor.copy_(original);
-        var sourceBlocks = Blocks(source);
-        var targetBlocks = Blocks(target);
+        var sourceBlocks = source.PrunableBlocks();
+        var targetBlocks = target.PrunableBlocks();
         for (int i = 0; i < sourceBlocks.Count; i++)
         {
             var index = tensor(kept[i]);
@@ -144,7 +140,7 @@ public static class ChannelPruning
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var blocks = Blocks(model);
+        var blocks = model.PrunableBlocks();
         for (int i = 0; i < blocks.Count; i++)
         {
             foreach (var consumer in blocks[i].InternalChannels.Consumers)

@@ -167,7 +167,7 @@ public static class Pruning
     {
         using var model = manifest.CreateModel();
         var profile = ModelProfiler.Profile(model, manifest.Size, manifest.Size);
-        var blocks = ChannelPruning.Blocks(model);
+        var blocks = model.PrunableBlocks();
         return (profile.Parameters, profile.MultiplyAccumulates,
             [.. blocks.Select(b => (int)b.InternalChannels.Producer.Conv.OutChannels)], [.. blocks.Select(b => b.BlockKind)]);
     }

@@ -36,6 +36,8 @@ public static class PyTorchWeights
     /// <summary>As above, in the given format whatever the file's extension.</summary>
     public static CheckpointManifest ExportCheckpoint(string checkpoint, string path, PyTorchFormat format)
     {
+        // A file already there may be anything (GreenSeg cannot tell its own .pt or .safetensors apart): never replaced.
+        if (File.Exists(path) || Directory.Exists(path)) throw new InvalidInputException(Path.GetFullPath(path), "already exists; export writes a new file only (choose another --out or remove it)");
         var (manifest, weights) = CheckpointManifest.Locate(checkpoint);
         using var model = manifest.CreateModel();
         ModelWeights.Load(model, weights);
@@ -50,6 +52,7 @@ public static class PyTorchWeights
     public static string ImportCheckpoint(string path, CheckpointManifest manifest, string folder)
     {
         if (manifest.Problem() is { } problem) throw new GreenSegException($"the imported model's description: {problem}");
+        if (manifest.InternalWidths is null) manifest = manifest with { InternalWidths = InternalWidthsIn(path, manifest) };
         string weights = Path.Combine(folder, CheckpointManifest.WeightsFileName);
         if (File.Exists(weights) || File.Exists(Path.Combine(folder, CheckpointManifest.FileName)))
             throw new InvalidInputException(Path.GetFullPath(folder), "already holds a checkpoint; choose another --out");
@@ -59,6 +62,35 @@ public static class PyTorchWeights
         ModelWeights.Save(model, weights);
         manifest.Save(folder);
         return weights;
+    }
+
+    /// <summary>
+    /// The prunable blocks' widths that a file's tensors show for the manifest's architecture (structured pruning exports
+    /// narrower tensors): each block's producing convolution's output channels as stored; null when every block has its
+    /// default width.
+    /// </summary>
+    public static IReadOnlyList<int>? InternalWidthsIn(string path, CheckpointManifest manifest)
+    {
+        RequireReadable(path);
+        using var scope = NewDisposeScope();
+        var file = Read(path, FormatOf(path));
+        using var model = (manifest with { InternalWidths = null }).CreateModel();
+        var names = model.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
+        var producers = model.PrunableBlocks().Select(b => b.InternalChannels.Producer.Conv).ToList();
+        var widths = producers.Select(conv =>
+            names.TryGetValue(conv.Weight.Handle, out var name) && file.TryGetValue(name, out var stored) && stored.dim() > 0 ? (int)stored.shape[0] : (int)conv.OutChannels).ToList();
+        if (widths.SequenceEqual(producers.Select(conv => (int)conv.OutChannels))) return null;
+        var blocks = model.PrunableBlocks();
+        for (int i = 0; i < widths.Count; i++)
+            if (widths[i] < 1 || widths[i] > producers[i].OutChannels)
+                throw new InvalidInputException(path, $"block {i} ({blocks[i].BlockKind}) holds {widths[i]} channels, more than {model.GetName()} at this width has ({producers[i].OutChannels}): not this architecture or width");
+        return widths;
+    }
+
+    private static void RequireReadable(string path)
+    {
+        if (!File.Exists(path)) throw new InvalidInputException(path, "weights file not found");
+        RegularFile.Require(path);
     }
 
     /// <summary>Writes every parameter and buffer (float32, NCHW), atomically.</summary>
@@ -76,8 +108,7 @@ public static class PyTorchWeights
     /// </summary>
     public static void Import(nn.Module model, string path)
     {
-        if (!File.Exists(path)) throw new InvalidInputException(path, "weights file not found");
-        RegularFile.Require(path);
+        RequireReadable(path);
         var format = FormatOf(path);
         using var scope = NewDisposeScope();
         var file = Read(path, format);

@@ -67,4 +67,8 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
     private long NearestValid(long side) => Math.Max(TotalStride, (side + TotalStride / 2) / TotalStride * TotalStride);
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>The prunable blocks in construction order (the order of <see cref="ModelOptions.InternalWidths"/>).</summary>
+    public IReadOnlyList<Blocks.IPrunableBlock> PrunableBlocks() =>
+        [.. modules().OfType<Blocks.IPrunableBlock>().Where(b => b.InternalIndex >= 0).OrderBy(b => b.InternalIndex)];
 }

@@ -49,7 +49,7 @@ public sealed class ChannelPruningTests(SmallPhantom phantom, ITestOutputHelper 
     public void ThePrunedModelEqualsTheOriginalWithThePrunedChannelsContributionsRemoved(string name)
     {
         using var model = Trained(name);
-        var blocks = ChannelPruning.Blocks(model);
+        var blocks = model.PrunableBlocks();
         blocks.ShouldNotBeEmpty();
         var pruned = ChannelPruning.Prune(model, 0.5);
         using var narrow = pruned.Model;
@@ -148,7 +148,7 @@ public sealed class ChannelPruningTests(SmallPhantom phantom, ITestOutputHelper 
     public void DefaultWidthsGiveTheSameModelAndWrongCountsAreRefused()
     {
         using var plain = ModelRegistry.Create("efficientnet-b0-unet", new ModelOptions { BaseFeatures = 8, Seed = 3 });
-        var widths = ChannelPruning.Blocks(plain).Select(b => (int)b.InternalChannels.Producer.Conv.OutChannels).ToList();
+        var widths = plain.PrunableBlocks().Select(b => (int)b.InternalChannels.Producer.Conv.OutChannels).ToList();
         using var explicitWidths = ModelRegistry.Create("efficientnet-b0-unet", new ModelOptions { BaseFeatures = 8, Seed = 3, InternalWidths = widths });
         var a = plain.state_dict();
         foreach (var (key, value) in explicitWidths.state_dict()) ModelTestData.BitIdentical(value, a[key]).ShouldBeTrue(key);

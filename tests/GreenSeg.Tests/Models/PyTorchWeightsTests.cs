@@ -121,4 +121,52 @@ public sealed class PyTorchWeightsTests : IDisposable
         CheckpointManifest.Locate(imported).Manifest.ShouldBe(manifest);
         Should.Throw<InvalidInputException>(() => PyTorchWeights.ImportCheckpoint(exported, manifest, imported)).Problem.ShouldContain("already holds a checkpoint");
     }
+
+    [Theory]
+    [InlineData("foreign.safetensors")]
+    [InlineData("foreign.pt")]
+    public void ExportNeverReplacesAFileAlreadyThere(string file)
+    {
+        using var model = Model(1);
+        string run = Path.Combine(_folder, "run");
+        Directory.CreateDirectory(run);
+        ModelWeights.Save(model, Path.Combine(run, CheckpointManifest.WeightsFileName));
+        new CheckpointManifest { Model = "unet", ModelWidth = 4, Size = 64, Spacing = 3, PreprocessingVersion = 1 }.Save(run);
+        string foreign = Path.Combine(_folder, file);
+        File.WriteAllText(foreign, "someone else's file");
+
+        var error = Should.Throw<InvalidInputException>(() => PyTorchWeights.ExportCheckpoint(run, foreign));
+        error.Path.ShouldBe(foreign);
+        error.Problem.ShouldContain("already exists");
+        File.ReadAllText(foreign).ShouldBe("someone else's file");
+    }
+
+    [Fact]
+    public void AStructurallyPrunedModelImportsWithTheWidthsItsTensorsShow()
+    {
+        using var full = Model(1);
+        int[] widths = [.. full.PrunableBlocks().Select(b => (int)Math.Max(1, b.InternalChannels.Producer.Conv.OutChannels / 2))];
+        using var narrow = ModelRegistry.Create("unet", new ModelOptions { BaseFeatures = 4, Seed = 2, InternalWidths = widths });
+        string exported = Path.Combine(_folder, "narrow.safetensors");
+        PyTorchWeights.Export(narrow, exported, PyTorchFormat.Safetensors);
+        var described = new CheckpointManifest { Model = "unet", ModelWidth = 4, Size = 64, Spacing = 3, PreprocessingVersion = 1 };
+
+        PyTorchWeights.InternalWidthsIn(exported, described).ShouldBe(widths);
+        string weights = PyTorchWeights.ImportCheckpoint(exported, described, Path.Combine(_folder, "imported"));
+        var (manifest, _) = CheckpointManifest.Locate(Path.Combine(_folder, "imported"));
+        manifest.InternalWidths.ShouldBe(widths);
+        using var imported = manifest.CreateModel();
+        ModelWeights.Load(imported, weights);
+        SameWeights(imported, narrow).ShouldBeTrue();
+
+        // An unpruned file shows the default widths: nothing recorded.
+        string plain = Path.Combine(_folder, "plain.safetensors");
+        PyTorchWeights.Export(full, plain, PyTorchFormat.Safetensors);
+        PyTorchWeights.InternalWidthsIn(plain, described).ShouldBeNull();
+        // Wider than the architecture at the described width: not this model.
+        using var wide = Model(1, width: 8);
+        string wideFile = Path.Combine(_folder, "wide.safetensors");
+        PyTorchWeights.Export(wide, wideFile, PyTorchFormat.Safetensors);
+        Should.Throw<InvalidInputException>(() => PyTorchWeights.InternalWidthsIn(wideFile, described)).Problem.ShouldContain("more than");
+    }
 }
