@@ -12,7 +12,7 @@ namespace GreenSeg.Cli.Commands;
 public sealed class StudySettings : EnergySettings
 {
     [CommandArgument(0, "<STUDY>")]
-    [Description("A study .yaml file, or a preset: techniques, architectures, quick.")]
+    [Description("A study .yaml file, or a preset: techniques, architectures, compression, quick.")]
     public string Study { get; init; } = "";
 
     [CommandOption("--data <PATH>")]

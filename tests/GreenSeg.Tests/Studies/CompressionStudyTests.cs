@@ -1,0 +1,259 @@
+using GreenSeg.Common;
+using GreenSeg.Compression;
+using GreenSeg.Inference;
+using GreenSeg.Studies;
+using GreenSeg.Studies.Reporting;
+using GreenSeg.Training;
+
+namespace GreenSeg.Tests.Studies;
+
+/// <summary>Derived runs (from:, compress:, inference:), a distill-from naming a study run, deployment measurement, and the compression preset.</summary>
+public class CompressionStudyDefinitionTests
+{
+    private static StudyDefinition Parse(string runs) => StudyDefinitionParser.Parse("name: c\n" + runs, "c.yaml", "c");
+
+    private static void Refused(string runs, params string[] phrases)
+    {
+        var error = Should.Throw<InvalidInputException>(() => Parse(runs));
+        foreach (string phrase in phrases) error.Message.ShouldContain(phrase);
+    }
+
+    [Fact]
+    public void Reads_derived_runs_their_compression_and_inference()
+    {
+        var definition = Parse("""
+            deployment: { timing-size: 64, timing-slices: 8, timing-stacks: 2, calibration-slices: 16 }
+            runs:
+              - name: pruned
+                from: base
+                compress: { method: l1-channels, sparsity: 0.25, iterations: 2, finetune-epochs: 3 }
+              - name: base
+                inference: { precision: fp32, fold-bn: false }
+              - name: int8
+                from: pruned
+                inference: { engine: onnx, precision: int8 }
+              - name: student
+                set: { model-width: 4, distill-from: base }
+            """);
+        definition.Deployment.ShouldBe(new StudyDeployment { TimingSize = 64, TimingSlices = 8, TimingStacks = 2, CalibrationSlices = 16 });
+        var pruned = definition.Runs[0];
+        pruned.From.ShouldBe("base");
+        pruned.Compress.ShouldBe(new StudyCompression(PruningMethod.L1Channels, 0.25, 2, 3));
+        pruned.Inference.ShouldBe(StudyInference.Default);
+        definition.Runs[1].Inference.ShouldBe(new StudyInference(InferenceEngine.Torch, "fp32", FoldBatchNorm: false));
+        definition.Runs[2].Inference.ShouldBe(new StudyInference(InferenceEngine.Onnx, "int8"));
+        StudyDefinitionParser.Dependencies(definition.Runs[3], definition.Runs).ShouldBe(["base"]);
+
+        // Parents run first; a derived run holds the recipe of the trained run its model descends from.
+        var plan = StudyPlanner.Expand(definition, "/data");
+        plan.Runs.Select(r => r.Name).ShouldBe(["base", "pruned", "int8", "student"]);
+        plan["pruned"].Options.ShouldBe(plan["base"].Options);
+        plan["int8"].Options.ShouldBe(plan["base"].Options);
+        plan["int8"].Derivation.ShouldBe("from pruned; onnx int8");
+        plan["pruned"].Derivation.ShouldBe("from base: l1-channels 25% in 2 iterations, 3 fine-tuning epochs each");
+        plan["student"].Teacher.ShouldBe("base");
+        plan["student"].Options.Distillation.DistillFrom.ShouldBe("base");
+        plan["student"].Options.ModelWidth.ShouldBe(4);
+        plan.Deployment.ShouldBe(definition.Deployment);
+    }
+
+    [Fact]
+    public void A_study_without_derived_runs_or_deployment_measures_nothing_more()
+    {
+        Parse("runs:\n  - name: a\n").MeasuredDeployment.ShouldBeNull();
+        Parse("runs:\n  - name: a\n  - name: b\n    from: a\n    inference: { engine: onnx }\n").MeasuredDeployment.ShouldBe(new StudyDeployment());
+    }
+
+    [Fact]
+    public void Refuses_an_unknown_parent_naming_the_key() =>
+        Refused("runs:\n  - name: a\n  - name: b\n    from: nope\n    inference: { engine: onnx }\n", "c.yaml", "line 5", "run 'b': from: 'nope' is not a run of this study");
+
+    [Fact]
+    public void Refuses_a_cycle_through_from_and_distill_from() =>
+        Refused("""
+            runs:
+              - name: a
+                set: { distill-from: b }
+              - name: b
+                from: a
+                compress: { method: magnitude, sparsity: 0.5 }
+            """, "'a' -> 'b' -> 'a'", "cycle");
+
+    [Fact]
+    public void Refuses_a_run_derived_from_itself() =>
+        Refused("runs:\n  - name: a\n    from: a\n    inference: { engine: onnx }\n", "'a' -> 'a'", "cycle");
+
+    [Theory]
+    [InlineData("{ method: prune-all, sparsity: 0.5 }", "compress.method 'prune-all'", "magnitude, l1-channels")]
+    [InlineData("{ sparsity: 0.5 }", "compress needs method:")]
+    [InlineData("{ method: magnitude }", "compress needs sparsity:")]
+    [InlineData("{ method: magnitude, sparsity: 1.5 }", "compress.sparsity must lie in (0, 1), got 1.5")]
+    [InlineData("{ method: magnitude, sparsity: 0 }", "compress.sparsity must lie in (0, 1)")]
+    [InlineData("{ method: magnitude, sparsity: half }", "compress.sparsity must be a number")]
+    [InlineData("{ method: magnitude, sparsity: 0.5, iterations: 0 }", "compress.iterations must be at least 1")]
+    [InlineData("{ method: magnitude, sparsity: 0.5, iterations: 2 }", "compress.iterations 2 needs fine-tuning")]
+    [InlineData("{ method: magnitude, sparsity: 0.5, finetune-epochs: -1 }", "compress.finetune-epochs must be at least 0")]
+    [InlineData("{ method: magnitude, sparsity: 0.5, rate: 2 }", "rate")]
+    public void Refuses_a_bad_compression_naming_the_key(string compress, params string[] phrases) =>
+        Refused($"runs:\n  - name: a\n  - name: b\n    from: a\n    compress: {compress}\n", ["run 'b'", .. phrases]);
+
+    [Theory]
+    [InlineData("{ engine: tensorrt }", "inference.engine 'tensorrt'")]
+    [InlineData("{ engine: onnx, precision: bf16-pure }", "inference.precision 'bf16-pure' on the onnx engine", "fp32, int8")]
+    [InlineData("{ precision: int4 }", "inference.precision 'int4' on the torch engine")]
+    [InlineData("{ engine: onnx, fold-bn: false }", "inference.fold-bn", "always folds")]
+    [InlineData("{ fold-bn: maybe }", "inference.fold-bn must be true or false")]
+    public void Refuses_a_bad_inference_naming_the_key(string inference, params string[] phrases) =>
+        Refused($"runs:\n  - name: a\n  - name: b\n    from: a\n    inference: {inference}\n", ["run 'b'", .. phrases]);
+
+    [Fact]
+    public void Refuses_derived_runs_that_would_be_ambiguous()
+    {
+        Refused("runs:\n  - name: a\n  - name: b\n    compress: { method: magnitude, sparsity: 0.5 }\n", "run 'b': compress: needs from:");
+        Refused("runs:\n  - name: a\n  - name: b\n    from: a\n", "run 'b': from: needs compress:");
+        Refused("runs:\n  - name: a\n  - name: b\n    from: a\n    set: { seed: 2 }\n    inference: { engine: onnx }\n", "run 'b': set: cannot be given with from:");
+        Refused("runs:\n  - name: a\n  - name: b\n    from: a\n    inference: { engine: onnx }\nmatrix:\n  seed: [1, 2]\n", "run 'b'", "matrix");
+        Refused("deployment: { timing-stacks: 0 }\nruns:\n  - name: a\n", "deployment.timing-stacks must be at least 1");
+    }
+
+    [Fact]
+    public void The_compression_preset_trains_two_unets_and_derives_every_variant()
+    {
+        var plan = StudyPlanner.Expand(StudyPresets.Load("compression"), "/data/e2mip");
+        plan.Definition.Description.ShouldContain("../shared/data/e2mip-fetal");
+        plan.Deployment!.StackText.ShouldBe("256x256x40");
+        plan.BaselineRun.ShouldBe("unet16");
+        var defaults = new TrainingOptions();
+        var unet16 = plan["unet16"].Options;
+        (unet16.Model, unet16.ModelWidth, unet16.Preprocessing.Size, unet16.Preprocessing.Spacing).ShouldBe((defaults.Model, defaults.ModelWidth, defaults.Preprocessing.Size, defaults.Preprocessing.Spacing));
+        plan["unet32"].Options.ModelWidth.ShouldBe(32);
+        foreach (string model in new[] { "unet16", "unet32" })
+        {
+            var derived = plan.Runs.Where(r => r.From == model).ToList();
+            derived.Where(r => r.Compress?.Method == PruningMethod.Magnitude).Select(r => r.Compress!.Sparsity).ShouldBe([0.5, 0.8, 0.9]);
+            derived.Where(r => r.Compress?.Method == PruningMethod.L1Channels).Select(r => r.Compress!.Sparsity).ShouldBe([0.25, 0.5]);
+            derived.Where(r => r.Compress is null).Select(r => r.Inference).ShouldBe([
+                new StudyInference(FoldBatchNorm: false), new StudyInference(InferenceEngine.Onnx, "fp32"), new StudyInference(InferenceEngine.Onnx, "int8")]);
+            derived.ShouldAllBe(r => r.Compress == null || r.Compress.FinetuneEpochs > 0);
+        }
+        plan["unet8-distilled"].Teacher.ShouldBe("unet32");
+        plan["unet8-distilled"].Options.ModelWidth.ShouldBe(8);
+        plan["unet8"].Options.ModelWidth.ShouldBe(8);
+        // Every run after what it depends on.
+        var position = plan.Runs.Select((r, i) => (r.Name, i)).ToDictionary(p => p.Name, p => p.i);
+        plan.Runs.ShouldAllBe(r => (r.From == null || position[r.From] < position[r.Name]) && (r.Teacher == null || position[r.Teacher] < position[r.Name]));
+    }
+}
+
+/// <summary>A tiny compression study on the phantom: trained, pruned, exported and distilled runs, measured, reported and resumed.</summary>
+public sealed class CompressionStudyRunnerTests(TinyPhantomFixture fixture) : IClassFixture<TinyPhantomFixture>
+{
+    private StudyPlan Plan() => StudyPlanner.Expand(StudyDefinitionParser.Parse("""
+        name: tiny-compression
+        base: default
+        split: { seed: 1, validation-fraction: 0.34 }
+        budget: { epochs: 1 }
+        set: { size: 32, spacing: 8, model-width: 8, threads: 1, learning-rate: 1e-3 }
+        deployment: { timing-size: 32, timing-slices: 4, timing-stacks: 1, calibration-slices: 4 }
+        runs:
+          - name: base
+          - name: magnitude-50
+            from: base
+            compress: { method: magnitude, sparsity: 0.5, finetune-epochs: 1 }
+          - name: l1-50
+            from: base
+            compress: { method: l1-channels, sparsity: 0.5 }
+          - name: onnx-int8
+            from: base
+            inference: { engine: onnx, precision: int8 }
+          - name: student
+            set: { model-width: 4, distill-from: base }
+        """, "tiny.yaml", "tiny-compression"), fixture.Data);
+
+    /// <summary>Cancels the study once the given number of runs have ended.</summary>
+    private sealed class Stopper(CancellationTokenSource cancel, int afterRuns = int.MaxValue) : IStudyObserver
+    {
+        private int _ended;
+        public List<string> Skipped { get; } = [];
+        public ITrainingObserver Training => SilentObserver.Instance;
+        public void RunStarting(PlannedRun run, int index, int count, bool resuming) { }
+        public void RunSkipped(StoredRun run, int index, int count) => Skipped.Add(run.Name);
+
+        public void RunEnded(StoredRun run, int index, int count)
+        {
+            if (++_ended >= afterRuns) cancel.Cancel();
+        }
+    }
+
+    private static string ErrorsOf(string folder)
+    {
+        using var store = StudyStore.Open(folder, readOnly: true);
+        return string.Join("; ", store.Runs().Where(r => r.Error is not null).Select(r => $"{r.Name}: {r.Error}"));
+    }
+
+    [Fact]
+    public void Derived_runs_are_pruned_exported_and_measured_and_a_rerun_redoes_nothing()
+    {
+        var plan = Plan();
+        string folder = Path.Combine(fixture.Root, "compression");
+        using (var cancel = new CancellationTokenSource())
+        {
+            var first = StudyRunner.Run(plan, folder, new Stopper(cancel, afterRuns: 2), cancellationToken: cancel.Token);
+            first.Runs.Select(r => (r.Name, r.Action, r.Status)).ShouldBe([
+                ("base", RunAction.Trained, RunStatus.Finished), ("magnitude-50", RunAction.Derived, RunStatus.Finished)], ErrorsOf(folder));
+        }
+
+        var again = new Stopper(new CancellationTokenSource());
+        var second = StudyRunner.Run(plan, folder, again);
+        again.Skipped.ShouldBe(["base", "magnitude-50"]);
+        second.Runs.Select(r => (r.Name, r.Action, r.Status)).ShouldBe([
+            ("base", RunAction.Skipped, RunStatus.Finished), ("magnitude-50", RunAction.Skipped, RunStatus.Finished),
+            ("l1-50", RunAction.Derived, RunStatus.Finished), ("onnx-int8", RunAction.Derived, RunStatus.Finished),
+            ("student", RunAction.Trained, RunStatus.Finished)], ErrorsOf(folder));
+        second.Complete(plan).ShouldBeTrue();
+
+        var results = StudyResults.Load(folder);
+        var run = results.Runs.ToDictionary(r => r.Name);
+        results.Runs.ShouldAllBe(r => r.Deployment != null && r.Deployment.SecondsPerStack > 0 && r.Deployment.JoulesPerStack > 0
+            && r.Deployment.FileMegabytes > 0 && r.Deployment.DiceMean >= 0 && r.Deployment.DiceMean <= 1 && r.Deployment.Parameters > 0);
+        var base_ = run["base"].Deployment!;
+        base_.Sparsity.ShouldBeLessThan(0.01);
+        base_.FileMegabytes.ShouldBe(new FileInfo(Path.Combine(folder, "runs", "base", "checkpoints", "best", "model.pt")).Length / 1e6);
+
+        // Magnitude pruning: half the convolution weights are zero, through fine-tuning; same parameter count.
+        var magnitude = run["magnitude-50"].Deployment!;
+        magnitude.Sparsity.ShouldBeInRange(0.49, 0.52);
+        magnitude.Parameters.ShouldBe(base_.Parameters);
+        // l1-channels: fewer parameters and MACs, weights dense.
+        var l1 = run["l1-50"].Deployment!;
+        l1.Parameters.ShouldBeLessThan(base_.Parameters);
+        l1.GigaMacs.ShouldBeLessThan(base_.GigaMacs);
+        l1.Sparsity.ShouldBeLessThan(0.01);
+        // ONNX int8: the exported file is what is measured; the parent's weights.
+        string onnx = Path.Combine(folder, "runs", "onnx-int8", DeploymentMeter.OnnxFileName);
+        run["onnx-int8"].Deployment!.FileMegabytes.ShouldBe(new FileInfo(onnx).Length / 1e6);
+        run["onnx-int8"].Deployment!.Parameters.ShouldBe(base_.Parameters);
+
+        // Training energy: a derived run's own is its fine-tuning; the cumulative adds its parent's (a student's, its teacher's).
+        double baseKj = run["base"].TotalKilojoules!.Value;
+        baseKj.ShouldBeGreaterThan(0);
+        run["base"].CumulativeKilojoules!.Value.ShouldBe(baseKj, 1e-9);
+        run["magnitude-50"].TotalKilojoules!.Value.ShouldBeGreaterThan(0);
+        run["magnitude-50"].CumulativeKilojoules!.Value.ShouldBe(baseKj + run["magnitude-50"].TotalKilojoules!.Value, 1e-9);
+        run["l1-50"].TotalKilojoules.ShouldBe(0);
+        run["onnx-int8"].TotalKilojoules.ShouldBe(0);
+        run["onnx-int8"].CumulativeKilojoules!.Value.ShouldBe(baseKj, 1e-9);
+        run["student"].CumulativeKilojoules!.Value.ShouldBe(baseKj + run["student"].TotalKilojoules!.Value, 1e-9);
+        File.ReadAllText(Path.Combine(folder, "runs", "student", "config.yaml")).ShouldContain(Path.Combine(folder, "runs", "base"));
+
+        var files = StudyReport.Write(results, Path.Combine(fixture.Root, "compression-report"));
+        string markdown = File.ReadAllText(files.Markdown);
+        markdown.ShouldContain("## Compression and deployment");
+        markdown.ShouldContain("| file MB | sparsity | deployed Dice | s per 32x32x4 stack | J per 32x32x4 stack | training kJ | cumulative kJ |");
+        markdown.ShouldContain("| magnitude-50 | base | from base: magnitude 50%, 1 fine-tuning epoch | finished |");
+        File.ReadAllText(files.Html).ShouldContain("<th>cumulative kJ</th>");
+
+        var third = StudyRunner.Run(plan, folder, new Stopper(new CancellationTokenSource()));
+        third.Runs.ShouldAllBe(r => r.Action == RunAction.Skipped && r.Status == RunStatus.Finished);
+    }
+}
