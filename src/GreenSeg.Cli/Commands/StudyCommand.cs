@@ -110,13 +110,23 @@ public sealed class StudyCommand : Command<StudySettings>
 
     private static void PrintResults(StudyResults results, StudyOutcome outcome)
     {
-        ConsoleTable.Write(["run", "this time", "status", "epochs", "val Dice", "s/epoch", "kJ/epoch", "kJ total"],
+        string[] headers = ["run", "this time", "status", "epochs", "val Dice", "s/epoch", "kJ/epoch", "kJ total"];
+        int[] right = [3, 5, 6, 7];
+        if (results.MeasuresDeployment)
+        {
+            headers = [.. headers, "kJ cumulative", "MB", "sparsity", "deployed Dice", $"s/{results.TimingStack}", $"J/{results.TimingStack}"];
+            right = [.. right, 8, 9, 10, 11, 12, 13];
+        }
+        ConsoleTable.Write(headers,
             results.Runs.Select(r => new[]
             {
                 r.Name, outcome.Runs.FirstOrDefault(o => o.Name == r.Name)?.Action.ToString().ToLowerInvariant() ?? "-", r.Status.ToString().ToLowerInvariant(),
                 r.Epochs.Count.ToString(CultureInfo.InvariantCulture), ReportFormat.Dice(r.DiceMean, r.DiceSd), ReportFormat.Number(r.SecondsPerEpoch, 1),
                 ReportFormat.Number(r.KilojoulesPerEpoch, 3), ReportFormat.Number(r.TotalKilojoules, 2),
-            }), 3, 5, 6, 7);
+            }.Concat(results.MeasuresDeployment
+                ? [ReportFormat.Number(r.CumulativeKilojoules, 2), ReportFormat.Number(r.Deployment?.FileMegabytes, 2), ReportFormat.Percent(r.Deployment?.Sparsity),
+                    ReportFormat.Dice(r.Deployment?.DiceMean, r.Deployment?.DiceSd), ReportFormat.Number(r.Deployment?.SecondsPerStack, 3), ReportFormat.Number(r.Deployment?.JoulesPerStack, 1)]
+                : []).ToArray()), right);
         if (results.AnyEstimated) ConsoleTable.Line("energy is estimated (no hardware counter readable here): see greenseg energy probe");
     }
 

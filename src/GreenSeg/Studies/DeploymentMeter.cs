@@ -13,7 +13,7 @@ namespace GreenSeg.Studies;
 
 /// <summary>
 /// Measures a study run's model as it would be deployed (<see cref="DeploymentMeasurement"/>): the file (model.pt, or the
-/// model exported to OUT/runs/NAME/model.onnx in fp32 or int8, calibrated on the study's data), the share of zero
+/// model exported to OUT/runs/NAME/model.onnx in fp32 or int8, calibrated on the study's training stacks), the share of zero
 /// convolution weights, parameters and GMACs, the validation stacks reassembled in 3D and segmented exactly as
 /// <c>greenseg segment</c> does with that engine (Dice after post-processing), and the seconds and joules of segmenting
 /// the phantom timing stack (<see cref="PhantomTimingStack"/>), the mean of <see cref="StudyDeployment.TimingStacks"/>
@@ -26,9 +26,9 @@ public static class DeploymentMeter
     /// <param name="model">The checkpoint (a run folder, or a pruned model's folder).</param>
     /// <param name="folder">The run's own folder, where an ONNX export is written.</param>
     /// <param name="options">The run's recipe: threads, device and energy accounting.</param>
-    /// <param name="calibrationData">The dataset int8 is calibrated on (its training slices).</param>
+    /// <param name="split">The study's stacks: int8 is calibrated on the training ones (of <paramref name="options"/>' data), the held-out ones are scored.</param>
     public static DeploymentMeasurement Measure(string model, StudyInference inference, string folder, TrainingOptions options,
-        IReadOnlyList<TrainingStack> validation, StudyDeployment deployment, string calibrationData, CancellationToken cancellationToken = default)
+        (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation) split, StudyDeployment deployment, CancellationToken cancellationToken = default)
     {
         var (manifest, weights) = CheckpointManifest.Locate(model);
         long parameters;
@@ -49,7 +49,9 @@ public static class DeploymentMeter
             OnnxModels.ExportCheckpoint(model, deployed, new OnnxExportOptions
             {
                 Precision = inference.OnnxPrecision,
-                Calibration = int8 ? new CalibrationOptions { Data = calibrationData, Slices = deployment.CalibrationSlices } : null,
+                Calibration = int8
+                    ? new CalibrationOptions { Data = options.Data, Slices = deployment.CalibrationSlices, Stacks = [.. split.Train.Select(s => s.Id)] }
+                    : null,
                 Threads = threads,
             });
         }
@@ -64,7 +66,7 @@ public static class DeploymentMeter
             Threads = threads,
         });
         var dices = new List<double>();
-        foreach (var stack in validation)
+        foreach (var stack in split.Validation)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var assembled = StackVolume.Assemble(stack);

@@ -20,15 +20,18 @@ public sealed record PlannedRun(string Name, TrainingOptions Options, IReadOnlyL
 
     public bool IsDerived => From is not null;
 
-    /// <summary>How the run comes from another and is deployed, e.g. "from unet16: magnitude 50%, 1 fine-tuning epoch; onnx int8" ("" for a plain run).</summary>
-    public string Derivation => string.Join("; ", new[]
+    /// <summary>How the run comes from others and is deployed, e.g. "from unet16: magnitude 50%, 1 fine-tuning epoch; onnx int8", "distilled from unet32" ("" for a plain run).</summary>
+    public string Derivation => Describe(withTeacher: true);
+
+    /// <summary>What this run changes against the study's shared options, e.g. "cache: memory, prefetch: 2", then how it is derived and deployed.</summary>
+    public string ChangesText => string.Join("; ", new[] { string.Join(", ", Changes), Describe(withTeacher: false) }.Where(t => t.Length > 0));
+
+    private string Describe(bool withTeacher) => string.Join("; ", new[]
     {
         From is null ? null : $"from {From}{(Compress is null ? "" : $": {Compress}")}",
+        withTeacher && Teacher is not null ? $"distilled from {Teacher}" : null,
         Inference == StudyInference.Default ? null : Inference.ToString(),
     }.OfType<string>());
-
-    /// <summary>What this run changes against the study's shared options, e.g. "cache: memory, prefetch: 2", or its derivation.</summary>
-    public string ChangesText => string.Join("; ", new[] { Changes.Count == 0 ? "" : string.Join(", ", Changes), Derivation }.Where(t => t.Length > 0));
 }
 
 /// <summary>Settings from the command line (--epochs, --size, --set KEY=VALUE…), applied to every run after the study file: they win.</summary>

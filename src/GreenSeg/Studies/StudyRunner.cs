@@ -110,7 +110,7 @@ public static class StudyRunner
     /// <summary>What every run of one invocation shares; the validation stacks are read once, when first needed.</summary>
     private sealed class StudyContext(StudyPlan plan, string root, StudyStore store, IStudyObserver observer, CancellationToken cancellationToken)
     {
-        private IReadOnlyList<TrainingStack>? _validation;
+        private (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation)? _split;
         public StudyPlan Plan => plan;
         public string Root => root;
         public StudyStore Store => store;
@@ -118,8 +118,8 @@ public static class StudyRunner
         public CancellationToken Cancellation => cancellationToken;
         public int Count => plan.Runs.Count;
 
-        /// <summary>The study's held-out stacks (every run shares the split).</summary>
-        public IReadOnlyList<TrainingStack> Validation => _validation ??= Trainer.SplitData(plan.Runs[0].Options).Validation;
+        /// <summary>The study's training and held-out stacks (every run shares the split).</summary>
+        public (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation) Split => _split ??= Trainer.SplitData(plan.Runs[0].Options);
     }
 
     private static RunOutcome Execute(PlannedRun run, int index, StudyContext context)
@@ -163,7 +163,7 @@ public static class StudyRunner
             {
                 observer.Training.Message($"{run.Name}: measuring the deployed model ({run.Inference})");
                 deployment = DeploymentMeter.Measure(ModelSource(context.Plan, root, run.Name), run.Inference, folder, run.Options,
-                    context.Validation, measure, context.Plan.Data, cancellationToken);
+                    context.Split, measure, cancellationToken);
             }
             complete = trained;
         }

@@ -52,6 +52,9 @@ public class CompressionStudyDefinitionTests
         plan["int8"].Derivation.ShouldBe("from pruned; onnx int8");
         plan["pruned"].Derivation.ShouldBe("from base: l1-channels 25% in 2 iterations, 3 fine-tuning epochs each");
         plan["student"].Teacher.ShouldBe("base");
+        plan["student"].Derivation.ShouldBe("distilled from base");
+        plan["student"].ChangesText.ShouldBe("model-width: 4, distill-from: base");
+        plan["base"].ChangesText.ShouldBe("torch fp32, BatchNorm unfolded");
         plan["student"].Options.Distillation.DistillFrom.ShouldBe("base");
         plan["student"].Options.ModelWidth.ShouldBe(4);
         plan.Deployment.ShouldBe(definition.Deployment);
@@ -255,5 +258,72 @@ public sealed class CompressionStudyRunnerTests(TinyPhantomFixture fixture) : IC
 
         var third = StudyRunner.Run(plan, folder, new Stopper(new CancellationTokenSource()));
         third.Runs.ShouldAllBe(r => r.Action == RunAction.Skipped && r.Status == RunStatus.Finished);
+    }
+}
+
+/// <summary>study.db schema 2 (derived runs, deployment) against a database an earlier GreenSeg wrote (schema 1).</summary>
+public sealed class StudyStoreSchemaTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "greenseg-schema-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>The tables as schema 1 created them, with one finished run.</summary>
+    private void WriteSchemaOne(string yaml)
+    {
+        Directory.CreateDirectory(_folder);
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_folder, StudyStore.FileName)}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE runs (
+                name TEXT PRIMARY KEY, position INTEGER NOT NULL, options_yaml TEXT NOT NULL, changes TEXT NOT NULL,
+                status TEXT NOT NULL, run_folder TEXT, model TEXT NOT NULL, params INTEGER NOT NULL, gmacs REAL NOT NULL,
+                started_utc TEXT, finished_utc TEXT, epochs_run INTEGER, best_epoch INTEGER, best_dice REAL,
+                stop_reason TEXT, learning_rate REAL, batch_size INTEGER, duration_s REAL,
+                epochs_energy_kj REAL, total_energy_kj REAL, energy_estimated INTEGER NOT NULL DEFAULT 0, co2_g REAL, error TEXT);
+            CREATE TABLE epochs (
+                run TEXT NOT NULL REFERENCES runs(name), epoch INTEGER NOT NULL,
+                train_loss REAL, val_loss REAL, val_dice REAL, val_dice_sd REAL, lr REAL, batch_size INTEGER,
+                epoch_s REAL, train_s REAL, data_wait_s REAL, slices_per_s REAL,
+                energy_j REAL, cpu_j REAL, ram_j REAL, gpu_j REAL, energy_origin TEXT, co2_g REAL, cumulative_energy_kj REAL, best INTEGER,
+                PRIMARY KEY (run, epoch));
+            INSERT INTO study VALUES ('schema_version', '1');
+            INSERT INTO runs (name, position, options_yaml, changes, status, model, params, gmacs, total_energy_kj)
+            VALUES ('old', 0, $yaml, '', 'Finished', 'unet', 1000, 0.5, 2.5);
+            """;
+        command.Parameters.AddWithValue("$yaml", yaml);
+        command.ExecuteNonQuery();
+    }
+
+    [Fact]
+    public void A_schema_one_database_reads_and_is_upgraded_when_written()
+    {
+        var options = new TrainingOptions { Data = "/data" };
+        WriteSchemaOne(options.ToYaml());
+        using (var store = StudyStore.Open(_folder, readOnly: true))
+        {
+            var old = store.Get("old");
+            (old.Status, old.TotalEnergyKj, old.Parent, old.Derivation, old.Deployment, old.CumulativeEnergyKj).ShouldBe((RunStatus.Finished, 2.5, null, "", null, null));
+        }
+        using (var store = StudyStore.Open(_folder))
+        {
+            store.GetMeta("schema_version").ShouldBe("2");
+            store.Register(new PlannedRun("old", options, []), 0, 1000, 0.5);
+            store.Register(new PlannedRun("int8", options, []) { From = "old", Inference = new StudyInference(InferenceEngine.Onnx, "int8") }, 1, 1000, 0.5);
+            var measured = new DeploymentMeasurement(1.5, 0.25, 900, 0.4, 0.8, 0.1, 2.0, 30, EnergyEstimated: true);
+            store.RecordDeployment("int8", 2.5, measured);
+            var int8 = store.Get("int8");
+            (int8.Parent, int8.Derivation, int8.CumulativeEnergyKj, int8.Deployment).ShouldBe(("old", "from old; onnx int8", 2.5, measured));
+            (int8.Parameters, int8.GigaMacs).ShouldBe((900L, 0.4));
+            // The same name planned as something else is refused.
+            Should.Throw<GreenSegException>(() => store.Register(new PlannedRun("int8", options, []) { From = "old", Inference = new StudyInference(InferenceEngine.Onnx, "fp32") }, 1, 1000, 0.5))
+                .Message.ShouldContain("was planned as 'from old; onnx int8', now 'from old; onnx fp32'");
+        }
     }
 }
