@@ -103,7 +103,9 @@ public sealed class StudyCommand : Command<StudySettings>
                 r.Name + (r.Name == plan.BaselineRun ? " (baseline)" : ""), r.ChangesText, r.Options.Model, r.Options.ModelWidth?.ToString(CultureInfo.InvariantCulture) ?? "default",
                 ChoiceNames.Name(r.Options.Compute.Precision), r.Options.Compute.ChannelsLast ? "channels-last" : "NCHW", ChoiceNames.Name(r.Options.Loading.Cache),
                 r.Options.Loading.Prefetch.ToString(CultureInfo.InvariantCulture), ChoiceNames.Name(r.Options.Optimisation.Optimizer), r.Options.Optimisation.LearningRate,
-                r.Options.Schedule.Epochs.ToString(CultureInfo.InvariantCulture) + (r.Options.Stopping.EnergyBudget is { } b ? $" / {b}" : ""),
+                // A derived run trains only its fine-tuning (on its root's recipe); an inference variant trains nothing.
+                r.IsDerived ? (r.Compress is { FinetuneEpochs: > 0 } c ? $"{c.FinetuneEpochs} fine-tuning" : "-")
+                    : r.Options.Schedule.Epochs.ToString(CultureInfo.InvariantCulture) + (r.Options.Stopping.EnergyBudget is { } b ? $" / {b}" : ""),
                 r.Options.Preprocessing.Size.ToString(CultureInfo.InvariantCulture),
             }), 7, 10, 11);
     }

@@ -261,6 +261,42 @@ public sealed class CompressionStudyRunnerTests(TinyPhantomFixture fixture) : IC
     }
 }
 
+public sealed class CompressionStudyFailureTests(TinyPhantomFixture fixture) : IClassFixture<TinyPhantomFixture>
+{
+    [Fact]
+    public void A_run_whose_parent_failed_fails_naming_it()
+    {
+        var plan = StudyPlanner.Expand(StudyDefinitionParser.Parse("""
+            name: failing
+            split: { seed: 1, validation-fraction: 0.34 }
+            budget: { epochs: 1 }
+            set: { size: 32, spacing: 8, model-width: 4, threads: 1, distill-from: /no/such/teacher }
+            runs:
+              - name: parent
+              - name: child
+                from: parent
+                inference: { engine: onnx }
+            """, "failing.yaml", "failing"), fixture.Data);
+        string folder = Path.Combine(fixture.Root, "failing");
+        var outcome = StudyRunner.Run(plan, folder);
+        outcome.Runs.Select(r => (r.Name, r.Status)).ShouldBe([("parent", RunStatus.Failed), ("child", RunStatus.Failed)]);
+        using var store = StudyStore.Open(folder, readOnly: true);
+        store.Get("child").Error.ShouldBe("needs run 'parent', which failed");
+        store.Get("child").Deployment.ShouldBeNull();
+    }
+
+    [Fact]
+    public void Int8_calibration_takes_only_the_given_stacks()
+    {
+        var dataset = GreenSeg.Data.DatasetReader.Open(fixture.Data);
+        var stack = dataset.TrainingStacks[1];
+        var manifest = new GreenSeg.Models.CheckpointManifest { Model = "unet", Size = 32, Spacing = 8 };
+        var options = new CalibrationOptions { Data = fixture.Data, Slices = 100_000 };
+        OnnxCalibration.Slices(manifest, options).Count.ShouldBe(dataset.TrainingStacks.Sum(s => s.Slices.Count));
+        OnnxCalibration.Slices(manifest, options with { Stacks = [stack.Id] }).Count.ShouldBe(stack.Slices.Count);
+    }
+}
+
 /// <summary>study.db schema 2 (derived runs, deployment) against a database an earlier GreenSeg wrote (schema 1).</summary>
 public sealed class StudyStoreSchemaTests : IDisposable
 {
