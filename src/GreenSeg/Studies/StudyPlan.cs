@@ -100,8 +100,19 @@ public static class StudyPlanner
             if (run.From is { } from)
             {
                 // Derived: the model descends from the parent's; the recipe (for fine-tuning) is that of the trained run at the root.
-                runs.Add(new PlannedRun(run.Name, runs.First(r => r.Name == from).Options, [])
-                    { From = from, Compress = run.Compress, Inference = run.Inference });
+                var parentOptions = runs.First(r => r.Name == from).Options;
+                if (run.Compress is { Method: Compression.PruningMethod.L1Channels })
+                {
+                    try
+                    {
+                        Compression.ChannelPruning.RequireSupported(parentOptions.Model);
+                    }
+                    catch (GreenSegException e)
+                    {
+                        throw new InvalidInputException($"{definition.Source} (run '{run.Name}')", $"compress.method l1-channels: {e.Message}", e);
+                    }
+                }
+                runs.Add(new PlannedRun(run.Name, parentOptions, []) { From = from, Compress = run.Compress, Inference = run.Inference });
                 continue;
             }
             string name = string.Join("_", new[] { run.Name }.Concat(combination.Select(NamePart)).Where(p => p.Length > 0));

@@ -120,6 +120,15 @@ public class CompressionStudyDefinitionTests
     }
 
     [Fact]
+    public void Refuses_channel_pruning_of_a_network_it_cannot_prune_before_anything_trains()
+    {
+        var definition = Parse("runs:\n  - name: a\n    set: { model: enet }\n  - name: b\n    from: a\n    compress: { method: l1-channels, sparsity: 0.5 }\n");
+        var error = Should.Throw<InvalidInputException>(() => StudyPlanner.Expand(definition, "/data"));
+        error.Message.ShouldContain("run 'b'");
+        error.Message.ShouldContain("compress.method l1-channels: enet:");
+    }
+
+    [Fact]
     public void The_compression_preset_trains_two_unets_and_derives_every_variant()
     {
         var plan = StudyPlanner.Expand(StudyPresets.Load("compression"), "/data/e2mip");
@@ -169,6 +178,9 @@ public sealed class CompressionStudyRunnerTests(TinyPhantomFixture fixture) : IC
           - name: onnx-int8
             from: base
             inference: { engine: onnx, precision: int8 }
+          - name: l1-50-magnitude-50
+            from: l1-50
+            compress: { method: magnitude, sparsity: 0.5, finetune-epochs: 1 }
           - name: student
             set: { model-width: 4, distill-from: base }
         """, "tiny.yaml", "tiny-compression"), fixture.Data);
@@ -212,7 +224,7 @@ public sealed class CompressionStudyRunnerTests(TinyPhantomFixture fixture) : IC
         second.Runs.Select(r => (r.Name, r.Action, r.Status)).ShouldBe([
             ("base", RunAction.Skipped, RunStatus.Finished), ("magnitude-50", RunAction.Skipped, RunStatus.Finished),
             ("l1-50", RunAction.Derived, RunStatus.Finished), ("onnx-int8", RunAction.Derived, RunStatus.Finished),
-            ("student", RunAction.Trained, RunStatus.Finished)], ErrorsOf(folder));
+            ("l1-50-magnitude-50", RunAction.Derived, RunStatus.Finished), ("student", RunAction.Trained, RunStatus.Finished)], ErrorsOf(folder));
         second.Complete(plan).ShouldBeTrue();
 
         var results = StudyResults.Load(folder);
@@ -232,6 +244,11 @@ public sealed class CompressionStudyRunnerTests(TinyPhantomFixture fixture) : IC
         l1.Parameters.ShouldBeLessThan(base_.Parameters);
         l1.GigaMacs.ShouldBeLessThan(base_.GigaMacs);
         l1.Sparsity.ShouldBeLessThan(0.01);
+        // Pruned twice: the narrow model fine-tuned at its own widths, half its convolution weights zero.
+        var twice = run["l1-50-magnitude-50"].Deployment!;
+        twice.Parameters.ShouldBe(l1.Parameters);
+        twice.Sparsity.ShouldBeInRange(0.49, 0.52);
+        run["l1-50-magnitude-50"].CumulativeKilojoules!.Value.ShouldBe(run["base"].TotalKilojoules!.Value + run["l1-50-magnitude-50"].TotalKilojoules!.Value, 1e-9);
         // ONNX int8: the exported file is what is measured; the parent's weights.
         string onnx = Path.Combine(folder, "runs", "onnx-int8", DeploymentMeter.OnnxFileName);
         run["onnx-int8"].Deployment!.FileMegabytes.ShouldBe(new FileInfo(onnx).Length / 1e6);
