@@ -58,7 +58,7 @@ public sealed record StudyInference(InferenceEngine Engine = InferenceEngine.Tor
 
     public override string ToString() => Engine == InferenceEngine.Onnx
         ? $"onnx {Precision}"
-        : $"torch {Precision}{(FoldBatchNorm ? "" : ", BatchNorm unfolded")}";
+        : $"torch {Precision}, BatchNorm {(FoldBatchNorm ? "folded" : "unfolded")}";
 }
 
 /// <summary>

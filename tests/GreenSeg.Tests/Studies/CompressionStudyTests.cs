@@ -55,6 +55,7 @@ public class CompressionStudyDefinitionTests
         plan["student"].Derivation.ShouldBe("distilled from base");
         plan["student"].ChangesText.ShouldBe("model-width: 4, distill-from: base");
         plan["base"].ChangesText.ShouldBe("torch fp32, BatchNorm unfolded");
+        StudyInference.Default.ToString().ShouldBe("torch auto, BatchNorm folded");
         plan["student"].Options.Distillation.DistillFrom.ShouldBe("base");
         plan["student"].Options.ModelWidth.ShouldBe(4);
         plan.Deployment.ShouldBe(definition.Deployment);
