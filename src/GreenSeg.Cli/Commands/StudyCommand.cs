@@ -12,7 +12,7 @@ namespace GreenSeg.Cli.Commands;
 public sealed class StudySettings : EnergySettings
 {
     [CommandArgument(0, "<STUDY>")]
-    [Description("A study .yaml file, or a preset: techniques, architectures, quick.")]
+    [Description("A study .yaml file, or a preset: techniques, architectures, compression, quick.")]
     public string Study { get; init; } = "";
 
     [CommandOption("--data <PATH>")]
@@ -103,20 +103,32 @@ public sealed class StudyCommand : Command<StudySettings>
                 r.Name + (r.Name == plan.BaselineRun ? " (baseline)" : ""), r.ChangesText, r.Options.Model, r.Options.ModelWidth?.ToString(CultureInfo.InvariantCulture) ?? "default",
                 ChoiceNames.Name(r.Options.Compute.Precision), r.Options.Compute.ChannelsLast ? "channels-last" : "NCHW", ChoiceNames.Name(r.Options.Loading.Cache),
                 r.Options.Loading.Prefetch.ToString(CultureInfo.InvariantCulture), ChoiceNames.Name(r.Options.Optimisation.Optimizer), r.Options.Optimisation.LearningRate,
-                r.Options.Schedule.Epochs.ToString(CultureInfo.InvariantCulture) + (r.Options.Stopping.EnergyBudget is { } b ? $" / {b}" : ""),
+                // A derived run trains only its fine-tuning (on its root's recipe); an inference variant trains nothing.
+                r.IsDerived ? (r.Compress is { FinetuneEpochs: > 0 } c ? $"{c.FinetuneEpochs} fine-tuning" : "-")
+                    : r.Options.Schedule.Epochs.ToString(CultureInfo.InvariantCulture) + (r.Options.Stopping.EnergyBudget is { } b ? $" / {b}" : ""),
                 r.Options.Preprocessing.Size.ToString(CultureInfo.InvariantCulture),
             }), 7, 10, 11);
     }
 
     private static void PrintResults(StudyResults results, StudyOutcome outcome)
     {
-        ConsoleTable.Write(["run", "this time", "status", "epochs", "val Dice", "s/epoch", "kJ/epoch", "kJ total"],
+        string[] headers = ["run", "this time", "status", "epochs", "val Dice", "s/epoch", "kJ/epoch", "kJ total"];
+        int[] right = [3, 5, 6, 7];
+        if (results.MeasuresDeployment)
+        {
+            headers = [.. headers, "kJ cumulative", "MB", "sparsity", "deployed Dice", $"s/{results.TimingStack}", $"J/{results.TimingStack}"];
+            right = [.. right, 8, 9, 10, 11, 12, 13];
+        }
+        ConsoleTable.Write(headers,
             results.Runs.Select(r => new[]
             {
                 r.Name, outcome.Runs.FirstOrDefault(o => o.Name == r.Name)?.Action.ToString().ToLowerInvariant() ?? "-", r.Status.ToString().ToLowerInvariant(),
                 r.Epochs.Count.ToString(CultureInfo.InvariantCulture), ReportFormat.Dice(r.DiceMean, r.DiceSd), ReportFormat.Number(r.SecondsPerEpoch, 1),
                 ReportFormat.Number(r.KilojoulesPerEpoch, 3), ReportFormat.Number(r.TotalKilojoules, 2),
-            }), 3, 5, 6, 7);
+            }.Concat(results.MeasuresDeployment
+                ? [ReportFormat.Number(r.CumulativeKilojoules, 2), ReportFormat.Number(r.Deployment?.FileMegabytes, 2), ReportFormat.Percent(r.Deployment?.Sparsity),
+                    ReportFormat.Dice(r.Deployment?.DiceMean, r.Deployment?.DiceSd), ReportFormat.Number(r.Deployment?.SecondsPerStack, 3), ReportFormat.Number(r.Deployment?.JoulesPerStack, 1)]
+                : []).ToArray()), right);
         if (results.AnyEstimated) ConsoleTable.Line("energy is estimated (no hardware counter readable here): see greenseg energy probe");
     }
 

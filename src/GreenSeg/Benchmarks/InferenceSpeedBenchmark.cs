@@ -112,7 +112,7 @@ public static class InferenceSpeedBenchmark
     public static InferenceSpeedResult Run(InferenceSpeedOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var stack = options.Stack is null ? PhantomStack(options.Slices, options.Size) : NiftiImage.Read(options.Stack);
+        var stack = options.Stack is null ? PhantomTimingStack.Create(options.Slices, options.Size) : NiftiImage.Read(options.Stack);
         string input = $"{(options.Stack is null ? "phantom stack" : Path.GetFileName(options.Stack))} {stack.SizeX}x{stack.SizeY}x{stack.SizeZ}";
         string scratch = Directory.CreateTempSubdirectory("greenseg-bench-inference-").FullName;
         try
@@ -176,21 +176,5 @@ public static class InferenceSpeedBenchmark
         ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
         new CheckpointManifest { Model = model.ModelName, Spacing = 1.0, Size = options.Size, TrainedWith = "random initialisation (benchmark)" }.Save(folder);
         return model.ParameterCount();
-    }
-
-    /// <summary>A phantom T2W stack (1 mm in-plane), its slices repeated to the asked count and cropped or padded to Size x Size.</summary>
-    internal static NiftiImage PhantomStack(int slices, int size)
-    {
-        var generator = new PhantomGenerator(new PhantomOptions { TrainStacks = new(0, 0, 0), TestStacks = new(1, 0, 0) });
-        var source = generator.Generate(generator.Plan()[0]);
-        var values = new float[size * size * slices];
-        for (int z = 0; z < slices; z++)
-        {
-            var slice = source.ImageSlice(z % source.Depth);
-            for (int y = 0; y < Math.Min(size, source.Height); y++)
-                for (int x = 0; x < Math.Min(size, source.Width); x++)
-                    values[x + size * (y + size * z)] = slice[x + source.Width * y];
-        }
-        return NiftiImage.Create(size, size, slices, source.SpacingX, source.SpacingY, source.SpacingZ, values, NiftiDataType.UInt16);
     }
 }

@@ -60,6 +60,20 @@ public sealed class PruningMasks : IDisposable
         }
     }
 
+    /// <summary>The share of all convolution weights that are exactly zero: what magnitude pruning left (0 for a dense model).</summary>
+    public static double ZeroShare(SegmentationModel model)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        long total = 0, zeros = 0;
+        foreach (var convolution in model.modules().OfType<ComputeConvolution>())
+        {
+            total += convolution.Weight.numel();
+            zeros += convolution.Weight.eq(0).count_nonzero().item<long>();
+        }
+        return total == 0 ? 0 : (double)zeros / total;
+    }
+
     /// <summary>Zeroes the pruned weights (after an optimizer step they may have moved).</summary>
     public void Apply()
     {

@@ -28,6 +28,11 @@ public sealed record PruneOptions
     public int Iterations { get; init; } = 1;
     /// <summary>Epochs of fine-tuning after each step, on the run's data and recipe (a final run); 0 prunes once, without.</summary>
     public int FinetuneEpochs { get; init; }
+    /// <summary>
+    /// The recipe each fine-tuning run trains with (its epochs become <see cref="FinetuneEpochs"/>), e.g. a study's run on the
+    /// study's split; null: the run's own config.yaml as a final run (<c>compress prune</c>).
+    /// </summary>
+    public TrainingOptions? FineTuning { get; init; }
 
     public PruneOptions Validate()
     {
@@ -68,6 +73,9 @@ public static class Pruning
 {
     public const string SummaryFileName = "pruning.json";
 
+    /// <summary>The fine-tuning run of step <paramref name="k"/> (from 1) of a pruning into <paramref name="output"/>.</summary>
+    public static string IterationFolder(string output, int k) => Path.Combine(output, $"iteration-{k}");
+
     public static PruneResult Run(PruneOptions options, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -76,7 +84,9 @@ public static class Pruning
         string output = Path.GetFullPath(options.Output);
         if (File.Exists(Path.Combine(output, CheckpointManifest.WeightsFileName)))
             throw new InvalidInputException(output, "already holds a pruned model; choose another --out");
-        var recipe = options.FinetuneEpochs > 0 ? FineTuningRecipe(options) : null;
+        var recipe = options.FinetuneEpochs <= 0 ? null
+            : options.FineTuning is { } given ? given with { Schedule = given.Schedule with { Epochs = options.FinetuneEpochs } }
+            : FineTuningRecipe(options);
         var original = Measure(manifest);
         var current = manifest;
         var steps = new List<PruneStep>();
@@ -91,11 +101,12 @@ public static class Pruning
                 weights = Path.Combine(output, CheckpointManifest.WeightsFileName);
                 break;
             }
-            string run = Path.Combine(output, $"iteration-{k}");
+            string run = IterationFolder(output, k);
             if (options.Method == PruningMethod.Magnitude)
             {
                 using var hook = new PruneAtStart(weights, sparsity);
-                var trained = Trainer.Train(recipe, run, observer, cancellationToken, new TrainingPlugins { Hooks = [hook] });
+                // A model narrowed before (l1-channels) is rebuilt at its widths.
+                var trained = Trainer.Train(recipe, run, observer, cancellationToken, new TrainingPlugins { Hooks = [hook], InternalWidths = current.InternalWidths });
                 steps.Add(new PruneStep(k, hook.Sparsity, trained));
             }
             else

@@ -29,6 +29,8 @@ public sealed record CalibrationOptions
     public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
     /// <summary>With <see cref="CalibrationMethod.Percentile"/>: the share of values (in %) each range keeps at each end.</summary>
     public double Percentile { get; init; } = 99.99;
+    /// <summary>Only these stacks of the dataset (ids as <c>greenseg data inspect</c> lists them), e.g. a study's training split, so held-out stacks stay unseen; null: all.</summary>
+    public IReadOnlyList<string>? Stacks { get; init; }
 
     public CalibrationOptions Validate()
     {
@@ -83,7 +85,7 @@ public static class OnnxCalibration
         string full = Path.GetFullPath(options.Data);
         if (File.Exists(full) && NiftiFiles.IsNifti(full)) return Slices(manifest, NiftiImage.Read(full), options.Slices);
         var dataset = DatasetReader.Open(full);
-        var all = dataset.TrainingStacks.SelectMany(s => s.Slices).ToList();
+        var all = dataset.TrainingStacks.Where(s => options.Stacks is null || options.Stacks.Contains(s.Id)).SelectMany(s => s.Slices).ToList();
         if (all.Count == 0) throw new InvalidInputException(full, "has no training slices to calibrate int8 on");
         var preprocessor = new SlicePreprocessor(manifest.Preprocessing());
         var reader = new SliceReader();

@@ -5,11 +5,33 @@ using GreenSeg.Training;
 
 namespace GreenSeg.Studies;
 
-/// <summary>One run of an expanded study: its name (and folder), its resolved options, and what it changes.</summary>
+/// <summary>
+/// One run of an expanded study: its name (and folder), its resolved options, and what it changes. A derived run
+/// (<see cref="From"/>) holds the options of the trained run its model descends from: a pruned run fine-tunes with them.
+/// </summary>
 public sealed record PlannedRun(string Name, TrainingOptions Options, IReadOnlyList<OptionSetting> Changes)
 {
-    /// <summary>What this run changes against the study's shared options, e.g. "cache: memory, prefetch: 2".</summary>
-    public string ChangesText => Changes.Count == 0 ? "" : string.Join(", ", Changes);
+    /// <summary>The run whose model this one starts from; null: trained from scratch.</summary>
+    public string? From { get; init; }
+    public StudyCompression? Compress { get; init; }
+    public StudyInference Inference { get; init; } = StudyInference.Default;
+    /// <summary>The study run it distils from (its distill-from names a run of the study, resolved to that run's folder when it trains).</summary>
+    public string? Teacher { get; init; }
+
+    public bool IsDerived => From is not null;
+
+    /// <summary>How the run comes from others and is deployed, e.g. "from unet16: magnitude 50%, 1 fine-tuning epoch; onnx int8", "distilled from unet32" ("" for a plain run).</summary>
+    public string Derivation => Describe(withTeacher: true);
+
+    /// <summary>What this run changes against the study's shared options, e.g. "cache: memory, prefetch: 2", then how it is derived and deployed.</summary>
+    public string ChangesText => string.Join("; ", new[] { string.Join(", ", Changes), Describe(withTeacher: false) }.Where(t => t.Length > 0));
+
+    private string Describe(bool withTeacher) => string.Join("; ", new[]
+    {
+        From is null ? null : $"from {From}{(Compress is null ? "" : $": {Compress}")}",
+        withTeacher && Teacher is not null ? $"distilled from {Teacher}" : null,
+        Inference == StudyInference.Default ? null : Inference.ToString(),
+    }.OfType<string>());
 }
 
 /// <summary>Settings from the command line (--epochs, --size, --set KEY=VALUE…), applied to every run after the study file: they win.</summary>
@@ -33,6 +55,9 @@ public sealed record StudyOverrides(IReadOnlyList<OptionSetting> Settings)
 public sealed record StudyPlan(StudyDefinition Definition, string Data, IReadOnlyList<PlannedRun> Runs, string BaselineRun)
 {
     public PlannedRun this[string name] => Runs.First(r => r.Name == name);
+
+    /// <summary>How each run's deployed model is measured; null when the study does not measure it.</summary>
+    public StudyDeployment? Deployment => Definition.MeasuredDeployment;
 }
 
 /// <summary>
@@ -51,7 +76,13 @@ public static class StudyPlanner
             if (StudyDefinitionParser.StudyWideKeys.Contains(setting.Key))
                 throw new GreenSegException($"--set {setting.Key}: the dataset and split are the study's (use --data and the study file's split:)");
 
-        var start = (definition.Base == StudyBase.Baseline ? TrainingOptions.Baseline(dataset) : TrainingOptions.StudyGreen(dataset)) with
+        var recipe = definition.Base switch
+        {
+            StudyBase.Baseline => TrainingOptions.Baseline(dataset),
+            StudyBase.Green => TrainingOptions.StudyGreen(dataset),
+            _ => new TrainingOptions { Data = dataset },
+        };
+        var start = recipe with
         {
             SplitSeed = definition.SplitSeed,
             ValidationFraction = definition.ValidationFraction,
@@ -61,11 +92,29 @@ public static class StudyPlanner
         if (definition.EnergyBudget is { } budget) start = start with { Stopping = start.Stopping with { EnergyBudget = budget } };
         start = OptionOverrides.Apply(start, definition.Common, $"{definition.Source} (set)");
 
-        var named = definition.Runs.Count > 0 ? definition.Runs : [new StudyRunDefinition("", [])];
+        var named = definition.Runs.Count > 0 ? InDependencyOrder(definition.Runs) : [new StudyRunDefinition("", [])];
         var runs = new List<PlannedRun>();
         foreach (var run in named)
         foreach (var combination in Combinations(definition.Matrix))
         {
+            if (run.From is { } from)
+            {
+                // Derived: the model descends from the parent's; the recipe (for fine-tuning) is that of the trained run at the root.
+                var parentOptions = runs.First(r => r.Name == from).Options;
+                if (run.Compress is { Method: Compression.PruningMethod.L1Channels })
+                {
+                    try
+                    {
+                        Compression.ChannelPruning.RequireSupported(parentOptions.Model);
+                    }
+                    catch (GreenSegException e)
+                    {
+                        throw new InvalidInputException($"{definition.Source} (run '{run.Name}')", $"compress.method l1-channels: {e.Message}", e);
+                    }
+                }
+                runs.Add(new PlannedRun(run.Name, parentOptions, []) { From = from, Compress = run.Compress, Inference = run.Inference });
+                continue;
+            }
             string name = string.Join("_", new[] { run.Name }.Concat(combination.Select(NamePart)).Where(p => p.Length > 0));
             if (runs.Any(r => r.Name == name))
                 throw new InvalidInputException(definition.Source, $"two runs would be named '{name}'; make the matrix values differ in letters or digits");
@@ -73,13 +122,29 @@ public static class StudyPlanner
             string where = $"{definition.Source} (run '{name}')";
             var options = OptionOverrides.Apply(start, changes, where);
             options = OptionOverrides.Apply(options, overrides.Settings, $"the command line (run '{name}')");
-            runs.Add(new PlannedRun(name, Check(options, where), changes));
+            runs.Add(new PlannedRun(name, Check(options, where), changes)
+                { Inference = run.Inference, Teacher = StudyDefinitionParser.Teacher(run, definition.Runs) });
         }
 
         string baseline = definition.BaselineRun ?? (runs.Any(r => r.Name == "baseline") ? "baseline" : runs[0].Name);
         if (runs.All(r => r.Name != baseline))
             throw new InvalidInputException(definition.Source, $"baseline-run '{baseline}' is not one of the runs: {string.Join(", ", runs.Select(r => r.Name))}");
         return new StudyPlan(definition, dataset, runs, baseline);
+    }
+
+    /// <summary>The runs with every run after those it depends on (from:, distill-from:), otherwise in the file's order.</summary>
+    public static IReadOnlyList<StudyRunDefinition> InDependencyOrder(IReadOnlyList<StudyRunDefinition> runs)
+    {
+        var ordered = new List<StudyRunDefinition>();
+        var placed = new HashSet<string>(StringComparer.Ordinal);
+        while (ordered.Count < runs.Count)
+        {
+            // The parser refused cycles: some run always has its dependencies placed.
+            var next = runs.First(r => !placed.Contains(r.Name) && StudyDefinitionParser.Dependencies(r, runs).All(placed.Contains));
+            ordered.Add(next);
+            placed.Add(next.Name);
+        }
+        return ordered;
     }
 
     /// <summary>The cartesian product of the axes, in axis order (one empty combination when there is no matrix).</summary>

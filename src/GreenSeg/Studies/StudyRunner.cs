@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using CsvHelper;
 using GreenSeg.Common;
+using GreenSeg.Compression;
+using GreenSeg.Data;
 using GreenSeg.Energy;
 using GreenSeg.Models;
 using GreenSeg.Training;
@@ -17,8 +19,10 @@ public enum RunAction
     Trained,
     /// <summary>Continued from its last checkpoint.</summary>
     Resumed,
-    /// <summary>It had finished, but the study stopped before storing the result; stored now.</summary>
+    /// <summary>It had finished, but the study stopped before storing the result (or measuring its deployment); stored now.</summary>
     Recorded,
+    /// <summary>Derived from its parent's model: pruned (and fine-tuned), or only deployed differently.</summary>
+    Derived,
 }
 
 public sealed record RunOutcome(string Name, RunAction Action, RunStatus Status);
@@ -52,6 +56,11 @@ public sealed class SilentStudyObserver : IStudyObserver
 /// a killed process), it continues where it was on the next invocation: finished runs are skipped,
 /// an interrupted run resumes from its last checkpoint, a run that died before its first checkpoint
 /// starts again. A run that fails (e.g. diverges) is recorded as failed and the study goes on.
+/// Runs come after those they depend on (the plan's order): a derived run (from:) prunes its parent's model with
+/// <see cref="Pruning"/>, fine-tuning on the study's split, or only deploys it otherwise, and starts again when it did not
+/// finish; a student's distill-from naming a study run trains from that run's model. When the study measures deployment,
+/// each run's model is measured by <see cref="DeploymentMeter"/> once it is trained or derived. A run whose dependency
+/// failed fails, naming it.
 /// </summary>
 public static class StudyRunner
 {
@@ -78,6 +87,7 @@ public static class StudyRunner
             store.Register(plan.Runs[i], i, profile.Parameters, profile.GigaMacs);
         }
 
+        var context = new StudyContext(plan, root, store, observer, cancellationToken);
         var outcomes = new List<RunOutcome>();
         for (int i = 0; i < plan.Runs.Count; i++)
         {
@@ -90,42 +100,72 @@ public static class StudyRunner
                 continue;
             }
             if (cancellationToken.IsCancellationRequested) break;
-            var outcome = Execute(run, i, plan.Runs.Count, root, store, observer, cancellationToken);
+            var outcome = Execute(run, i, context);
             outcomes.Add(outcome);
             if (outcome.Status == RunStatus.Interrupted) break;
         }
         return new StudyOutcome(root, outcomes);
     }
 
-    private static RunOutcome Execute(PlannedRun run, int index, int count, string root, StudyStore store, IStudyObserver observer,
-        CancellationToken cancellationToken)
+    /// <summary>What every run of one invocation shares; the validation stacks are read once, when first needed.</summary>
+    private sealed class StudyContext(StudyPlan plan, string root, StudyStore store, IStudyObserver observer, CancellationToken cancellationToken)
     {
+        private (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation)? _split;
+        public StudyPlan Plan => plan;
+        public string Root => root;
+        public StudyStore Store => store;
+        public IStudyObserver Observer => observer;
+        public CancellationToken Cancellation => cancellationToken;
+        public int Count => plan.Runs.Count;
+
+        /// <summary>The study's training and held-out stacks (every run shares the split).</summary>
+        public (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation) Split => _split ??= Trainer.SplitData(plan.Runs[0].Options);
+    }
+
+    private static RunOutcome Execute(PlannedRun run, int index, StudyContext context)
+    {
+        var (root, store, observer, cancellationToken) = (context.Root, context.Store, context.Observer, context.Cancellation);
         string folder = RunFolderOf(root, run.Name);
         store.MarkRunning(run.Name, folder);
         var recorder = new RecordingObserver(observer.Training, store, run.Name);
-        string? last = Directory.Exists(folder) ? new RunFolder(folder).FindCheckpoint("last") : null;
-        var action = last is null ? RunAction.Trained : HasFinished(last) ? RunAction.Recorded : RunAction.Resumed;
+        string? last = !run.IsDerived && Directory.Exists(folder) ? new RunFolder(folder).FindCheckpoint("last") : null;
+        var action = run.IsDerived ? RunAction.Derived : last is null ? RunAction.Trained : HasFinished(last) ? RunAction.Recorded : RunAction.Resumed;
         TrainingResult? result = null;
+        RunTotals? totals = null;
+        DeploymentMeasurement? deployment = null;
         string? error = null;
-        bool failed = false;
+        bool failed = false, complete = false;
         try
         {
+            if (UnfinishedDependency(run, store) is { } missing) throw new GreenSegException(missing);
             switch (action)
             {
+                case RunAction.Derived:
+                    observer.RunStarting(run, index, context.Count, resuming: false);
+                    totals = Derive(run, folder, context);
+                    break;
                 case RunAction.Recorded:
                     result = ReadSummary(new RunFolder(folder));
                     break;
                 case RunAction.Resumed:
-                    observer.RunStarting(run, index, count, resuming: true);
+                    observer.RunStarting(run, index, context.Count, resuming: true);
                     result = Trainer.Resume(folder, recorder, cancellationToken);
                     break;
                 default:
                     // Anything here died before its first checkpoint: nothing to keep.
                     if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-                    observer.RunStarting(run, index, count, resuming: false);
-                    result = Trainer.Train(run.Options, folder, recorder, cancellationToken);
+                    observer.RunStarting(run, index, context.Count, resuming: false);
+                    result = Trainer.Train(WithTeacherFolder(run.Options, context), folder, recorder, cancellationToken);
                     break;
             }
+            bool trained = run.IsDerived || (new RunFolder(folder).FindCheckpoint("last") is { } checkpoint && HasFinished(checkpoint));
+            if (trained && context.Plan.Deployment is { } measure)
+            {
+                observer.Training.Message($"{run.Name}: measuring the deployed model ({run.Inference})");
+                deployment = DeploymentMeter.Measure(ModelSource(context.Plan, root, run.Name), run.Inference, folder, run.Options,
+                    context.Split, measure, cancellationToken);
+            }
+            complete = trained;
         }
         catch (OperationCanceledException)
         {
@@ -137,13 +177,93 @@ public static class StudyRunner
         }
 
         var runFolder = new RunFolder(folder);
-        string? checkpoint = runFolder.FindCheckpoint("last");
-        var status = failed ? RunStatus.Failed : checkpoint is not null && HasFinished(checkpoint) ? RunStatus.Finished : RunStatus.Interrupted;
-        store.ReplaceEpochs(run.Name, MetricsFile.Read(runFolder.MetricsPath));
-        store.RecordOutcome(run.Name, status, result, ReadTotals(runFolder), error);
-        observer.RunEnded(store.Get(run.Name), index, count);
+        var status = failed ? RunStatus.Failed : complete ? RunStatus.Finished : RunStatus.Interrupted;
+        if (!run.IsDerived)
+        {
+            store.ReplaceEpochs(run.Name, MetricsFile.Read(runFolder.MetricsPath));
+            totals = ReadTotals(runFolder);
+        }
+        store.RecordOutcome(run.Name, status, result, totals, error);
+        store.RecordDeployment(run.Name, status == RunStatus.Finished ? CumulativeKj(run, totals, store) : null, deployment);
+        observer.RunEnded(store.Get(run.Name), index, context.Count);
         return new RunOutcome(run.Name, action, status);
     }
+
+    /// <summary>Why a run cannot start yet: a run it depends on has not finished (failed, or never ran); null when all have.</summary>
+    private static string? UnfinishedDependency(PlannedRun run, StudyStore store)
+    {
+        foreach (string dependency in new[] { run.From, run.Teacher }.OfType<string>())
+            if (store.Get(dependency) is { Status: not RunStatus.Finished } stored)
+                return $"needs run '{dependency}', which {(stored.Status == RunStatus.Failed ? "failed" : "has not finished")}";
+        return null;
+    }
+
+    /// <summary>A derived run's own training energy plus the cumulative energy of the runs it comes from (parent, teacher).</summary>
+    private static double? CumulativeKj(PlannedRun run, RunTotals? totals, StudyStore store)
+    {
+        double sum = totals?.EnergyKj ?? 0;
+        foreach (string dependency in new[] { run.From, run.Teacher }.OfType<string>())
+        {
+            var stored = store.Get(dependency);
+            sum += stored.CumulativeEnergyKj ?? stored.TotalEnergyKj ?? 0;
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// Where a run's model is: a trained run's folder (its best checkpoint), a pruned run's folder (model.pt), or, for a run
+    /// that only deploys differently, its parent's model.
+    /// </summary>
+    public static string ModelSource(StudyPlan plan, string studyFolder, string runName)
+    {
+        var run = plan[runName];
+        return run.IsDerived && run.Compress is null ? ModelSource(plan, studyFolder, run.From!) : RunFolderOf(studyFolder, runName);
+    }
+
+    /// <summary>The options with a distill-from that names a study run replaced by that run's model.</summary>
+    private static TrainingOptions WithTeacherFolder(TrainingOptions options, StudyContext context)
+    {
+        var teachers = context.Plan.Runs.Where(r => r.Name == options.Distillation.DistillFrom).ToList();
+        return teachers.Count == 0 ? options
+            : options with { Distillation = options.Distillation with { DistillFrom = ModelSource(context.Plan, context.Root, teachers[0].Name) } };
+    }
+
+    /// <summary>
+    /// Prunes the parent's model into the run's folder (started afresh: an unfinished derivation is redone), fine-tuning with the
+    /// recipe of the trained run it descends from on the study's split, at the rate that run trained with; returns the
+    /// fine-tuning runs' energy (none for a run that only deploys differently).
+    /// </summary>
+    private static RunTotals? Derive(PlannedRun run, string folder, StudyContext context)
+    {
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        if (run.Compress is not { } compress)
+        {
+            Directory.CreateDirectory(folder);
+            return new RunTotals(0, false, 0);
+        }
+        var recipe = WithTeacherFolder(run.Options, context);
+        if (recipe.Optimisation.LearningRateIsAuto)
+        {
+            double rate = context.Store.Get(RootOf(context.Plan, run.Name)).LearningRate ?? 1e-3;
+            recipe = recipe with { Optimisation = recipe.Optimisation with { LearningRate = rate.ToString("R", CultureInfo.InvariantCulture) } };
+        }
+        var pruned = Pruning.Run(new PruneOptions
+        {
+            Run = ModelSource(context.Plan, context.Root, run.From!),
+            Method = compress.Method,
+            Sparsity = compress.Sparsity,
+            Iterations = compress.Iterations,
+            FinetuneEpochs = compress.FinetuneEpochs,
+            Output = folder,
+            FineTuning = recipe,
+        }.Validate(), context.Observer.Training, context.Cancellation);
+        var tuned = pruned.Steps.Where(s => s.FineTuning is not null)
+            .Select(s => ReadTotals(new RunFolder(Pruning.IterationFolder(folder, s.Iteration)))).OfType<RunTotals>().ToList();
+        return new RunTotals(tuned.Sum(t => t.EnergyKj), tuned.Any(t => t.Estimated), tuned.Sum(t => t.Co2Grams));
+    }
+
+    /// <summary>The trained run a derived run's model descends from.</summary>
+    private static string RootOf(StudyPlan plan, string runName) => plan[runName].From is { } from ? RootOf(plan, from) : runName;
 
     private static bool HasFinished(string checkpoint) => RunFolder.ReadState(checkpoint).StopReason is not null;
 
@@ -200,6 +320,7 @@ public static class StudyRunner
         store.SetMeta("baseline_run", plan.BaselineRun);
         store.SetMeta("split", string.Create(CultureInfo.InvariantCulture,
             $"by stack, seed {definition.SplitSeed}, validation fraction {definition.ValidationFraction}"));
+        if (plan.Deployment is { } deployment) store.SetMeta("timing_stack", deployment.StackText);
         if (store.GetMeta("created_utc") is null) store.SetMeta("created_utc", DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture));
         foreach (var (key, value) in DescribeEnergy(plan.Runs[0].Options)) store.SetMeta(key, value);
     }

@@ -35,9 +35,25 @@ public sealed record StoredRun
     public bool EnergyEstimated { get; init; }
     public double? Co2Grams { get; init; }
     public string? Error { get; init; }
+    /// <summary>The run this one is derived from (from:), null for a run trained from scratch.</summary>
+    public string? Parent { get; init; }
+    /// <summary>How it is derived and deployed (<see cref="PlannedRun.Derivation"/>).</summary>
+    public string Derivation { get; init; } = "";
+    /// <summary>Its training energy with that of every run it descends from (parent, teacher), kJ.</summary>
+    public double? CumulativeEnergyKj { get; init; }
+    /// <summary>Its deployed model measured (a study with deployment measurement), else null.</summary>
+    public DeploymentMeasurement? Deployment { get; init; }
 
     public TrainingOptions Options(string source) => TrainingOptions.Parse(OptionsYaml, source);
 }
+
+/// <summary>
+/// A run's model as deployed: its file (model.pt, or the exported .onnx) in MB (10^6 bytes), the share of its convolution
+/// weights that are zero, parameters and GMACs per slice, validation Dice of the stacks segmented in 3D by that engine
+/// (mean and sd over stacks), and the mean seconds and joules to segment one timing stack.
+/// </summary>
+public sealed record DeploymentMeasurement(double FileMegabytes, double Sparsity, long Parameters, double GigaMacs, double? DiceMean, double? DiceSd,
+    double SecondsPerStack, double JoulesPerStack, bool EnergyEstimated);
 
 /// <summary>What a run cost in total, from its emissions files (every resume appends a row).</summary>
 public sealed record RunTotals(double EnergyKj, bool Estimated, double Co2Grams);
@@ -50,7 +66,16 @@ public sealed record RunTotals(double EnergyKj, bool Estimated, double Co2Grams)
 public sealed class StudyStore : IDisposable
 {
     public const string FileName = "study.db";
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
+
+    /// <summary>Columns schema 2 added to runs (derived runs, deployment measurements); a schema-1 database gains them when opened for writing.</summary>
+    private static readonly (string Name, string Type)[] AddedColumns =
+    [
+        ("parent", "TEXT"), ("derivation", "TEXT NOT NULL DEFAULT ''"), ("cumulative_energy_kj", "REAL"), ("file_mb", "REAL"), ("sparsity", "REAL"),
+        ("deployed_dice", "REAL"), ("deployed_dice_sd", "REAL"), ("inference_s", "REAL"), ("inference_j", "REAL"), ("inference_estimated", "INTEGER"),
+    ];
+
+    private int _version = SchemaVersion;
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
 
@@ -86,7 +111,9 @@ public sealed class StudyStore : IDisposable
                 status TEXT NOT NULL, run_folder TEXT, model TEXT NOT NULL, params INTEGER NOT NULL, gmacs REAL NOT NULL,
                 started_utc TEXT, finished_utc TEXT, epochs_run INTEGER, best_epoch INTEGER, best_dice REAL,
                 stop_reason TEXT, learning_rate REAL, batch_size INTEGER, duration_s REAL,
-                epochs_energy_kj REAL, total_energy_kj REAL, energy_estimated INTEGER NOT NULL DEFAULT 0, co2_g REAL, error TEXT);
+                epochs_energy_kj REAL, total_energy_kj REAL, energy_estimated INTEGER NOT NULL DEFAULT 0, co2_g REAL, error TEXT,
+                parent TEXT, derivation TEXT NOT NULL DEFAULT '', cumulative_energy_kj REAL, file_mb REAL, sparsity REAL,
+                deployed_dice REAL, deployed_dice_sd REAL, inference_s REAL, inference_j REAL, inference_estimated INTEGER);
             CREATE TABLE IF NOT EXISTS epochs (
                 run TEXT NOT NULL REFERENCES runs(name), epoch INTEGER NOT NULL,
                 train_loss REAL, val_loss REAL, val_dice REAL, val_dice_sd REAL, lr REAL, batch_size INTEGER,
@@ -95,6 +122,11 @@ public sealed class StudyStore : IDisposable
                 PRIMARY KEY (run, epoch));
             """);
         string? version = GetMeta("schema_version");
+        if (version == "1")
+        {
+            foreach (var (name, type) in AddedColumns) Execute($"ALTER TABLE runs ADD COLUMN {name} {type}");
+            version = null;
+        }
         if (version is null) SetMeta("schema_version", SchemaVersion.ToString(CultureInfo.InvariantCulture));
         else CheckSchema();
     }
@@ -104,8 +136,10 @@ public sealed class StudyStore : IDisposable
         string? version;
         try { version = GetMeta("schema_version"); }
         catch (SqliteException e) { throw new InvalidInputException(Path, $"not a GreenSeg study database ({e.Message})", e); }
-        if (version != SchemaVersion.ToString(CultureInfo.InvariantCulture))
-            throw new InvalidInputException(Path, $"study database schema {version ?? "unknown"}; this GreenSeg reads schema {SchemaVersion}");
+        // Schema 1 (before derived runs) still reads: its runs have none of the added columns.
+        if (version == "1") _version = 1;
+        else if (version != SchemaVersion.ToString(CultureInfo.InvariantCulture))
+            throw new InvalidInputException(Path, $"study database schema {version ?? "unknown"}; this GreenSeg reads schemas 1 and {SchemaVersion}");
     }
 
     public void SetMeta(string key, string value) =>
@@ -130,15 +164,34 @@ public sealed class StudyStore : IDisposable
             if (readBack != yaml)
                 throw new GreenSegException($"{Path}: run '{run.Name}' was planned with other options ({Difference(readBack ?? stored.OptionsYaml, yaml)}); " +
                     "a study folder holds one study: use another --out, or delete the folder to start over");
+            if (stored.Derivation != run.Derivation)
+                throw new GreenSegException($"{Path}: run '{run.Name}' was planned as '{stored.Derivation}', now '{run.Derivation}'; " +
+                    "a study folder holds one study: use another --out, or delete the folder to start over");
             Execute("UPDATE runs SET position = $position WHERE name = $name", ("$position", position), ("$name", run.Name));
             return;
         }
         Execute("""
-            INSERT INTO runs (name, position, options_yaml, changes, status, model, params, gmacs)
-            VALUES ($name, $position, $yaml, $changes, $status, $model, $params, $gmacs)
+            INSERT INTO runs (name, position, options_yaml, changes, status, model, params, gmacs, parent, derivation)
+            VALUES ($name, $position, $yaml, $changes, $status, $model, $params, $gmacs, $parent, $derivation)
             """,
             ("$name", run.Name), ("$position", position), ("$yaml", yaml), ("$changes", run.ChangesText),
-            ("$status", RunStatus.Pending.ToString()), ("$model", run.Options.Model), ("$params", parameters), ("$gmacs", gigaMacs));
+            ("$status", RunStatus.Pending.ToString()), ("$model", run.Options.Model), ("$params", parameters), ("$gmacs", gigaMacs),
+            ("$parent", run.From), ("$derivation", run.Derivation));
+    }
+
+    /// <summary>Stores a run's training energy with that of the runs it descends from, and its deployed model's measurement (parameters and GMACs as measured).</summary>
+    public void RecordDeployment(string name, double? cumulativeEnergyKj, DeploymentMeasurement? deployment)
+    {
+        Execute("""
+            UPDATE runs SET cumulative_energy_kj = $cumulative, file_mb = $file, sparsity = $sparsity, deployed_dice = $dice, deployed_dice_sd = $sd,
+                inference_s = $seconds, inference_j = $joules, inference_estimated = $estimated,
+                params = COALESCE($params, params), gmacs = COALESCE($gmacs, gmacs)
+            WHERE name = $name
+            """,
+            ("$cumulative", cumulativeEnergyKj), ("$file", deployment?.FileMegabytes), ("$sparsity", deployment?.Sparsity),
+            ("$dice", deployment?.DiceMean), ("$sd", deployment?.DiceSd), ("$seconds", deployment?.SecondsPerStack), ("$joules", deployment?.JoulesPerStack),
+            ("$estimated", deployment is null ? null : deployment.EnergyEstimated ? 1 : 0), ("$params", deployment?.Parameters), ("$gmacs", deployment?.GigaMacs),
+            ("$name", name));
     }
 
     public void MarkRunning(string name, string runFolder) =>
@@ -224,10 +277,12 @@ public sealed class StudyStore : IDisposable
 
     private List<StoredRun> ReadRuns(string filter, params (string Name, object? Value)[] parameters)
     {
+        // A schema-1 database (read-only) has none of the added columns: they read as NULL.
+        string added = string.Join(", ", AddedColumns.Select(c => _version >= 2 ? c.Name : $"NULL AS {c.Name}"));
         using var command = Command($"""
             SELECT name, position, options_yaml, changes, status, run_folder, model, params, gmacs, started_utc, finished_utc,
                    epochs_run, best_epoch, best_dice, stop_reason, learning_rate, batch_size, duration_s,
-                   epochs_energy_kj, total_energy_kj, energy_estimated, co2_g, error
+                   epochs_energy_kj, total_energy_kj, energy_estimated, co2_g, error, {added}
             FROM runs {filter}
             """, parameters);
         using var reader = command.ExecuteReader();
@@ -245,6 +300,11 @@ public sealed class StudyStore : IDisposable
                 LearningRate = Real(reader, 15), BatchSize = Integer(reader, 16), DurationSeconds = Real(reader, 17),
                 EpochsEnergyKj = Real(reader, 18), TotalEnergyKj = Real(reader, 19),
                 EnergyEstimated = reader.GetInt32(20) != 0, Co2Grams = Real(reader, 21), Error = Text(reader, 22),
+                Parent = Text(reader, 23), Derivation = Text(reader, 24) ?? "", CumulativeEnergyKj = Real(reader, 25),
+                Deployment = Real(reader, 26) is double file
+                    ? new DeploymentMeasurement(file, Real(reader, 27) ?? 0, reader.GetInt64(7), reader.GetDouble(8), Real(reader, 28), Real(reader, 29),
+                        Real(reader, 30) ?? double.NaN, Real(reader, 31) ?? double.NaN, Integer(reader, 32) is 1)
+                    : null,
             });
         }
         return runs;

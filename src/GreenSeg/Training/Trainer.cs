@@ -72,7 +72,7 @@ public static class Trainer
     }
 
     /// <summary>The training stacks and the held-out ones: none in a final run, --validation-data when given, else a by-stack split.</summary>
-    internal static (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation) SplitData(TrainingOptions options)
+    public static (IReadOnlyList<TrainingStack> Train, IReadOnlyList<TrainingStack> Validation) SplitData(TrainingOptions options)
     {
         var dataset = DatasetReader.Open(options.Data);
         var stacks = SelectStacks(dataset, options.Stacks);

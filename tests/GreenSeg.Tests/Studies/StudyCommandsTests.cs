@@ -57,7 +57,7 @@ public sealed class StudyCommandsTests(TinyPhantomFixture fixture) : IClassFixtu
     {
         var (exitCode, output) = CliRunner.Run("study", "technique", "--data", fixture.Data, "--dry-run");
         exitCode.ShouldBe(3);
-        output.ShouldContain("presets: architectures, quick, techniques");
+        output.ShouldContain("presets: architectures, compression, quick, techniques");
 
         (exitCode, output) = CliRunner.Run("study", "quick", "--data", fixture.Data, "--dry-run", "--set", "with=3");
         exitCode.ShouldBe(3);

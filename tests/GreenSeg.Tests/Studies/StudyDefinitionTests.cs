@@ -126,9 +126,9 @@ public class StudyDefinitionTests
     }
 
     [Fact]
-    public void The_three_presets_ship_and_expand()
+    public void The_presets_ship_and_expand()
     {
-        StudyPresets.Names.ShouldBe(["architectures", "quick", "techniques"]);
+        StudyPresets.Names.ShouldBe(["architectures", "compression", "quick", "techniques"]);
         foreach (string name in StudyPresets.Names)
         {
             var plan = StudyPlanner.Expand(StudyPresets.Load(name), "/data/e2mip");

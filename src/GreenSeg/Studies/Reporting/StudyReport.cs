@@ -65,7 +65,7 @@ public static class StudyReport
             "Dice/kJ: Dice over total energy. GMACs: multiply-accumulates of one forward pass of one slice."));
         blocks.Add(new Table(
             ["run", "changes", "status", "model", "parameters", "GMACs", "epochs", "val Dice", "s/epoch", "kJ/epoch", "kJ total", "Dice/kJ", "CO2eq g", "data wait"],
-            r.Runs.Select(run => (IReadOnlyList<string>)
+            r.TrainedRuns.Select(run => (IReadOnlyList<string>)
             [
                 run.Name + (run.Name == r.BaselineRun ? " (baseline)" : ""), run.Changes.Length > 0 ? run.Changes : "-",
                 run.Status.ToString().ToLowerInvariant(), run.Model, ReportFormat.Millions(run.Parameters), ReportFormat.Number(run.GigaMacs, 3),
@@ -74,9 +74,11 @@ public static class StudyReport
                 ReportFormat.Number(run.DicePerKilojoule, 4), ReportFormat.Number(run.Co2Grams, 2), ReportFormat.Percent(run.DataWaitShare),
             ]).ToList(),
             [4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
-        var problems = r.Runs.Where(run => run.Status is not RunStatus.Finished).ToList();
+        var problems = r.TrainedRuns.Where(run => run.Status is not RunStatus.Finished).ToList();
         if (problems.Count > 0)
             blocks.Add(new Bullets(problems.Select(run => $"{run.Name}: {run.Status.ToString().ToLowerInvariant()}{(run.Error is { } e ? $" — {e}" : "")}").ToList()));
+
+        if (r.MeasuresDeployment) AddDeployment(blocks, r);
 
         blocks.Add(new Heading(2, $"Each technique against the baseline ({r.BaselineRun})"));
         if (r.Comparisons.Count == 0)
@@ -109,6 +111,36 @@ public static class StudyReport
         blocks.Add(new Figure("learning-curves.png", "Validation Dice per stack after each epoch", StudyCharts.LearningCurves(r)));
         blocks.Add(new Paragraph($"Made by `greenseg report` from {Path.GetFileName(r.DatabasePath)} (tables runs and epochs); per-run files are in runs/<name>/."));
         return blocks;
+    }
+
+    /// <summary>The deployment table: every run's model as deployed, trained and derived runs alike.</summary>
+    private static void AddDeployment(List<Block> blocks, StudyResults r)
+    {
+        string stack = r.TimingStack.Length > 0 ? r.TimingStack : "timing";
+        blocks.Add(new Heading(2, "Compression and deployment"));
+        blocks.Add(new Paragraph("Each run's model as it would be deployed. Derived runs start from another run's model (from): pruned and fine-tuned on the study's split, " +
+            "or only deployed differently (engine, precision, BatchNorm folded or not; every torch row folds BatchNorm unless it says otherwise). " +
+            "File: model.pt, or the exported .onnx, in MB (10^6 bytes). Sparsity: share of the convolution weights that are zero. " +
+            "Parameters and GMACs: of the deployed network (structured pruning shrinks them; zeros still count). " +
+            "Deployed Dice: the validation stacks reassembled in 3D and segmented as greenseg segment does with that engine, after post-processing, mean ± sd over stacks " +
+            "(the Runs table's Dice is training's validation, in the network's prepared geometry). " +
+            $"s and J per stack: mean over the timed segmentations of a {stack} phantom stack after a warm-up (slice preparation, network, mapping back, post-processing), " +
+            "energy from the same energy plan as training. Training kJ: the run's own training (a derived run: its fine-tuning, 0 without); " +
+            "cumulative kJ adds the runs it descends from (parent, and a student's teacher)."));
+        blocks.Add(new Table(
+            ["run", "from", "compression and deployment", "status", "parameters", "GMACs", "file MB", "sparsity", "deployed Dice", $"s per {stack} stack", $"J per {stack} stack", "training kJ", "cumulative kJ"],
+            r.Runs.Select(run => (IReadOnlyList<string>)
+            [
+                run.Name, run.Parent ?? "-", run.Derivation.Length > 0 ? run.Derivation : StudyInference.Default.ToString(), run.Status.ToString().ToLowerInvariant(),
+                ReportFormat.Millions(run.Deployment?.Parameters ?? run.Parameters), ReportFormat.Number(run.Deployment?.GigaMacs ?? run.GigaMacs, 3),
+                ReportFormat.Number(run.Deployment?.FileMegabytes, 2), ReportFormat.Percent(run.Deployment?.Sparsity),
+                ReportFormat.Dice(run.Deployment?.DiceMean, run.Deployment?.DiceSd), ReportFormat.Number(run.Deployment?.SecondsPerStack, 3),
+                ReportFormat.Number(run.Deployment?.JoulesPerStack, 1), ReportFormat.Number(run.TotalKilojoules, 2), ReportFormat.Number(run.CumulativeKilojoules, 2),
+            ]).ToList(),
+            [4, 5, 6, 7, 8, 9, 10, 11, 12]));
+        var problems = r.Runs.Where(run => run.IsDerived && run.Status is not RunStatus.Finished).ToList();
+        if (problems.Count > 0)
+            blocks.Add(new Bullets(problems.Select(run => $"{run.Name}: {run.Status.ToString().ToLowerInvariant()}{(run.Error is { } e ? $" — {e}" : "")}").ToList()));
     }
 
     internal static string RenderMarkdown(IEnumerable<Block> blocks)

@@ -28,6 +28,15 @@ public sealed record RunSummary
     public double? DataWaitShare { get; init; }
     public double? SlicesPerSecond { get; init; }
     public bool EnergyEstimated { get; init; }
+    /// <summary>The run it is derived from (from:), null for a trained run.</summary>
+    public string? Parent { get; init; }
+    public string Derivation { get; init; } = "";
+    /// <summary>Training energy with that of the runs it descends from (parent, teacher).</summary>
+    public double? CumulativeKilojoules { get; init; }
+    /// <summary>The deployed model measured, when the study measures it.</summary>
+    public DeploymentMeasurement? Deployment { get; init; }
+
+    public bool IsDerived => Parent is not null;
 
     /// <summary>Validation Dice bought per kJ of the whole run.</summary>
     public double? DicePerKilojoule => DiceMean is double dice && TotalKilojoules is > 0 and double kj ? dice / kj : null;
@@ -63,7 +72,12 @@ public sealed record RunSummary
             Co2Grams = run.Co2Grams ?? (epochs.Count > 0 ? epochs.Sum(e => e.Co2Grams) : null),
             DataWaitShare = seconds > 0 ? epochs.Sum(e => e.DataWaitSeconds) / seconds : null,
             SlicesPerSecond = epochs.Count > 0 ? epochs.Average(e => e.SlicesPerSecond) : null,
-            EnergyEstimated = run.EnergyEstimated || epochs.Any(e => e.EnergyOrigin.Contains("estimated", StringComparison.Ordinal)),
+            EnergyEstimated = run.EnergyEstimated || epochs.Any(e => e.EnergyOrigin.Contains("estimated", StringComparison.Ordinal))
+                || run.Deployment is { EnergyEstimated: true },
+            Parent = run.Parent,
+            Derivation = run.Derivation,
+            CumulativeKilojoules = run.CumulativeEnergyKj,
+            Deployment = run.Deployment,
         };
     }
 }
@@ -119,10 +133,18 @@ public sealed record StudyResults
     public string Machine { get; init; } = "";
     public string EnergyPlan { get; init; } = "";
     public string Carbon { get; init; } = "";
+    /// <summary>The stack inference is timed on, e.g. "256x256x40", when the study measures deployment.</summary>
+    public string TimingStack { get; init; } = "";
     public required string BaselineRun { get; init; }
     public required IReadOnlyList<RunSummary> Runs { get; init; }
 
-    public bool AnyEstimated => Runs.Any(r => r.HasResults && r.EnergyEstimated);
+    public bool AnyEstimated => Runs.Any(r => (r.HasResults || r.Deployment is not null) && r.EnergyEstimated);
+
+    /// <summary>Runs trained from scratch (derived runs have no epochs of their own).</summary>
+    public IReadOnlyList<RunSummary> TrainedRuns => Runs.Where(r => !r.IsDerived).ToList();
+
+    /// <summary>Whether the study measured (or will measure) its runs' deployed models.</summary>
+    public bool MeasuresDeployment => TimingStack.Length > 0 || Runs.Any(r => r.IsDerived || r.Deployment is not null);
 
     public RunSummary? Baseline => Runs.FirstOrDefault(r => r.Name == BaselineRun);
 
@@ -169,6 +191,7 @@ public sealed record StudyResults
             Machine = store.GetMeta("machine") ?? "",
             EnergyPlan = store.GetMeta("energy_plan") ?? "",
             Carbon = store.GetMeta("carbon") ?? "",
+            TimingStack = store.GetMeta("timing_stack") ?? "",
             BaselineRun = store.GetMeta("baseline_run") ?? runs.FirstOrDefault()?.Name ?? "",
             Runs = runs,
         };
