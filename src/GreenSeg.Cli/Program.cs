@@ -56,6 +56,7 @@ app.Configure(config =>
     {
         bench.SetDescription("Benchmarks that print a table.");
         bench.AddCommand<BenchDistributedCommand>("distributed").WithDescription("One process with N threads against mpiexec -n N ranks of one thread: step time, share in collectives, bytes per step with fp32/bf16/int8 gradients and local SGD, Allreduce bandwidth; a projection to 4-64 ranks.");
+        bench.AddCommand<BenchProfileCommand>("profile").WithDescription("Where one training step goes, per kind of layer (3x3, 1x1, transposed convolution, attention gate, BatchNorm, activation, work between layers, loss, optimizer step), forward and backward.");
         bench.AddCommand<BenchEnergyCommand>("energy").WithDescription("Measure the energy monitor's overhead on a fixed CPU workload.");
         bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart, fp32/NCHW to bf16/channels-last, and ONNX Runtime fp32 and int8.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
