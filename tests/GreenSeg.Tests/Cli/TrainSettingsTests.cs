@@ -50,7 +50,7 @@ public sealed class TrainSettingsTests : IDisposable
             AmsGrad = true, GradClip = 2, BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4,
             EarlyStoppingMinDelta = 0.01, SelectBestBy = SelectionMetric.Loss, PostprocessValidation = false, EnergyBudget = "5kJ",
             GreenStopDicePerKj = 0.02, GreenStopWindow = 5, DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4,
-            Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Bf16, SyncEvery = 4, CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
+            Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Int8, SyncEvery = 4, SyncBatchNorm = true, CollectiveTimeout = 30, CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
     };
 
     /// <summary>The flags of <c>greenseg train</c> that are training options (not where options come from or where the run goes).</summary>
@@ -93,7 +93,7 @@ public sealed class TrainSettingsTests : IDisposable
             EnergyBudget = "5kJ", GreenStopDicePerKj = 0.02, GreenStopWindow = 5,
         });
         o.Distillation.ShouldBe(new DistillationSection { DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4 });
-        o.Parallel.ShouldBe(new ParallelSection { Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Bf16, SyncEvery = 4 });
+        o.Parallel.ShouldBe(new ParallelSection { Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Int8, SyncEvery = 4, SyncBatchNorm = true, CollectiveTimeout = 30 });
         o.Energy.ShouldBe(new GreenSeg.Energy.EnergyOptions { CpuTdpWatts = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3 });
     }
 
