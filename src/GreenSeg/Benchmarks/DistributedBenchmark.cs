@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using GreenSeg.Common;
 using GreenSeg.Distributed;
+using GreenSeg.Evaluation;
 using GreenSeg.Models;
 using GreenSeg.Training;
 using TorchSharp;
@@ -144,7 +145,7 @@ public static class DistributedBenchmark
             codec.DecodeAdd(encoded, values);
             seconds.Add(clock.Elapsed.TotalSeconds);
         }
-        return Median(seconds);
+        return Statistics.Median(seconds);
     }
 
     private static (SegmentationModel Model, optim.Optimizer Optimizer, Tensor Input, Tensor Target) Setup(DistributedBenchmarkOptions options, int batch, int rank)
@@ -177,7 +178,7 @@ public static class DistributedBenchmark
             }
             if (step >= options.WarmupSteps) seconds.Add(clock.Elapsed.TotalSeconds);
         }
-        return Median(seconds);
+        return Statistics.Median(seconds);
     }
 
     private static AllreduceTiming TimeAllreduce(MpiCommunicator world, int bytes)
@@ -191,12 +192,7 @@ public static class DistributedBenchmark
             world.AllreduceSum(values, values.Length);
             if (repeat > 0) seconds.Add(clock.Elapsed.TotalSeconds);
         }
-        return new AllreduceTiming(bytes, world.Size, Median(seconds));
+        return new AllreduceTiming(bytes, world.Size, Statistics.Median(seconds));
     }
 
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values.Count == 0 ? double.NaN : values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
-    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using GreenSeg.Common;
+using GreenSeg.Evaluation;
 using GreenSeg.Models;
 using GreenSeg.Models.Blocks;
 using TorchSharp;
@@ -91,9 +92,9 @@ public static class LayerProfileBenchmark
         }
         var layers = recorder.LayerCounts;
         var kinds = Enum.GetValues<LayerKind>().Select(kind => new LayerKindTiming(kind, layers.GetValueOrDefault(kind),
-            Median(steps.Select(s => s.Kinds.GetValueOrDefault(kind).Forward)), Median(steps.Select(s => s.Kinds.GetValueOrDefault(kind).Backward))))
+            Statistics.Median(steps.Select(s => s.Kinds.GetValueOrDefault(kind).Forward)), Statistics.Median(steps.Select(s => s.Kinds.GetValueOrDefault(kind).Backward))))
             .Where(k => k.TotalMilliseconds > 0 || k.Layers > 0).ToList();
-        return new LayerProfileResult(model.ModelName, model.ParameterCount(), options, Median(steps.Select(s => s.Total)), kinds);
+        return new LayerProfileResult(model.ModelName, model.ParameterCount(), options, Statistics.Median(steps.Select(s => s.Total)), kinds);
     }
 
     /// <summary>Each leaf layer's kind: anything inside an attention gate counts as the gate.</summary>
@@ -121,13 +122,6 @@ public static class LayerProfileBenchmark
         _ => LayerKind.OtherLayer,
     };
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        if (sorted.Length == 0) return 0;
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
 
     /// <summary>The hooks' notes of one step: forward intervals per layer, gaps between layers, gradient arrivals.</summary>
     private sealed class StepRecorder(Dictionary<nn.Module, LayerKind> kinds)

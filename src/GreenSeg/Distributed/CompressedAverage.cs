@@ -10,7 +10,19 @@ namespace GreenSeg.Distributed;
 /// </summary>
 public sealed class CompressedAverage(MpiCommunicator world, GradientCodec codec)
 {
-    private readonly Dictionary<int, float[]> _sentResidual = [], _averagedResidual = [];
+    /// <summary>A bucket's residuals and work buffers, kept across steps (a bucket has the same length every step).</summary>
+    private sealed class BucketState(int chunk, int ranks, int block)
+    {
+        public float[] SentResidual { get; } = new float[chunk * ranks];
+        public float[] AveragedResidual { get; } = new float[chunk];
+        public float[] Chunk { get; } = new float[chunk];
+        public byte[] Send { get; } = new byte[block * ranks];
+        public byte[] Received { get; } = new byte[block * ranks];
+        public byte[] Mine { get; } = new byte[block];
+        public byte[] All { get; } = new byte[block * ranks];
+    }
+
+    private readonly Dictionary<int, BucketState> _buckets = [];
 
     public GradientCodec Codec { get; } = codec;
 
@@ -21,32 +33,27 @@ public sealed class CompressedAverage(MpiCommunicator world, GradientCodec codec
     public void Average(int bucket, float[] values)
     {
         int ranks = world.Size, chunk = (values.Length + ranks - 1) / ranks, block = Codec.EncodedBytes(chunk);
-        var send = new byte[block * ranks];
-        float[] sentResidual = Residual(_sentResidual, bucket, chunk * ranks);
-        var padded = new float[chunk];
+        if (!_buckets.TryGetValue(bucket, out var state) || state.Chunk.Length != chunk) _buckets[bucket] = state = new BucketState(chunk, ranks, block);
+        float[] work = state.Chunk;
         for (int j = 0; j < ranks; j++)
         {
-            Chunk(values, j, chunk, padded);
-            CompressWithFeedback(padded, sentResidual.AsSpan(j * chunk, chunk), send.AsSpan(j * block, block));
+            Chunk(values, j, chunk, work);
+            CompressWithFeedback(work, state.SentResidual.AsSpan(j * chunk, chunk), state.Send.AsSpan(j * block, block));
         }
-        var received = new byte[block * ranks];
-        world.Alltoall(send, block, received);
+        world.Alltoall(state.Send, block, state.Received);
 
-        var average = new float[chunk];
-        for (int r = 0; r < ranks; r++) Codec.DecodeAdd(received.AsSpan(r * block, block), average);
-        for (int i = 0; i < chunk; i++) average[i] /= ranks;
-        var mine = new byte[block];
-        CompressWithFeedback(average, Residual(_averagedResidual, bucket, chunk), mine);
-        var all = new byte[block * ranks];
-        world.Allgather(mine, block, all);
+        Array.Clear(work);
+        for (int r = 0; r < ranks; r++) Codec.DecodeAdd(state.Received.AsSpan(r * block, block), work);
+        for (int i = 0; i < chunk; i++) work[i] /= ranks;
+        CompressWithFeedback(work, state.AveragedResidual, state.Mine);
+        world.Allgather(state.Mine, block, state.All);
 
-        var decoded = new float[chunk];
         for (int j = 0; j < ranks; j++)
         {
-            Array.Clear(decoded);
-            Codec.DecodeAdd(all.AsSpan(j * block, block), decoded);
+            Array.Clear(work);
+            Codec.DecodeAdd(state.All.AsSpan(j * block, block), work);
             int start = j * chunk, length = Math.Min(chunk, values.Length - start);
-            if (length > 0) decoded.AsSpan(0, length).CopyTo(values.AsSpan(start, length));
+            if (length > 0) work.AsSpan(0, length).CopyTo(values.AsSpan(start, length));
         }
         LastBytesSent = 2L * (ranks - 1) * block;
     }
@@ -71,11 +78,5 @@ public sealed class CompressedAverage(MpiCommunicator world, GradientCodec codec
             float lost = values[i] - residual[i];
             residual[i] = float.IsFinite(lost) ? lost : 0f; // a non-finite step is redone, its residual not carried on
         }
-    }
-
-    private static float[] Residual(Dictionary<int, float[]> residuals, int bucket, int length)
-    {
-        if (!residuals.TryGetValue(bucket, out var residual) || residual.Length != length) residuals[bucket] = residual = new float[length];
-        return residual;
     }
 }

@@ -64,9 +64,12 @@ public sealed class Int8Codec : GradientCodec
     public override void Encode(ReadOnlySpan<float> values, Span<byte> encoded)
     {
         float largest = 0;
-        foreach (float v in values) largest = MathF.Max(largest, MathF.Abs(v)); // NaN is ignored by Max: checked below
         bool finite = true;
-        foreach (float v in values) finite &= float.IsFinite(v);
+        foreach (float v in values)
+        {
+            largest = MathF.Max(largest, MathF.Abs(v));
+            finite &= float.IsFinite(v);
+        }
         float scale = finite ? largest / 127f : float.NaN;
         BinaryPrimitives.WriteSingleLittleEndian(encoded, scale);
         float inverse = scale > 0 ? 1f / scale : 0f;
