@@ -137,12 +137,15 @@ public sealed class ReaderFuzzTests : IDisposable
         string valid = Path.Combine(_root, file);
         PyTorchWeights.Export(model, valid, PyTorchWeights.FormatOf(valid));
         byte[] source = File.ReadAllBytes(valid);
+        var described = new CheckpointManifest { Model = "micronet", Size = 64, Spacing = 2, PreprocessingVersion = 1 };
         for (int seed = 0; seed < Cases / 2; seed++)
         {
             var random = new Random(seed);
             string path = Path.Combine(_root, $"case{seed}{Path.GetExtension(file)}");
             File.WriteAllBytes(path, Mutate(source, random));
             Case($"{file} seed {seed}", () => PyTorchWeights.Import(model, path));
+            // models import also reads the blocks' widths from the file's tensor shapes.
+            Case($"{file} seed {seed}, widths", () => PyTorchWeights.InternalWidthsIn(path, described));
         }
     }
 
