@@ -21,9 +21,11 @@ internal static class SegmentationConsole
             });
     }
 
+    private static string EngineName(InferenceEngine engine) => engine == InferenceEngine.Onnx ? "ONNX Runtime" : "TorchSharp";
+
     public static void Print(BatchSegmentationResult result)
     {
-        ConsoleTable.Line(Invariant($"{(result.EnsembleSize > 1 ? $"ensemble of {result.EnsembleSize} fold models, the first " : "model ")}{result.Model.Model} ({result.Model.Size}x{result.Model.Size} at {result.Model.Spacing} mm, epoch {result.Model.Epoch}) loaded in {result.ModelLoad.TotalSeconds:0.00} s, {result.ModelLoadEnergy.TotalJoules:0.0} J {result.ModelLoadEnergy.OriginLabel} (not counted below)"));
+        ConsoleTable.Line(Invariant($"{(result.EnsembleSize > 1 ? $"ensemble of {result.EnsembleSize} fold models, the first " : "model ")}{result.Model.Model} ({result.Model.Size}x{result.Model.Size} at {result.Model.Spacing} mm, epoch {result.Model.Epoch}) on {EngineName(result.Engine)}, loaded in {result.ModelLoad.TotalSeconds:0.00} s, {result.ModelLoadEnergy.TotalJoules:0.0} J {result.ModelLoadEnergy.OriginLabel} (not counted below)"));
         var rows = result.Stacks.Select(s => (IReadOnlyList<string>)
         [
             s.Job.Name, s.Succeeded ? s.Slices.ToString(CultureInfo.InvariantCulture) : "-", Invariant($"{s.Elapsed.TotalSeconds:0.000}"),

@@ -70,7 +70,7 @@ public sealed class SegmentSettings : EnergySettings
     public int BatchSize { get; init; } = 8;
 
     [CommandOption("--precision <P>")]
-    [Description("auto (bf16-pure where bf16 runs in hardware, else fp32) | bf16-pure (weights and activations in bf16) | bf16-mixed (bf16 convolutions on fp32 weights, as training) | fp32. With --engine onnx: auto (the model's own) | fp32 | int8 (static int8 quantisation in QDQ form: an int8 .onnx file, or an fp32 model quantised as it loads with --calibration)")]
+    [Description("On ONNX Runtime (the default engine on the CPU): auto (the model's own: fp32, or int8 for an int8 .onnx file) | fp32 | int8 (static int8 quantisation in QDQ form: an int8 .onnx file, or an fp32 model quantised as it loads with --calibration). On TorchSharp (chosen for these): auto (bf16-pure where bf16 runs in hardware, else fp32) | bf16-pure (weights and activations in bf16) | bf16-mixed (bf16 convolutions on fp32 weights, as training) | fp32.")]
     [DefaultValue(InferencePrecision.Auto)]
     public string Precision { get; init; } = InferencePrecision.Auto;
 
@@ -80,14 +80,14 @@ public sealed class SegmentSettings : EnergySettings
     public bool ChannelsLast { get; init; } = true;
 
     [CommandOption("--threads <N>")]
-    [Description("libtorch threads, or ONNX Runtime's intra-op threads with --engine onnx (0: the engine's default).")]
+    [Description("The engine's threads: ONNX Runtime's intra-op threads, or libtorch's (0: the engine's default).")]
     [DefaultValue(0)]
     public int Threads { get; init; }
 
     [CommandOption("--engine <ENGINE>")]
-    [Description("torch (TorchSharp) | onnx (ONNX Runtime on the model exported to ONNX: in memory from a run, checkpoint or crossval folder, or a .onnx file from greenseg export given to --model, its preprocessing read from its metadata).")]
-    [DefaultValue(InferenceEngine.Torch)]
-    public InferenceEngine Engine { get; init; } = InferenceEngine.Torch;
+    [Description("auto (ONNX Runtime on the CPU, about 5x faster than libtorch there; torch with --device cuda, a bf16 --precision or --no-fold-bn) | torch (TorchSharp) | onnx (ONNX Runtime on the model exported to ONNX: in memory from a run, checkpoint or crossval folder, or a .onnx file from greenseg export given to --model, its preprocessing read from its metadata).")]
+    [DefaultValue(InferenceEngine.Auto)]
+    public InferenceEngine Engine { get; init; } = InferenceEngine.Auto;
 
     [CommandOption("--calibration <DATA>")]
     [Description("--engine onnx --precision int8 on an fp32 model: the data whose slices calibrate the activation ranges as the model loads: a dataset (its training slices) or one NIfTI stack.")]

@@ -101,23 +101,28 @@ public sealed class NiftiImage
     /// <summary>A uint8 0/1 mask with this image's geometry.</summary>
     public NiftiImage WithMask(ReadOnlySpan<byte> mask)
     {
-        var values = new float[mask.Length];
-        for (int i = 0; i < values.Length; i++) values[i] = mask[i] != 0 ? 1 : 0;
-        return WithVoxels(values, NiftiDataType.UInt8);
+        // 0/1 are stored as they are: no rounding and range check per voxel (on a 256x256x40 stack that took 0.1 s).
+        var raw = new double[mask.Length];
+        for (int i = 0; i < raw.Length; i++)
+            if (mask[i] != 0) raw[i] = 1;
+        return FromStorable(Header.Clone(), raw, NiftiDataType.UInt8, SizeX, SizeY, SizeZ);
     }
 
-    private static NiftiImage FromValues(NiftiHeader header, ReadOnlySpan<float> values, NiftiDataType type, int sizeX, int sizeY, int sizeZ)
+    private static NiftiImage FromValues(NiftiHeader header, ReadOnlySpan<float> values, NiftiDataType type, int sizeX, int sizeY, int sizeZ) =>
+        FromStorable(header, VoxelCodec.ToStorable(values, type), type, sizeX, sizeY, sizeZ);
+
+    private static NiftiImage FromStorable(NiftiHeader header, double[] raw, NiftiDataType type, int sizeX, int sizeY, int sizeZ)
     {
         long expected = (long)sizeX * sizeY * sizeZ;
-        if (values.Length != expected)
-            throw new ArgumentException($"{values.Length} values given for a {sizeX}x{sizeY}x{sizeZ} image ({expected} voxels)");
+        if (raw.Length != expected)
+            throw new ArgumentException($"{raw.Length} values given for a {sizeX}x{sizeY}x{sizeZ} image ({expected} voxels)");
         header.DataType = type;
         header.BitPix = (short)(type.BytesPerVoxel() * 8);
         header.SclSlope = 1;
         header.SclInter = 0;
         header.CalMin = 0;
         header.CalMax = 0;
-        return new NiftiImage(header, VoxelCodec.ToStorable(values, type), sizeX, sizeY, sizeZ, null);
+        return new NiftiImage(header, raw, sizeX, sizeY, sizeZ, null);
     }
 
     private double SpacingOf(int axis)

@@ -67,6 +67,7 @@ public sealed record BatchSegmentationResult(
     SegmentationPlan Plan,
     CheckpointManifest Model,
     int EnsembleSize,
+    InferenceEngine Engine,
     TimeSpan ModelLoad,
     EnergyMeasurement ModelLoadEnergy,
     IReadOnlyList<StackOutcome> Stacks,
@@ -209,7 +210,7 @@ public static class BatchSegmentation
 
         string reportFolder = Path.GetFullPath(plan.Output.ReportFolder ?? plan.Output.Folder);
         string reportPath = Path.Combine(reportFolder, ReportFileName);
-        var batch = new BatchSegmentationResult(plan, segmenter.Manifest, segmenter.Manifests.Count, segmenter.LoadTime, load, outcomes, total, reportPath);
+        var batch = new BatchSegmentationResult(plan, segmenter.Manifest, segmenter.Manifests.Count, segmenter.Options.ResolvedEngine, segmenter.LoadTime, load, outcomes, total, reportPath);
         AtomicFile.Write(reportPath, stream => WriteReport(batch, stream));
         session.AppendEmissions(Path.Combine(reportFolder, EmissionsFileName), total);
         return batch;

@@ -58,14 +58,22 @@ public static class OnnxModels
         return model;
     }
 
-    /// <summary>The ONNX engine's reading of --precision: null for auto (the model's own), fp32 or int8.</summary>
-    public static OnnxPrecision? ParsePrecision(string precision) => precision.Trim().ToLowerInvariant() switch
+    /// <summary>The --precision values the ONNX engine runs: auto (the model's own), fp32 or int8.</summary>
+    private static readonly Dictionary<string, OnnxPrecision?> Precisions = new()
     {
-        "auto" => null,
-        "fp32" => OnnxPrecision.Fp32,
-        "int8" => OnnxPrecision.Int8,
-        _ => throw new GreenSegException($"precision '{precision}' does not run on the ONNX engine: expected auto (the model's own), fp32 or int8"),
+        ["auto"] = null,
+        ["fp32"] = OnnxPrecision.Fp32,
+        ["int8"] = OnnxPrecision.Int8,
     };
+
+    /// <summary>Whether the ONNX engine runs a --precision.</summary>
+    public static bool RunsPrecision(string precision) => Precisions.ContainsKey(precision.Trim().ToLowerInvariant());
+
+    /// <summary>The ONNX engine's reading of --precision: null for auto (the model's own), fp32 or int8.</summary>
+    public static OnnxPrecision? ParsePrecision(string precision) =>
+        Precisions.TryGetValue(precision.Trim().ToLowerInvariant(), out var parsed)
+            ? parsed
+            : throw new GreenSegException($"precision '{precision}' does not run on the ONNX engine: expected auto (the model's own), fp32 or int8");
 
     /// <summary>
     /// One ONNX Runtime engine per model: a .onnx file (checked, its metadata giving the preprocessing), or the

@@ -25,18 +25,33 @@ public sealed record SegmentOptions
     /// <summary>libtorch intra-op threads; 0 leaves libtorch's default.</summary>
     public int Threads { get; init; }
     /// <summary>What runs the network; with <see cref="InferenceEngine.Onnx"/>, Precision is auto, fp32 or int8 (<see cref="OnnxModels.LoadEngines"/>).</summary>
-    public InferenceEngine Engine { get; init; } = InferenceEngine.Torch;
+    public InferenceEngine Engine { get; init; } = InferenceEngine.Auto;
     /// <summary>The slices int8 is calibrated on when an fp32 model is quantised as it loads (--engine onnx --precision int8).</summary>
     public CalibrationOptions? Calibration { get; init; }
+
+    /// <summary>
+    /// The engine that runs: <see cref="InferenceEngine.Auto"/> is ONNX Runtime, except where only TorchSharp can do what
+    /// is asked: a CUDA device (this build's ONNX Runtime is the CPU package), a bf16 or fp16 precision, or BatchNorm left
+    /// unfolded (the ONNX export always folds it).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public InferenceEngine ResolvedEngine => Engine switch
+    {
+        InferenceEngine.Auto => Device.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase) && FoldBatchNorm && OnnxModels.RunsPrecision(Precision)
+            ? InferenceEngine.Onnx
+            : InferenceEngine.Torch,
+        _ => Engine,
+    };
 
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work.</summary>
     public SegmentOptions Validate()
     {
         if (!(Threshold is >= 0 and <= 1)) throw new GreenSegException($"threshold must lie in 0..1, got {Threshold}");
         if (BatchSize < 1) throw new GreenSegException($"batch size must be at least 1, got {BatchSize}");
+        if (!Enum.IsDefined(Engine)) throw new GreenSegException($"unknown inference engine {Engine}");
         TorchRuntime.ValidateThreads(Threads);
-        if (Engine == InferenceEngine.Torch && Precision.Trim().Equals("int8", StringComparison.OrdinalIgnoreCase))
-            throw new GreenSegException("precision int8 runs on the ONNX engine: add --engine onnx");
+        if (ResolvedEngine == InferenceEngine.Torch && Precision.Trim().Equals("int8", StringComparison.OrdinalIgnoreCase))
+            throw new GreenSegException("precision int8 runs on the ONNX engine (on the CPU): use --engine onnx --device cpu");
         Calibration?.Validate();
         try
         {
@@ -90,10 +105,10 @@ public sealed class Segmenter : IDisposable
     {
         options = (options ?? new SegmentOptions()).Validate();
         var clock = Stopwatch.StartNew();
-        if (options.Engine == InferenceEngine.Onnx)
+        if (options.ResolvedEngine == InferenceEngine.Onnx)
             return new Segmenter(OnnxModels.LoadEngines(modelPath, options).Select(m => new Member(m.Manifest, m.Engine)).ToList(), options, clock.Elapsed);
         if (Models.Onnx.OnnxModelFile.IsOnnxPath(modelPath) && File.Exists(modelPath))
-            throw new InvalidInputException(Path.GetFullPath(modelPath), "is an ONNX model: segment it with --engine onnx");
+            throw new InvalidInputException(Path.GetFullPath(modelPath), "is an ONNX model: segment it with --engine onnx (on the CPU)");
         TorchRuntime.ConfigureThreads(options.Threads);
         var device = TorchRuntime.ResolveDevice(options.Device);
         var (precision, weightType) = InferencePrecision.Parse(options.Precision, device);

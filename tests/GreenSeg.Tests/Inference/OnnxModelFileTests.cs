@@ -128,8 +128,8 @@ public sealed class OnnxModelFileTests : IDisposable
     [Fact]
     public void EngineAndPrecisionMismatchesAreRefusedWithWhatToDo()
     {
-        Should.Throw<InvalidInputException>(() => Segmenter.Load(_valid, new SegmentOptions { Precision = "fp32" })).Problem.ShouldContain("--engine onnx");
-        Should.Throw<GreenSegException>(() => Segmenter.Load(_checkpoint, new SegmentOptions { Precision = "int8" })).Message.ShouldContain("--engine onnx");
+        Should.Throw<InvalidInputException>(() => Segmenter.Load(_valid, new SegmentOptions { Engine = InferenceEngine.Torch, Precision = "fp32" })).Problem.ShouldContain("--engine onnx");
+        Should.Throw<GreenSegException>(() => Segmenter.Load(_checkpoint, new SegmentOptions { Engine = InferenceEngine.Torch, Precision = "int8" })).Message.ShouldContain("--engine onnx");
         Should.Throw<GreenSegException>(() => Segmenter.Load(_checkpoint, Onnx("int8"))).Message.ShouldContain("--calibration DATA");
         Should.Throw<GreenSegException>(() => Segmenter.Load(_checkpoint, Onnx("bf16-pure"))).Message.ShouldContain("does not run on the ONNX engine");
         Should.Throw<GreenSegException>(() => Segmenter.Load(_checkpoint, Onnx() with { Device = "cuda" })).Message.ShouldContain("Microsoft.ML.OnnxRuntime.Gpu");

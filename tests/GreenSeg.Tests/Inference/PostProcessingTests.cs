@@ -132,6 +132,15 @@ public class PostProcessingTests
     }
 
     [Fact]
+    public void ThresholdGivesEveryVoxelItsOwnAnswerAtAnyLength()
+    {
+        // Lengths around the vectorised steps of 32, with NaN, infinities and values at the threshold itself.
+        var values = Gen.OneOf(Gen.Float[0f, 1f], Gen.Const(0.5f), Gen.Const(float.NaN), Gen.Const(float.PositiveInfinity), Gen.Const(float.NegativeInfinity));
+        Gen.Select(values.Array[0, 100], Gen.Float[0f, 1f]).Sample((probabilities, threshold) =>
+            PostProcessing.Threshold(probabilities, threshold).ShouldBe([.. probabilities.Select(p => p > threshold ? (byte)1 : (byte)0)]), iter: 500);
+    }
+
+    [Fact]
     public void DefaultOptionsRemoveSpecklesAndFillHoles()
     {
         var grid = new VoxelGrid(8, 8, 2);
