@@ -61,7 +61,7 @@ app.Configure(config =>
         bench.AddCommand<BenchInferenceCommand>("inference").WithDescription("Seconds per 256x256x40 stack with `greenseg segment`'s core, model load apart, fp32/NCHW to bf16/channels-last, and ONNX Runtime fp32 and int8.");
         bench.AddCommand<BenchModelsCommand>("models").WithDescription("Forward+backward time per slice: fp32/NCHW vs bf16-compute/channels-last.");
         bench.AddCommand<BenchLoadCommand>("load").WithDescription("Training and inference speed on an idle machine against one kept busy by spinning threads: the slowdown, with libtorch on every core or on the free ones.");
-        bench.AddCommand<BenchRecipesCommand>("recipes").WithDescription("Side by side: training slices/s per study recipe, conv GFLOP/s against the matmul peak, data wait per cache mode, inference per stack.");
+        bench.AddCommand<BenchRecipesCommand>("recipes").WithDescription("Side by side: training slices/s per study recipe, conv GFLOP/s against the matmul peak, data wait per cache mode, inference per stack; --scale study: the study's baseline as it ran against the default recipe, time and energy per epoch.");
     });
 });
 return app.Run(args);

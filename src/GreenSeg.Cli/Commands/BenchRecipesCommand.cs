@@ -10,6 +10,16 @@ namespace GreenSeg.Cli.Commands;
 
 public sealed class BenchRecipesSettings : CommandSettings
 {
+    [CommandOption("--scale <SCALE>")]
+    [Description("techniques: the techniques preset's recipes at its reduced scale, the compute peak, data wait and inference (default); study: the study's baseline as it ran (unet 64, 256x256 at 1 mm, fp32 NCHW, no cache, no prefetch, Adam) against the default recipe, time and energy per slice and per epoch. --size, --batches, --repeats, --inference-models and --only apply to techniques only.")]
+    [TypeConverter(typeof(ChoiceConverter<RecipeBenchmarkScale>))]
+    [DefaultValue(RecipeBenchmarkScale.Techniques)]
+    public RecipeBenchmarkScale Scale { get; init; } = RecipeBenchmarkScale.Techniques;
+
+    [CommandOption("--slices <N>")]
+    [Description("--scale study: slices timed per recipe after a one-batch warm-up, rounded up to whole batches (default 200).")]
+    public int? Slices { get; init; }
+
     [CommandOption("--data <PATH>")]
     [Description("Dataset whose slices the recipes train on (default: a small temporary phantom).")]
     public string? Data { get; init; }
@@ -20,13 +30,11 @@ public sealed class BenchRecipesSettings : CommandSettings
 
     [CommandOption("--batches <N>")]
     [Description("Batches per timed pass; each recipe makes a cold and a warm pass (default 4).")]
-    [DefaultValue(4)]
-    public int Batches { get; init; } = 4;
+    public int? Batches { get; init; }
 
     [CommandOption("--repeats <N>")]
     [Description("Timed repeats of each kernel (default 3; inference uses one fewer).")]
-    [DefaultValue(3)]
-    public int Repeats { get; init; } = 3;
+    public int? Repeats { get; init; }
 
     [CommandOption("--inference-models <NAMES>")]
     [Description("Comma-separated models to time per 256x256x40 stack (default att-squeeze-unet; untrained weights).")]
@@ -43,6 +51,18 @@ public sealed class BenchRecipesSettings : CommandSettings
 
     public override ValidationResult Validate()
     {
+        if (Scale == RecipeBenchmarkScale.Study)
+        {
+            var techniquesOnly = new (string Option, bool Given)[]
+            {
+                ("--size", Size is not null), ("--batches", Batches is not null), ("--repeats", Repeats is not null),
+                ("--inference-models", InferenceModels is not null), ("--only", Only is not null),
+            }.Where(o => o.Given).Select(o => o.Option).ToList();
+            if (techniquesOnly.Count > 0)
+                return ValidationResult.Error($"{string.Join(", ", techniquesOnly)}: not used by --scale study (its sizes are the recipes' own; it times --slices slices per recipe)");
+            return Slices < 1 ? ValidationResult.Error("--slices must be at least 1") : ValidationResult.Success();
+        }
+        if (Slices is not null) return ValidationResult.Error("--slices: only for --scale study (--scale techniques times --batches batches per recipe)");
         if (Batches < 1) return ValidationResult.Error("--batches must be at least 1");
         if (Repeats < 1) return ValidationResult.Error("--repeats must be at least 1");
         var unknown = Sections().Except(AllSections).ToList();
@@ -59,13 +79,26 @@ public sealed class BenchRecipesCommand : Command<BenchRecipesSettings>
 {
     public override int Execute(CommandContext context, BenchRecipesSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.Scale == RecipeBenchmarkScale.Study)
+        {
+            var scaleDefaults = new StudyScaleOptions();
+            PrintStudyScale(StudyScaleBenchmark.Run(new StudyScaleOptions
+            {
+                Data = settings.Data,
+                Slices = settings.Slices ?? scaleDefaults.Slices,
+                Threads = settings.Threads,
+            }, line => Console.Error.WriteLine(line), cancellationToken));
+            return 0;
+        }
+
         var sections = settings.Sections();
+        var defaults = new StudyBenchmarkOptions();
         var result = StudyBenchmark.Run(new StudyBenchmarkOptions
         {
             Data = settings.Data,
             Size = settings.Size,
-            Batches = settings.Batches,
-            Repeats = settings.Repeats,
+            Batches = settings.Batches ?? defaults.Batches,
+            Repeats = settings.Repeats ?? defaults.Repeats,
             Threads = settings.Threads,
             InferenceModels = settings.InferenceModels?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? ["att-squeeze-unet"],
             Recipes = sections.Contains("recipes"),
@@ -83,6 +116,23 @@ public sealed class BenchRecipesCommand : Command<BenchRecipesSettings>
     }
 
     private static string F(double value, int decimals) => ReportFormat.Number(value, decimals);
+
+    private static void PrintStudyScale(StudyScaleResult result)
+    {
+        string origin = result.EnergyOrigin;
+        ConsoleTable.Line($"{result.Threads} torch thread(s); training slices from {result.Data}");
+        ConsoleTable.Line("");
+        ConsoleTable.Line($"The study's baseline as it ran against the default recipe, on the same slices after an untimed one-batch warm-up; " +
+            $"an epoch-equivalent is the dataset's {result.EpochSlices} training slices (per-slice figure x {result.EpochSlices}); energy {origin}");
+        var rows = new[] { result.Baseline, result.Green }.Select(r => new[]
+        {
+            r.Recipe, r.Settings, r.Pass.Slices.ToString(CultureInfo.InvariantCulture), F(r.Pass.SecondsPerSlice, 3), F(r.Pass.JoulesPerSlice, 1),
+            F(r.SecondsPerEpoch, 1), F(r.KilojoulesPerEpoch, 2),
+        }).Append(["baseline / green", "", "", "", "", ReportFormat.Factor(result.TimeRatio), ReportFormat.Factor(result.EnergyRatio)]);
+        ConsoleTable.Write(["recipe", "settings", "slices timed", "s/slice", $"J/slice ({origin})", "s/epoch", $"kJ/epoch ({origin})"], rows, 2, 3, 4, 5, 6);
+        ConsoleTable.Line($"issue target: >= {F(StudyScaleResult.TargetEnergyRatio, 0)}x less energy per epoch: {ReportFormat.Factor(result.EnergyRatio)} {origin}, {(result.MeetsTarget ? "met" : "not met")}");
+        ConsoleTable.Line("The default's memory cache holds only what its warm-up read (and prefetched), so its timed pass reads most slices from NIfTI, as a first epoch does; later epochs cost it less.");
+    }
 
     private static void PrintPeak(StudyBenchmarkResult result)
     {

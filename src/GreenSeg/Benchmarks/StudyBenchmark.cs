@@ -56,10 +56,8 @@ public static class StudyBenchmark
     {
         progress ??= _ => { };
         int threads = TorchRuntime.ConfigureThreads(options.Threads);
-        string? temporary = null;
-        try
+        return OnData(options.Data, progress, data =>
         {
-            string data = options.Data ?? (temporary = WriteTemporaryPhantom(progress));
             var plan = TechniquesPlan(data, options);
             var slices = options.Recipes || options.DataWait
                 ? DatasetReader.Open(data).TrainingStacks.SelectMany(s => s.Slices).ToList()
@@ -77,7 +75,7 @@ public static class StudyBenchmark
                         continue;
                     }
                     progress($"timing recipe {run.Name} ...");
-                    recipes.Add(TrainingThroughputBenchmark.Measure(run.Name, run.ChangesText, run.Options, slices, options.Batches, cancellationToken));
+                    recipes.Add(TrainingThroughputBenchmark.Measure(run.Name, run.ChangesText, run.Options, slices, options.Batches, cancellationToken: cancellationToken));
                 }
             }
 
@@ -107,7 +105,7 @@ public static class StudyBenchmark
                     string name = cache.ToString().ToLowerInvariant();
                     progress($"timing data wait: cache {name}, prefetch {prefetch} ...");
                     dataWait.Add(TrainingThroughputBenchmark.Measure($"cache {name}, prefetch {prefetch}", "",
-                        green with { Loading = green.Loading with { Cache = cache, Prefetch = prefetch } }, slices, options.Batches, cancellationToken));
+                        green with { Loading = green.Loading with { Cache = cache, Prefetch = prefetch } }, slices, options.Batches, cancellationToken: cancellationToken));
                 }
             }
 
@@ -125,13 +123,29 @@ public static class StudyBenchmark
                         inference.Add(new InferenceTiming(result.Model, measurement.Mode.ToString(), timing.Size, result.Slices, measurement.MedianSeconds));
                 }
             }
-            return new StudyBenchmarkResult(threads, options.Data ?? "phantom (temporary: 1 T2W, 1 DWI, 1 FMRI stack)", recipes, oneOff, matmuls, convolutions, dataWait, inference);
+            return new StudyBenchmarkResult(threads, DataLabel(options.Data), recipes, oneOff, matmuls, convolutions, dataWait, inference);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="measure"/> on <paramref name="data"/>, or, when it is null, on a small phantom written to a
+    /// temporary folder that is removed afterwards.
+    /// </summary>
+    internal static T OnData<T>(string? data, Action<string> progress, Func<string, T> measure)
+    {
+        string? temporary = null;
+        try
+        {
+            return measure(data ?? (temporary = WriteTemporaryPhantom(progress)));
         }
         finally
         {
             if (temporary is not null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
         }
     }
+
+    /// <summary>The data a benchmark's table names: the dataset given, or the temporary phantom <see cref="OnData"/> writes.</summary>
+    internal static string DataLabel(string? data) => data ?? "phantom (temporary: 1 T2W, 1 DWI, 1 FMRI stack)";
 
     /// <summary>The techniques preset's runs: the recipes the study compares, on the benchmark's data and size.</summary>
     private static StudyPlan TechniquesPlan(string data, StudyBenchmarkOptions options)
