@@ -26,13 +26,17 @@ public sealed record InferenceSpeedOptions
     public int Size { get; init; } = 256;
     public int BatchSize { get; init; } = 8;
     public int Seed { get; init; }
-    /// <summary>The modes to time (by their names, e.g. fp32/NCHW, onnx/int8); null: every one of <see cref="InferenceSpeedBenchmark.Modes"/>.</summary>
+    /// <summary>
+    /// The modes to time (by their names, e.g. fp32/NCHW, onnx/int8); null: every one of <see cref="InferenceSpeedBenchmark.Modes"/>,
+    /// except the torch bf16 modes where bf16 has no hardware path (<see cref="InferenceSpeedBenchmark.SkipsBf16ByDefault"/>).
+    /// </summary>
     public IReadOnlyList<string>? Modes { get; init; }
 
     /// <summary>The modes asked for, in the benchmark's order; an unknown name is refused with the known ones.</summary>
     internal IReadOnlyList<InferenceMode> SelectedModes()
     {
-        if (Modes is null) return InferenceSpeedBenchmark.Modes;
+        if (Modes is null)
+            return InferenceSpeedBenchmark.SkipsBf16ByDefault ? [.. InferenceSpeedBenchmark.Modes.Where(m => !m.IsTorchBf16)] : InferenceSpeedBenchmark.Modes;
         var unknown = Modes.Where(m => !InferenceSpeedBenchmark.Modes.Any(k => string.Equals(k.ToString(), m.Trim(), StringComparison.OrdinalIgnoreCase))).ToList();
         if (unknown.Count > 0 || Modes.Count == 0)
             throw new GreenSegException($"benchmark: unknown mode(s) {string.Join(", ", unknown)}; expected some of {string.Join(", ", InferenceSpeedBenchmark.Modes)}");
@@ -55,6 +59,8 @@ public sealed record InferenceSpeedOptions
 /// </summary>
 public sealed record InferenceMode(string Precision, bool ChannelsLast, InferenceEngine Engine = InferenceEngine.Torch)
 {
+    public bool IsTorchBf16 => Engine == InferenceEngine.Torch && Precision is InferencePrecision.Bf16Mixed or InferencePrecision.Bf16Pure;
+
     public override string ToString() => Engine == InferenceEngine.Onnx
         ? $"onnx/{Precision}"
         : $"{Precision}/{(ChannelsLast ? "channels-last" : "NCHW")}";
@@ -95,6 +101,12 @@ public static class InferenceSpeedBenchmark
     /// channels-last), then ONNX Runtime on the exported model in fp32 and in int8 (quantised as it loads, calibrated on
     /// <see cref="OnnxCalibrationSlices"/> slices of the timed stack: the load time includes export and calibration).
     /// </summary>
+    /// <summary>
+    /// Where bf16 has no hardware path (under the AVX2 cap) the torch bf16 modes run about 20x slower than fp32 and libtorch
+    /// warns on every convolution that NNPACK cannot start: the default set leaves them out; --modes still times them.
+    /// </summary>
+    public static bool SkipsBf16ByDefault => !TorchRuntime.Bf16InHardware(TorchSharp.torch.CPU);
+
     public static IReadOnlyList<InferenceMode> Modes { get; } =
     [
         new(InferencePrecision.Fp32, false),

@@ -20,13 +20,22 @@ public sealed class InferenceSpeedBenchmarkTests : IDisposable
         result.Weights.ShouldBe("random weights");
         result.Input.ShouldBe("phantom stack 32x32x3");
         result.Slices.ShouldBe(3);
-        result.Modes.Select(m => m.Mode).ShouldBe(InferenceSpeedBenchmark.Modes);
+        result.Modes.Select(m => m.Mode).ShouldBe(InferenceSpeedBenchmark.SkipsBf16ByDefault
+            ? InferenceSpeedBenchmark.Modes.Where(m => !m.IsTorchBf16)
+            : InferenceSpeedBenchmark.Modes);
         foreach (var mode in result.Modes)
         {
             mode.Stacks.Count.ShouldBe(2);
             mode.MedianSeconds.ShouldBeGreaterThan(0);
             mode.MedianNetworkSeconds.ShouldBeLessThanOrEqualTo(mode.MedianSeconds);
         }
+    }
+
+    [Fact]
+    public void ABf16ModeAskedForIsTimedEvenWithoutAHardwarePath()
+    {
+        var result = InferenceSpeedBenchmark.Run(new InferenceSpeedOptions { Model = "micronet", Stacks = 1, Slices = 2, Size = 32, BatchSize = 2, Modes = ["bf16-pure/channels-last"] });
+        result.Modes.Single().Mode.IsTorchBf16.ShouldBeTrue();
     }
 
     [Fact]
