@@ -254,5 +254,15 @@ public sealed class BatchSizeFinderTests(SmallPhantom phantom) : IClassFixture<S
         var tight = BatchSizeFinder.Find(parts, cache, slices, new BatchSizeSearch(32, MemoryLimitMb: 1, MaxBatch: 16));
         tight.Trials.ShouldHaveSingleItem().Fits.ShouldBeFalse();
         tight.Chosen.ShouldBe(2);
+
+        // With the run's energy monitor, every trial is metered and the size with the most slices per joule is chosen.
+        using var energy = GreenSeg.Energy.EnergySession.Start(new TrainingOptions().ToEnergyOptions(torch.CPU), "batch-size-finder-test");
+        var metered = BatchSizeFinder.Find(parts, cache, slices, new BatchSizeSearch(32, MemoryLimitMb: 64 * 1024, MaxBatch: 8), energy.Monitor);
+        metered.ByEnergy.ShouldBeTrue();
+        metered.Trials.ShouldAllBe(t => t.SlicesPerJoule > 0);
+        metered.Chosen.ShouldBe(metered.Trials.MaxBy(t => t.SlicesPerJoule)!.BatchSize);
+        energy.Monitor.OpenWindows.ShouldBeEmpty();
+        result.ByEnergy.ShouldBeFalse();
+        result.Trials.ShouldAllBe(t => t.SlicesPerJoule == null);
     }
 }

@@ -114,10 +114,10 @@ public sealed partial class TrainingRun
 
     private int FindBatchSize(IReadOnlyList<SliceRef> slices)
     {
-        var result = BatchSizeFinder.Find(Parts, _cache, slices, new BatchSizeSearch(Options.Preprocessing.Size, Options.Optimisation.MemoryLimitMb));
+        var result = BatchSizeFinder.Find(Parts, _cache, slices, new BatchSizeSearch(Options.Preprocessing.Size, Options.Optimisation.MemoryLimitMb), _energy.Monitor);
         foreach (var trial in result.Trials)
-            Recorder.Say(FormattableString.Invariant($"batch-size finder: {trial.BatchSize,3}: {trial.SlicesPerSecond:0.0} slices/s, {trial.PeakMemoryMb:0} MB{(trial.Fits ? "" : " (over the limit)")}"));
-        Recorder.Say($"batch size {result.Chosen} (best throughput within {Options.Optimisation.MemoryLimitMb} MB)");
+            Recorder.Say(FormattableString.Invariant($"batch-size finder: {trial.BatchSize,3}: {trial.SlicesPerSecond:0.0} slices/s, {(trial.SlicesPerJoule is double perJoule ? $"{perJoule:0.00} slices/J, " : "")}{trial.PeakMemoryMb:0} MB{(trial.Fits ? "" : " (over the limit)")}"));
+        Recorder.Say($"batch size {result.Chosen} (most {(result.ByEnergy ? "slices per joule" : "slices per second")} within {Options.Optimisation.MemoryLimitMb} MB)");
         return result.Chosen;
     }
 
