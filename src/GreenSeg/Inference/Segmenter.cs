@@ -213,21 +213,22 @@ public sealed class Segmenter : IDisposable
                 long start = Stopwatch.GetTimestamp();
                 int count = Math.Min(options.BatchSize, stack.SizeZ - first);
                 var input = new float[count * pixels];
-                for (int i = 0; i < count; i++)
+                // Slices are prepared and mapped back independently (the preprocessor is stateless), so on every core.
+                Parallel.For(0, count, i =>
                 {
                     float[] slice = stack.ScaledSlice(first + i);
                     _preprocessor.Image(orientation.IsIdentity ? slice : orientation.Apply<float>(slice, stack.SizeX, stack.SizeY), record, input.AsSpan(i * pixels, pixels));
-                }
+                });
                 long prepared = Stopwatch.GetTimestamp();
                 var output = _engine.Probabilities(input, count, size, options.FlipTta);
                 long predicted = Stopwatch.GetTimestamp();
-                for (int i = 0; i < count; i++)
+                Parallel.For(0, count, i =>
                 {
                     var prediction = output.AsSpan(i * pixels, pixels);
                     var destination = probabilities.AsSpan((first + i) * sliceLength, sliceLength);
                     if (orientation.IsIdentity) SlicePreprocessor.InverseProbabilities(prediction, record, destination);
                     else orientation.Invert<float>(SlicePreprocessor.InverseProbabilities(prediction, record), stack.SizeX, stack.SizeY, destination);
-                }
+                });
                 prepare += Stopwatch.GetElapsedTime(start, prepared);
                 network += Stopwatch.GetElapsedTime(prepared, predicted);
                 restore += Stopwatch.GetElapsedTime(predicted);
