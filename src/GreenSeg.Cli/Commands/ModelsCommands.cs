@@ -93,7 +93,7 @@ public sealed class ModelsPretrainedCommand : Command
         }
         foreach (var model in models)
         {
-            var (manifest, _) = GreenSeg.Models.CheckpointManifest.Locate(model.Folder);
+            var manifest = model.Manifest();
             ConsoleTable.Line($"{model.Name}{(model.Name == PretrainedModels.DefaultName ? " (segment's default)" : "")}: {model.Card.Description}");
             ConsoleTable.Write(["", ""],
             [

@@ -118,8 +118,8 @@ public sealed class SegmentSettings : EnergySettings
     /// <summary>The model to load: the given path, a bundled model named so, or the bundled default.</summary>
     public string ModelPath()
     {
-        if (string.IsNullOrWhiteSpace(Model)) return GreenSeg.Models.PretrainedModels.Default().Folder;
-        if (!File.Exists(Model) && !Directory.Exists(Model) && GreenSeg.Models.PretrainedModels.Find(Model) is { } bundled) return bundled.Folder;
+        if (string.IsNullOrWhiteSpace(Model)) return GreenSeg.Models.PretrainedModels.Default().ModelPath;
+        if (!File.Exists(Model) && !Directory.Exists(Model) && GreenSeg.Models.PretrainedModels.Find(Model) is { } bundled) return bundled.ModelPath;
         return Model;
     }
 

@@ -16,10 +16,20 @@ public sealed record PretrainedCard
     public required string Limitations { get; init; }
 }
 
-/// <summary>A model that ships with GreenSeg: its checkpoint folder (model.pt, model.json) and card.</summary>
+/// <summary>A model that ships with GreenSeg: its folder (a checkpoint: model.pt and model.json, or an exported model.onnx) and card.</summary>
 public sealed record PretrainedModel(string Folder, PretrainedCard Card)
 {
+    public const string OnnxFileName = "model.onnx";
+
     public string Name => Card.Name;
+
+    /// <summary>What <c>segment</c> loads: the checkpoint folder, or the folder's ONNX model when it holds no checkpoint.</summary>
+    public string ModelPath => HoldsCheckpoint ? Folder : Path.Combine(Folder, OnnxFileName);
+
+    /// <summary>The network and preprocessing: the checkpoint's model.json, or the ONNX model's metadata.</summary>
+    public CheckpointManifest Manifest() => HoldsCheckpoint ? CheckpointManifest.Locate(Folder).Manifest : Onnx.OnnxModelFile.Read(ModelPath).Manifest;
+
+    private bool HoldsCheckpoint => File.Exists(Path.Combine(Folder, CheckpointManifest.WeightsFileName));
     public long SizeBytes => new DirectoryInfo(Folder).EnumerateFiles().Sum(f => f.Length);
 }
 

@@ -48,6 +48,16 @@ public sealed class PretrainedModelsTests
     [InlineData("no-such-model")]
     public void ANameThatIsNotABundledModelFindsNothing(string name) => PretrainedModels.Find(name).ShouldBeNull();
 
+    [Fact]
+    public void EveryBundledModelNamesItsNetworkAndWhatSegmentLoads()
+    {
+        foreach (var model in PretrainedModels.All())
+        {
+            model.Manifest().Model.ShouldNotBeNullOrEmpty(model.Name);
+            (File.Exists(model.ModelPath) || Directory.Exists(model.ModelPath)).ShouldBeTrue(model.Name);
+        }
+        PretrainedModels.Default().ModelPath.ShouldBe(PretrainedModels.Default().Folder, "a checkpoint folder loads as a folder");
+    }
 }
 
 [Collection(nameof(GreenSeg.Tests.Training.SerialTorch))]
@@ -56,15 +66,33 @@ public sealed class PretrainedModelSegmentationTests
     [Fact]
     public void TheBundledModelLoadsAndSegmentsAPhantomStack()
     {
-        var generator = new PhantomGenerator(new PhantomOptions { Seed = 5, TrainStacks = new(0, 0, 0), TestStacks = new(1, 0, 0) });
-        PhantomStack stack = generator.Generate(generator.Plan().Single());
-        var image = NiftiImage.Create(stack.Width, stack.Height, stack.Depth, stack.SpacingX, stack.SpacingY, stack.SpacingZ, stack.Image, stack.ImageType);
-
+        var image = PhantomImage();
         using var segmenter = Segmenter.Load(PretrainedModels.Default().Folder, new SegmentOptions { Threads = 2 });
         var mask = segmenter.Segment(image).Mask;
 
-        (mask.SizeX, mask.SizeY, mask.SizeZ).ShouldBe((stack.Width, stack.Height, stack.Depth));
+        (mask.SizeX, mask.SizeY, mask.SizeZ).ShouldBe((image.SizeX, image.SizeY, image.SizeZ));
         // A phantom is not a fetus, but a model that found no brain at all would be no model.
         mask.BinaryMask().Count(v => v == 1).ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
+    public void TheBundledInt8ModelGivesTheFp32ModelsMasks()
+    {
+        var image = PhantomImage();
+        var int8 = PretrainedModels.Find("fetal-brain-v1-int8").ShouldNotBeNull();
+        using var quantised = Segmenter.Load(int8.ModelPath, new SegmentOptions { Threads = 2 });
+        using var fp32 = Segmenter.Load(PretrainedModels.Default().ModelPath, new SegmentOptions { Threads = 2 });
+
+        quantised.Manifest.ShouldBeEquivalentTo(fp32.Manifest);
+        byte[] a = quantised.Segment(image).Mask.BinaryMask(), b = fp32.Segment(image).Mask.BinaryMask();
+        double dice = 2.0 * a.Zip(b).Count(p => p.First == 1 && p.Second == 1) / (a.Count(v => v == 1) + b.Count(v => v == 1));
+        dice.ShouldBeGreaterThan(0.95);
+    }
+
+    private static NiftiImage PhantomImage()
+    {
+        var generator = new PhantomGenerator(new PhantomOptions { Seed = 5, TrainStacks = new(0, 0, 0), TestStacks = new(1, 0, 0) });
+        PhantomStack stack = generator.Generate(generator.Plan().Single());
+        return NiftiImage.Create(stack.Width, stack.Height, stack.Depth, stack.SpacingX, stack.SpacingY, stack.SpacingZ, stack.Image, stack.ImageType);
     }
 }
