@@ -34,6 +34,33 @@ public class ComputeConvolutionTests
     }
 
     [Theory]
+    [InlineData(2, 4, 128)]
+    [InlineData(4, 8, 32)]
+    [InlineData(8, 16, 32)]
+    [InlineData(16, 32, 16)]
+    public void AStridedOneByOneConvolutionOnChannelsLastInputIsTheStridedConvolution(int inChannels, int outChannels, int side)
+    {
+        // libtorch's own strided 1x1 kernel corrupted the heap on these channels-last shapes (the process died); the
+        // convolution of the subsample must give what the strided convolution gives on NCHW, forward and backward.
+        using var scope = NewDisposeScope();
+        var conv = new ComputeConv2d(inChannels, outChannels, 1, stride: 2);
+        var input = randn(8, inChannels, side, side);
+        var channelsLast = ComputeMode.ToChannelsLast(input).detach().requires_grad_(true);
+        var output = conv.call(channelsLast);
+        output.sum().backward();
+
+        var nchw = input.detach().clone().requires_grad_(true);
+        var weight = conv.Weight.detach().clone().requires_grad_(true);
+        var reference = nn.functional.conv2d(nchw, weight, conv.Bias!.detach(), strides: [2, 2]);
+        reference.sum().backward();
+
+        output.shape.ShouldBe([8, outChannels, side / 2, side / 2]);
+        output.allclose(reference, rtol: 1e-5, atol: 1e-5).ShouldBeTrue();
+        channelsLast.grad!.allclose(nchw.grad!, rtol: 1e-5, atol: 1e-5).ShouldBeTrue();
+        conv.Weight.grad!.allclose(weight.grad!, rtol: 1e-4, atol: 1e-4).ShouldBeTrue();
+    }
+
+    [Theory]
     [InlineData(2)]
     [InlineData(3)]
     public void DoublingTransposedConvolutionDoublesTheSize(int kernel)
