@@ -194,5 +194,4 @@ public static class DistributedBenchmark
         }
         return new AllreduceTiming(bytes, world.Size, Statistics.Median(seconds));
     }
-
 }

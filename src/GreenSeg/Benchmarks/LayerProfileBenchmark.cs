@@ -122,7 +122,6 @@ public static class LayerProfileBenchmark
         _ => LayerKind.OtherLayer,
     };
 
-
     /// <summary>The hooks' notes of one step: forward intervals per layer, gaps between layers, gradient arrivals.</summary>
     private sealed class StepRecorder(Dictionary<nn.Module, LayerKind> kinds)
     {

@@ -212,14 +212,17 @@ public static class PostProcessing
     }
 
     /// <summary>Fills background that is not 4-connected, within its own z-slice, to that slice's edge; slices in parallel.</summary>
-    public static byte[] FillHolesPerSlice(ReadOnlySpan<byte> mask, VoxelGrid grid)
+    public static byte[] FillHolesPerSlice(ReadOnlySpan<byte> mask, VoxelGrid grid) => FillHolesPerSlice(mask.ToArray(), grid);
+
+    /// <summary>The per-slice fill on an array the slices' tasks can share (no copy of the mask in the pipeline).</summary>
+    private static byte[] FillHolesPerSlice(byte[] mask, VoxelGrid grid)
     {
         grid.RequireLength(mask.Length, nameof(mask));
         if (grid.SizeZ == 1) return FillHoles(mask, grid, acrossSlices: false);
         var sliceGrid = new VoxelGrid(grid.SizeX, grid.SizeY, 1, grid.SpacingX, grid.SpacingY, grid.SpacingZ);
         int length = grid.SizeX * grid.SizeY;
-        byte[] source = mask.ToArray(), result = new byte[mask.Length];
-        Parallel.For(0, grid.SizeZ, z => FillHoles(source.AsSpan(z * length, length), sliceGrid, acrossSlices: false).CopyTo(result, z * length));
+        var result = new byte[mask.Length];
+        Parallel.For(0, grid.SizeZ, z => FillHoles(mask.AsSpan(z * length, length), sliceGrid, acrossSlices: false).CopyTo(result, z * length));
         return result;
     }
 

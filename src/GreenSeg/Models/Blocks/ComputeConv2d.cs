@@ -26,20 +26,21 @@ public sealed class ComputeConv2d : ComputeConvolution
         Dilation = [dilation, dilation];
         var pad = padding ?? ((kernelSize.Height - 1) / 2 * dilation, (kernelSize.Width - 1) / 2 * dilation);
         Padding = [pad.Height, pad.Width];
+        _subsamplesFirst = kernelSize == (1, 1) && stride > 1 && pad == (0, 0);
     }
+
+    /// <summary>A 1x1 kernel, a stride above 1 and no padding: computed as a convolution of the subsampled input.</summary>
+    private readonly bool _subsamplesFirst;
 
     protected override Tensor Convolve(Tensor input, Tensor weight, Tensor? bias)
     {
-        if (!SubsamplesFirst) return nn.functional.conv2d(input, weight, bias, Stride, Padding, Dilation, Groups);
+        if (!_subsamplesFirst) return nn.functional.conv2d(input, weight, bias, Stride, Padding, Dilation, Groups);
         // A strided 1x1 convolution without padding reads every Stride-th pixel: the same as a 1x1 convolution of that
         // subsample. libtorch's own kernel for it corrupted the heap here on channels-last inputs with few channels
         // (segfaults and "double free" in training, 2 -> 4 up to 8 -> 16 channels; 16 -> 32 passed), so it is never called.
         using var subsample = input[.., .., TensorIndex.Slice(step: Stride[0]), TensorIndex.Slice(step: Stride[1])];
         return nn.functional.conv2d(subsample, weight, bias, [1, 1], [0, 0], Dilation, Groups);
     }
-
-    /// <summary>A 1x1 kernel, a stride above 1 and no padding: computed as a convolution of the subsampled input.</summary>
-    private bool SubsamplesFirst => KernelSize[0] == 1 && KernelSize[1] == 1 && (Stride[0] > 1 || Stride[1] > 1) && Padding[0] == 0 && Padding[1] == 0;
 
     protected override OnnxValue Emit(OnnxGraph graph, OnnxValue input, Tensor weight, Tensor? bias) =>
         graph.Conv(input, weight, bias, Stride, Padding, Dilation, Groups);
