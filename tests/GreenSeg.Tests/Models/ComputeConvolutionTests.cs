@@ -61,6 +61,34 @@ public class ComputeConvolutionTests
     }
 
     [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public void AOneByOneConvolutionIsTheConvolutionInEitherLayout(bool channelsLast, bool hasBias)
+    {
+        // Computed as a channel-mixing matrix product (libtorch's single-threaded 1x1 path probes NNPACK and warns on
+        // every call): forward and backward must be the convolution's, and the output must keep the compute mode's layout.
+        using var scope = NewDisposeScope();
+        var conv = new ComputeConv2d(6, 3, 1, bias: hasBias) { ChannelsLast = channelsLast };
+        var input = randn(4, 6, 10, 7);
+        var fed = (channelsLast ? ComputeMode.ToChannelsLast(input) : input.clone()).detach().requires_grad_(true);
+        var output = conv.call(fed);
+        (output * arange(output.numel()).reshape(output.shape)).sum().backward();
+
+        var nchw = input.detach().clone().requires_grad_(true);
+        var weight = conv.Weight.detach().clone().requires_grad_(true);
+        var reference = nn.functional.conv2d(nchw, weight, conv.Bias?.detach());
+        (reference * arange(reference.numel()).reshape(reference.shape)).sum().backward();
+
+        output.allclose(reference, rtol: 1e-5, atol: 1e-5).ShouldBeTrue();
+        fed.grad!.allclose(nchw.grad!, rtol: 1e-4, atol: 1e-3).ShouldBeTrue();
+        conv.Weight.grad!.allclose(weight.grad!, rtol: 1e-4, atol: 1e-2).ShouldBeTrue();
+        output.is_contiguous().ShouldBe(!channelsLast);
+        ComputeMode.IsChannelsLast(output).ShouldBe(channelsLast);
+    }
+
+    [Theory]
     [InlineData(2)]
     [InlineData(3)]
     public void DoublingTransposedConvolutionDoublesTheSize(int kernel)
