@@ -175,7 +175,9 @@ public sealed class DistributedTrainingTests : IDisposable
     }
 
     [MpiTheory]
-    [InlineData("fp32", 1e-5)]
+    // fp32 sums over a batch of 4 twice and over a batch of 8 once in different orders (the 1x1 convolutions' matrix
+    // products block them differently): measured 6.1e-5 after the 13 steps; stated bound 2e-4, far below local BatchNorm's 5%.
+    [InlineData("fp32", 2e-4)]
     // bf16 keeps 8 bits of mantissa (2^-9 relative per rounding) and libtorch's bf16 kernels round differently at batch 4
     // and 8: measured 6.4e-4 after the 13 steps; stated bound 5e-3.
     [InlineData("bf16-mixed", 5e-3)]
