@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using GreenSeg.CrossValidation;
+using GreenSeg.Inference;
 using GreenSeg.Training;
 using Spectre.Console.Cli;
 
@@ -16,6 +17,9 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public string? Out { get; init; }
     [CommandOption("--no-preview")] [Description("Skip review.html (by default written once every fold is scored: each held-out stack's mosaic with prediction and reference outlined).")]
     public bool NoPreview { get; init; }
+    [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented: stored (their stored slices) | three-planes (all three planes averaged, as segment --views three-planes).")]
+    [DefaultValue(SegmentationViews.Stored)]
+    public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
 
     protected override IEnumerable<GreenSeg.Training.OptionSetting> DataSettings() => new FlagSettings().Add("data", Data).Settings;
 }
@@ -34,6 +38,7 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
             OutputFolder = settings.Out ?? Path.Combine("crossval", $"{DateTime.Now:yyyyMMdd-HHmmss}-{recipe.Model}"),
             Training = recipe,
             Review = !settings.NoPreview,
+            Segmentation = new SegmentOptions { Views = settings.Views },
         };
         var (folds, _) = CrossValidationRunner.Plan(options);
         ConsoleTable.Line($"cross-validation ({options.Folds}): {folds.Count} folds over {folds.Sum(f => f.Test.Count)} stacks, {recipe.Schedule.Epochs} epochs each; folder {Path.GetFullPath(options.OutputFolder)}");

@@ -38,6 +38,12 @@ public sealed class SegmentSettings : EnergySettings
     [Description("Average with the prediction of the left-right flipped slice (twice the compute).")]
     public bool Tta { get; init; }
 
+    [CommandOption("--views <VIEWS>")]
+    [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))]
+    [Description("stored (the stored slices) | three-planes (also the planes cut across the stack's two other axes, probabilities averaged; for models trained with --multi-planar; about 7x the compute).")]
+    [DefaultValue(SegmentationViews.Stored)]
+    public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
+
     [CommandOption("--no-postprocess")]
     [Description("Keep the thresholded mask as it is (default: keep the largest 3D component, fill holes per slice).")]
     public bool NoPostprocess { get; init; }
@@ -127,6 +133,7 @@ public sealed class SegmentSettings : EnergySettings
     {
         Threshold = Threshold,
         FlipTta = Tta,
+        Views = Views,
         FoldBatchNorm = !NoFoldBatchNorm,
         PostProcessing = NoPostprocess ? PostProcessingOptions.None
             : PostProcessingOptions.Default with { Components = Components, MinComponentShare = MinComponentShare },

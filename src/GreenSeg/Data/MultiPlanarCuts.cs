@@ -10,6 +10,8 @@ public enum CutAxis
     X,
     /// <summary>The plane y = index: its width runs along the stack's x, its height through the slices.</summary>
     Y,
+    /// <summary>The plane z = index: a stored slice.</summary>
+    Z,
 }
 
 /// <summary>A plane cut across a reassembled stack (the pixels are cut once, when the slices are listed).</summary>
@@ -60,7 +62,7 @@ public static class MultiPlanarCuts
             int length = axis == CutAxis.X ? image.SizeX : image.SizeY;
             double margin = ExtentMargin * (to - from + 1);
             int low = Math.Max(0, (int)Math.Floor(from - margin)), high = Math.Min(length - 1, (int)Math.Ceiling(to + margin));
-            var orientation = InPlaneOrientation.FromAffine(PlaneAffine(affine, axis));
+            var orientation = InPlaneOrientation.FromAffine(new VolumePlanes(axis, image.SizeX, image.SizeY, image.SizeZ).PlaneAffine(affine));
             foreach (int index in EvenlySpaced(low, high, perAxis))
                 slices.Add(new SliceRef(first.ImagePath, first.MaskPath, index, new StackCut(stack.Id, axis, Cut(assembled, voxels, axis, index, orientation))));
         }
@@ -74,35 +76,13 @@ public static class MultiPlanarCuts
     private static RawSlice Cut(AssembledStack stack, float[] voxels, CutAxis axis, int index, InPlaneOrientation orientation)
     {
         var volume = stack.Image;
-        int sizeX = volume.SizeX, sizeY = volume.SizeY, depth = volume.SizeZ;
-        int length = axis == CutAxis.X ? sizeX : sizeY;
-        if (index < 0 || index >= length) throw new ArgumentOutOfRangeException(nameof(index), index, $"a cut across {axis} must lie in [0, {length})");
-        int width = axis == CutAxis.X ? sizeY : sizeX;
-        var image = new float[width * depth];
-        var mask = new byte[width * depth];
-        for (int z = 0; z < depth; z++)
-            for (int u = 0; u < width; u++)
-            {
-                int source = axis == CutAxis.X ? index + sizeX * (u + sizeY * z) : u + sizeX * (index + sizeY * z);
-                image[u + width * z] = voxels[source];
-                mask[u + width * z] = stack.MaskVoxels[source];
-            }
-        double spacingU = axis == CutAxis.X ? volume.SpacingY : volume.SpacingX;
-        return new RawSlice(image, mask, width, depth, spacingU, volume.SpacingZ, orientation);
-    }
-
-    /// <summary>The voxel-to-world columns of a cut plane: the stack's in-plane column that stays, then its slice column.</summary>
-    private static double[,] PlaneAffine(double[,] affine, CutAxis axis)
-    {
-        int along = axis == CutAxis.X ? 1 : 0;
-        var plane = new double[3, 3];
-        for (int row = 0; row < 3; row++)
-        {
-            plane[row, 0] = affine[row, along];
-            plane[row, 1] = affine[row, 2];
-            plane[row, 2] = affine[row, axis == CutAxis.X ? 0 : 1];
-        }
-        return plane;
+        var planes = new VolumePlanes(axis, volume.SizeX, volume.SizeY, volume.SizeZ);
+        var image = new float[planes.PixelCount];
+        var mask = new byte[planes.PixelCount];
+        planes.Read<float>(voxels, index, image);
+        planes.Read<byte>(stack.MaskVoxels, index, mask);
+        var (spacingU, spacingV) = planes.Spacing(volume.SpacingX, volume.SpacingY, volume.SpacingZ);
+        return new RawSlice(image, mask, planes.Width, planes.Height, spacingU, spacingV, orientation);
     }
 
     /// <summary>First and last index along <paramref name="axis"/> where the mask has a voxel; null for an empty mask.</summary>

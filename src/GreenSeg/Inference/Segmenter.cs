@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.Serialization;
 using GreenSeg.Common;
+using GreenSeg.Data;
 using GreenSeg.Imaging;
 using GreenSeg.Models;
 using GreenSeg.Transforms;
@@ -8,12 +10,27 @@ using static TorchSharp.torch;
 
 namespace GreenSeg.Inference;
 
+/// <summary>Which planes of a stack the network segments.</summary>
+public enum SegmentationViews
+{
+    /// <summary>The stored slices.</summary>
+    Stored,
+    /// <summary>
+    /// The stored slices and the planes cut across the stack's two other axes (as <c>--multi-planar</c> trains on),
+    /// their probabilities averaged voxel by voxel: a false positive of one view is outvoted by the two others. A stack
+    /// thinner than <see cref="MultiPlanarCuts.MinimumThroughPlaneMm"/> (no cut planes in training) uses its stored slices only.
+    /// </summary>
+    [EnumMember(Value = "three-planes")] ThreePlanes,
+}
+
 public sealed record SegmentOptions
 {
     /// <summary>Probability above which a voxel is brain.</summary>
     public float Threshold { get; init; } = 0.5f;
     /// <summary>Average the prediction with that of the left-right flipped slice.</summary>
     public bool FlipTta { get; init; }
+    /// <summary>The stored slices only, or all three planes averaged (for models trained with multi-planar slices).</summary>
+    public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
     /// <summary>Fold each convolution's BatchNorm into it before inference (same output, less work; <see cref="BatchNormFolding"/>).</summary>
     public bool FoldBatchNorm { get; init; } = true;
     public PostProcessingOptions PostProcessing { get; init; } = PostProcessingOptions.Default;
@@ -49,6 +66,7 @@ public sealed record SegmentOptions
         if (!(Threshold is >= 0 and <= 1)) throw new GreenSegException($"threshold must lie in 0..1, got {Threshold}");
         if (BatchSize < 1) throw new GreenSegException($"batch size must be at least 1, got {BatchSize}");
         if (!Enum.IsDefined(Engine)) throw new GreenSegException($"unknown inference engine {Engine}");
+        if (!Enum.IsDefined(Views)) throw new GreenSegException($"unknown segmentation views {Views}");
         TorchRuntime.ValidateThreads(Threads);
         if (ResolvedEngine == InferenceEngine.Torch && Precision.Trim().Equals("int8", StringComparison.OrdinalIgnoreCase))
             throw new GreenSegException("precision int8 runs on the ONNX engine (on the CPU): use --engine onnx --device cpu");
@@ -197,27 +215,49 @@ public sealed class Segmenter : IDisposable
         /// <summary>The stack's brain probabilities in its own grid, and where the time went (no post-processing).</summary>
         public (float[] Probabilities, SegmentationTimings Timings) Probabilities(NiftiImage stack, SegmentOptions options)
         {
-            TimeSpan prepare = TimeSpan.Zero, network = TimeSpan.Zero, restore = TimeSpan.Zero;
-            int sliceLength = stack.SliceLength;
+            float[] voxels = stack.Scaled();
             var probabilities = new float[stack.VoxelCount];
-            // Every slice of a stack shares its size, spacing and orientation, hence one orientation and one geometry
-            // record, planned on the slice as the network sees it (turned to the canonical orientation when the model was trained so).
-            var orientation = Manifest.CanonicalOrientation ? InPlaneOrientation.FromAffine(stack.Header.Affine()) : InPlaneOrientation.Identity;
-            var (width, height) = orientation.Size(stack.SizeX, stack.SizeY);
-            var (spacingX, spacingY) = orientation.Spacing(stack.SpacingX, stack.SpacingY);
+            var timings = new SegmentationTimings(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            var axes = Views(stack, options.Views);
+            foreach (var axis in axes)
+            {
+                var view = AddView(stack, voxels, new VolumePlanes(axis, stack.SizeX, stack.SizeY, stack.SizeZ), options, probabilities);
+                timings = timings with { Prepare = timings.Prepare + view.Prepare, Network = timings.Network + view.Network, Restore = timings.Restore + view.Restore };
+            }
+            if (axes.Count > 1)
+                for (int i = 0; i < probabilities.Length; i++) probabilities[i] /= axes.Count;
+            return (probabilities, timings);
+        }
+
+        private static IReadOnlyList<CutAxis> Views(NiftiImage stack, SegmentationViews views) =>
+            views == SegmentationViews.ThreePlanes && stack.SizeZ * stack.SpacingZ >= MultiPlanarCuts.MinimumThroughPlaneMm
+                ? [CutAxis.Z, CutAxis.X, CutAxis.Y]
+                : [CutAxis.Z];
+
+        /// <summary>Segments every plane across one axis and adds its probabilities, mapped back exactly, to the stack's voxels.</summary>
+        private SegmentationTimings AddView(NiftiImage stack, float[] voxels, VolumePlanes planes, SegmentOptions options, float[] probabilities)
+        {
+            TimeSpan prepare = TimeSpan.Zero, network = TimeSpan.Zero, restore = TimeSpan.Zero;
+            // Every plane of a view shares its size, spacing and orientation, hence one orientation and one geometry
+            // record, planned on the plane as the network sees it (turned to the canonical orientation when the model was trained so).
+            var orientation = Manifest.CanonicalOrientation ? InPlaneOrientation.FromAffine(planes.PlaneAffine(stack.Header.Affine())) : InPlaneOrientation.Identity;
+            var (spacingU, spacingV) = planes.Spacing(stack.SpacingX, stack.SpacingY, stack.SpacingZ);
+            var (width, height) = orientation.Size(planes.Width, planes.Height);
+            var (spacingX, spacingY) = orientation.Spacing(spacingU, spacingV);
             var record = _preprocessor.Plan(width, height, spacingX, spacingY);
-            int size = Manifest.Size, pixels = size * size;
-            // Memory stays bounded by one batch of network inputs however long the stack is.
-            for (int first = 0; first < stack.SizeZ; first += options.BatchSize)
+            int size = Manifest.Size, pixels = size * size, planePixels = planes.PixelCount;
+            // Memory stays bounded by one batch of network inputs however many planes there are.
+            for (int first = 0; first < planes.Count; first += options.BatchSize)
             {
                 long start = Stopwatch.GetTimestamp();
-                int count = Math.Min(options.BatchSize, stack.SizeZ - first);
+                int count = Math.Min(options.BatchSize, planes.Count - first);
                 var input = new float[count * pixels];
-                // Slices are prepared and mapped back independently (the preprocessor is stateless), so on every core.
+                // Planes are prepared and mapped back independently (the preprocessor is stateless, planes share no voxel), so on every core.
                 Parallel.For(0, count, i =>
                 {
-                    float[] slice = stack.ScaledSlice(first + i);
-                    _preprocessor.Image(orientation.IsIdentity ? slice : orientation.Apply<float>(slice, stack.SizeX, stack.SizeY), record, input.AsSpan(i * pixels, pixels));
+                    var plane = new float[planePixels];
+                    planes.Read<float>(voxels, first + i, plane);
+                    _preprocessor.Image(orientation.IsIdentity ? plane : orientation.Apply<float>(plane, planes.Width, planes.Height), record, input.AsSpan(i * pixels, pixels));
                 });
                 long prepared = Stopwatch.GetTimestamp();
                 var output = _engine.Probabilities(input, count, size, options.FlipTta);
@@ -225,15 +265,15 @@ public sealed class Segmenter : IDisposable
                 Parallel.For(0, count, i =>
                 {
                     var prediction = output.AsSpan(i * pixels, pixels);
-                    var destination = probabilities.AsSpan((first + i) * sliceLength, sliceLength);
-                    if (orientation.IsIdentity) SlicePreprocessor.InverseProbabilities(prediction, record, destination);
-                    else orientation.Invert<float>(SlicePreprocessor.InverseProbabilities(prediction, record), stack.SizeX, stack.SizeY, destination);
+                    float[] restored = SlicePreprocessor.InverseProbabilities(prediction, record);
+                    if (!orientation.IsIdentity) restored = orientation.Invert<float>(restored, planes.Width, planes.Height);
+                    planes.Add(restored, first + i, probabilities);
                 });
                 prepare += Stopwatch.GetElapsedTime(start, prepared);
                 network += Stopwatch.GetElapsedTime(prepared, predicted);
                 restore += Stopwatch.GetElapsedTime(predicted);
             }
-            return (probabilities, new SegmentationTimings(prepare, network, restore, TimeSpan.Zero));
+            return new SegmentationTimings(prepare, network, restore, TimeSpan.Zero);
         }
 
         public void Dispose() => _engine.Dispose();

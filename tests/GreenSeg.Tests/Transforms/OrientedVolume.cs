@@ -23,14 +23,16 @@ internal sealed class OrientedVolume
     public static IEnumerable<(int Order, int FlipMask)> AllStorages() =>
         Enumerable.Range(0, Orders.Length).SelectMany(order => Enumerable.Range(0, 8).Select(mask => (order, mask)));
 
-    public OrientedVolume(int order, int flipMask) : this(Orders[order], [(flipMask & 1) != 0, (flipMask & 2) != 0, (flipMask & 4) != 0]) { }
+    /// <param name="spacingScale">Multiplies <see cref="ReferenceSpacing"/> (a larger volume in mm, same voxels).</param>
+    public OrientedVolume(int order, int flipMask, double spacingScale = 1)
+        : this(Orders[order], [(flipMask & 1) != 0, (flipMask & 2) != 0, (flipMask & 4) != 0], spacingScale) { }
 
-    public OrientedVolume(int[] worldAxes, bool[] flipped)
+    public OrientedVolume(int[] worldAxes, bool[] flipped, double spacingScale = 1)
     {
         WorldAxes = worldAxes;
         Flipped = flipped;
         Size = worldAxes.Select(w => ReferenceSize[w]).ToArray();
-        Spacing = worldAxes.Select(w => ReferenceSpacing[w]).ToArray();
+        Spacing = worldAxes.Select(w => ReferenceSpacing[w] * spacingScale).ToArray();
         Affine = new double[4, 4];
         Affine[3, 3] = 1;
         for (int s = 0; s < 3; s++)
@@ -38,7 +40,7 @@ internal sealed class OrientedVolume
             int w = worldAxes[s];
             Affine[w, s] = flipped[s] ? -Spacing[s] : Spacing[s];
             // Voxel 0 of a reversed axis sits at the far end of the reference's.
-            if (flipped[s]) Affine[w, 3] = (ReferenceSize[w] - 1) * ReferenceSpacing[w];
+            if (flipped[s]) Affine[w, 3] = (ReferenceSize[w] - 1) * Spacing[s];
         }
         Values = new float[Size[0] * Size[1] * Size[2]];
         for (int k = 0; k < Size[2]; k++)
