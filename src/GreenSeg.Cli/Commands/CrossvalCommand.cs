@@ -12,11 +12,15 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     [CommandOption("--data <PATH>")] [Description("The labelled stacks: E2MIP folder, paired images/ masks/ folder, or .csv.")]
     public string? Data { get; init; }
     [CommandOption("--folds <FOLDS>")] [Description("A number k (k-fold by stack, sequences spread over folds; default 5), sequence (leave one sequence out) or stack (leave one stack out).")]
-    public string FoldsText { get; init; } = "5";
+    public string? FoldsText { get; init; }
     [CommandOption("-o|--out <DIR>")] [Description("Where folds, crossval.db and the report go (default crossval/<time>-<model>); run again to resume.")]
     public string? Out { get; init; }
     [CommandOption("--no-preview")] [Description("Skip review.html (by default written once every fold is scored: each held-out stack's mosaic with prediction and reference outlined).")]
     public bool NoPreview { get; init; }
+    [CommandOption("--tta")] [Description("Segment held-out stacks with flip test-time augmentation too (as segment --tta).")]
+    public bool Tta { get; init; }
+    [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views and --tta without retraining.")]
+    public string? ModelsFrom { get; init; }
     [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented: stored (their stored slices) | three-planes (all three planes averaged, as segment --views three-planes).")]
     [DefaultValue(SegmentationViews.Stored)]
     public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
@@ -30,18 +34,22 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
     public override int Execute(CommandContext context, CrossvalSettings settings, CancellationToken cancellationToken)
     {
         var recipe = settings.Resolve();
-        string data = settings.Data ?? (recipe.Data.Length > 0 ? recipe.Data : throw new Common.GreenSegException("no data: give --data PATH"));
+        if (settings.ModelsFrom is not null && (settings.Data is not null || settings.FoldsText is not null || recipe.ToYaml() != new CrossvalSettings().Resolve().ToYaml()))
+            throw new Common.GreenSegException("--models-from scores that cross-validation's models with its own data, folds and recipe: give no --data, no --folds and no training options");
+        string data = settings.ModelsFrom is not null ? "" : settings.Data ?? (recipe.Data.Length > 0 ? recipe.Data : throw new Common.GreenSegException("no data: give --data PATH"));
         var options = new CrossValidationOptions
         {
             Data = data,
-            Folds = FoldSpec.Parse(settings.FoldsText),
+            Folds = FoldSpec.Parse(settings.FoldsText ?? "5"),
             OutputFolder = settings.Out ?? Path.Combine("crossval", $"{DateTime.Now:yyyyMMdd-HHmmss}-{recipe.Model}"),
             Training = recipe,
             Review = !settings.NoPreview,
-            Segmentation = new SegmentOptions { Views = settings.Views },
+            Segmentation = new SegmentOptions { Views = settings.Views, FlipTta = settings.Tta },
+            ModelsFrom = settings.ModelsFrom,
         };
-        var (folds, _) = CrossValidationRunner.Plan(options);
-        ConsoleTable.Line($"cross-validation ({options.Folds}): {folds.Count} folds over {folds.Sum(f => f.Test.Count)} stacks, {recipe.Schedule.Epochs} epochs each; folder {Path.GetFullPath(options.OutputFolder)}");
+        var (folds, planned) = CrossValidationRunner.Plan(options);
+        string source = options.ModelsFrom is null ? "" : $"; models from {Path.GetFullPath(options.ModelsFrom)}";
+        ConsoleTable.Line($"cross-validation: {folds.Count} folds over {folds.Sum(f => f.Test.Count)} stacks, {planned.Schedule.Epochs} epochs each{source}; folder {Path.GetFullPath(options.OutputFolder)}");
         var results = ProgressObserver.Run(training => CrossValidationRunner.Run(options, new ConsoleObserver(training), cancellationToken));
         Print(results);
         if (results.FoldResults.Count < folds.Count)

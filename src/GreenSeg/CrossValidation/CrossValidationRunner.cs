@@ -25,6 +25,12 @@ public sealed record CrossValidationOptions
     public bool Review { get; init; } = true;
     /// <summary>Seed of the fold assignment; null uses the recipe's seed. A search fixes it so trials with other seeds share the folds.</summary>
     public int? FoldSeed { get; init; }
+    /// <summary>
+    /// An earlier cross-validation whose fold models are scored instead of training new ones: its data, folds and recipe
+    /// replace <see cref="Data"/>, <see cref="Folds"/> and <see cref="Training"/>, so segmentation options are compared
+    /// without retraining. Its training energy and time are reported with this scoring's.
+    /// </summary>
+    public string? ModelsFrom { get; init; }
 }
 
 /// <summary>A fold's held-out stacks scored by its trained model, and what the scoring cost.</summary>
@@ -68,12 +74,14 @@ public static class CrossValidationRunner
     {
         observer ??= SilentCrossValidationObserver.Instance;
         var (folds, recipe) = Plan(options);
+        var trained = options.ModelsFrom is { } source ? TrainedFolds(source, folds) : null;
+        var foldSpec = WithModelSource(options).Folds;
         using var store = CrossValidationStore.Open(options.OutputFolder);
         string plan = Describe(options, recipe, folds);
         if (store.GetMeta(PlanKey) is { } stored && stored != plan && !SamePlan(stored, plan))
             throw new InvalidInputException(store.Path, "holds a cross-validation of other data, folds or options; resume it with the same ones or choose another --out");
         store.SetMeta(PlanKey, plan);
-        store.SetMeta("folds", options.Folds.ToString());
+        store.SetMeta("folds", foldSpec.ToString());
         store.SetMeta("options", recipe.ToYaml());
 
         var done = store.Folds().Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
@@ -85,7 +93,9 @@ public static class CrossValidationRunner
                 observer.FoldSkipped(fold, folds.Count);
                 continue;
             }
-            store.Record(RunFold(options, recipe, fold, folds.Count, observer, cancellationToken));
+            store.Record(trained is null
+                ? RunFold(options, recipe, fold, folds.Count, observer, cancellationToken)
+                : ScoreTrainedFold(options, recipe, fold, folds.Count, trained[fold.Name], observer, cancellationToken));
         }
         var results = CrossValidationResults.From(store);
         if (options.Review && results.FoldResults.Count == folds.Count) results = results with { Review = CrossValidationReview.Write(results) };
@@ -95,6 +105,7 @@ public static class CrossValidationRunner
     /// <summary>The folds and the recipe they share, checked before anything trains.</summary>
     public static (IReadOnlyList<Fold> Folds, TrainingOptions Recipe) Plan(CrossValidationOptions options)
     {
+        options = WithModelSource(options);
         var recipe = options.Training with
         {
             Data = Path.GetFullPath(options.Data),
@@ -147,7 +158,7 @@ public static class CrossValidationRunner
     }
 
     internal static string Describe(CrossValidationOptions options, TrainingOptions recipe, IReadOnlyList<Fold> folds) =>
-        $"folds {options.Folds}\n" + string.Join("\n", folds.Select(f => $"{f.Name}: test {string.Join(",", f.Test.Select(s => s.Id))}")) +
+        $"folds {WithModelSource(options).Folds}\n" + (options.ModelsFrom is { } source ? $"models from {Path.GetFullPath(source)}\n" : "") + string.Join("\n", folds.Select(f => $"{f.Name}: test {string.Join(",", f.Test.Select(s => s.Id))}")) +
         "\n" + recipe.ToYaml() + JsonSerializer.Serialize(options.Segmentation);
 
     private static FoldResult RunFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, int count,
@@ -170,18 +181,68 @@ public static class CrossValidationRunner
     }
 
     /// <summary>
+    /// The data, folds and recipe of the cross-validation <see cref="CrossValidationOptions.ModelsFrom"/> names, in place of
+    /// the options' own; the options as they are without it.
+    /// </summary>
+    private static CrossValidationOptions WithModelSource(CrossValidationOptions options)
+    {
+        if (options.ModelsFrom is not { } source) return options;
+        using var store = OpenModelSource(source);
+        string recipeYaml = store.GetMeta("options") ?? throw new InvalidInputException(store.Path, "holds no recipe: is it a cross-validation GreenSeg wrote?");
+        string folds = store.GetMeta("folds") ?? throw new InvalidInputException(store.Path, "holds no fold plan: is it a cross-validation GreenSeg wrote?");
+        var recipe = TrainingOptions.Parse(recipeYaml, store.Path);
+        return options with { Data = recipe.Data, Folds = FoldSpec.Parse(folds), Training = recipe, ModelsFrom = null };
+    }
+
+    private static CrossValidationStore OpenModelSource(string folder) => CrossValidationStore.Exists(folder)
+        ? CrossValidationStore.Open(folder, readOnly: true)
+        : throw new InvalidInputException(Path.GetFullPath(folder), $"holds no {CrossValidationStore.FileName}: models can only come from a cross-validation's folder");
+
+    /// <summary>The source's finished folds by name, each checked to have trained on and held out what <paramref name="folds"/> plan.</summary>
+    private static Dictionary<string, FoldResult> TrainedFolds(string source, IReadOnlyList<Fold> folds)
+    {
+        using var store = OpenModelSource(source);
+        var trained = store.Folds().ToDictionary(f => f.Name, StringComparer.Ordinal);
+        foreach (var fold in folds)
+        {
+            if (!trained.TryGetValue(fold.Name, out var result))
+                throw new InvalidInputException(store.Path, $"has not finished fold {fold.Name}: run that cross-validation again to finish it first");
+            if (!result.TrainStacks.Order().SequenceEqual(fold.Train.Select(s => s.Id).Order()) || !result.TestStacks.Order().SequenceEqual(fold.Test.Select(s => s.Id).Order()))
+                throw new InvalidInputException(store.Path, $"fold {fold.Name} held out {string.Join(", ", result.TestStacks)}, not the {string.Join(", ", fold.Test.Select(s => s.Id))} its plan gives today");
+        }
+        return trained;
+    }
+
+    /// <summary>A fold whose model another cross-validation trained: its held-out stacks scored here, its training energy and time kept.</summary>
+    private static FoldResult ScoreTrainedFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, int count, FoldResult trained,
+        ICrossValidationObserver observer, CancellationToken cancellationToken)
+    {
+        observer.FoldStarting(fold, count, resuming: false);
+        var scoring = ScoreFold(options, recipe, fold, trained.RunFolder, score => observer.StackScored(fold, score), cancellationToken,
+            Path.Combine(FoldFolder(recipe, fold), PredictionsFolderName));
+        return trained with
+        {
+            InferenceKj = scoring.InferenceKj,
+            EnergyEstimated = trained.EnergyEstimated || scoring.EnergyEstimated,
+            Seconds = trained.Seconds + scoring.Duration.TotalSeconds,
+            Scores = scoring.Scores,
+        };
+    }
+
+    /// <summary>
     /// Segments each of the fold's held-out stacks, reassembled in 3D, with the model in <paramref name="runFolder"/> exactly as
-    /// <c>greenseg segment</c> does, writes the masks under its predictions/, and scores them; the inference energy is measured.
+    /// <c>greenseg segment</c> does, writes the masks under <paramref name="predictionsFolder"/> (default: the run folder's
+    /// predictions/), and scores them; the inference energy is measured.
     /// </summary>
     public static FoldScoring ScoreFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, string runFolder,
-        Action<StackScore>? scored = null, CancellationToken cancellationToken = default)
+        Action<StackScore>? scored = null, CancellationToken cancellationToken = default, string? predictionsFolder = null)
     {
         var inferenceClock = Stopwatch.StartNew();
         var device = TorchRuntime.ResolveDevice(recipe.Compute.Device);
         using var segmenter = Segmenter.Load(runFolder, options.Segmentation with { Device = recipe.Compute.Device, Threads = recipe.Compute.Threads });
         using var energy = EnergySession.Start(recipe.ToEnergyOptions(device), $"crossval {fold.Name}");
         energy.Monitor.BeginWindow("inference");
-        string predictions = Path.Combine(runFolder, PredictionsFolderName);
+        string predictions = predictionsFolder ?? Path.Combine(runFolder, PredictionsFolderName);
         Directory.CreateDirectory(predictions);
         var scores = new List<StackScore>();
         foreach (var stack in fold.Test)

@@ -25,6 +25,19 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         var (reportExit, report) = CliRunner.Run("report", _out);
         reportExit.ShouldBe(0, report);
         report.ShouldContain("crossval-report.md");
+
+        // Its fold models scored again with other segmentation options, without training.
+        string rescored = _out + "-three-planes";
+        var (rescoreExit, rescoreOutput) = CliRunner.Run("crossval", "--models-from", _out, "--views", "three-planes", "--tta", "--out", rescored);
+        rescoreExit.ShouldBe(0, rescoreOutput);
+        rescoreOutput.ShouldContain($"models from {Path.GetFullPath(_out)}");
+        rescoreOutput.ShouldContain("mean Dice over 3 stacks");
+        rescoreOutput.ShouldNotContain("epoch 0");
+        // Training options would be another recipe than the models were trained with.
+        var (refusedExit, refused) = CliRunner.Run("crossval", "--models-from", _out, "--epochs", "3", "--out", _out + "-refused");
+        refusedExit.ShouldNotBe(0);
+        refused.ShouldContain("give no --data, no --folds and no training options");
+        Directory.Exists(_out + "-refused").ShouldBeFalse();
     }
 
     [Fact]

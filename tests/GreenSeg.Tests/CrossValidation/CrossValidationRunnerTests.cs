@@ -97,6 +97,66 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         File.ReadAllLines(Path.Combine(_out, CrossValidationRunner.FoldsFolderName, "DWI", "train.log")).Count(l => l.Contains("training micronet")).ShouldBe(1);
     }
 
+    /// <summary>Scores the fold models of the cross-validation in _out into <paramref name="folder"/>.</summary>
+    private CrossValidationOptions ModelsFromOut(string folder, GreenSeg.Inference.SegmentOptions? segmentation = null) => new()
+    {
+        Data = "",
+        Folds = FoldSpec.Parse("5"),
+        OutputFolder = Path.Combine(_out, folder),
+        ModelsFrom = _out,
+        Segmentation = segmentation ?? new(),
+    };
+
+    [Fact]
+    public void AnotherCrossValidationsFoldModelsAreScoredWithItsDataFoldsAndRecipeWithoutTraining()
+    {
+        var source = CrossValidationRunner.Run(Options());
+
+        var recorder = new Recorder();
+        var rescored = CrossValidationRunner.Run(ModelsFromOut("rescored"), recorder);
+
+        // Its folds (leave one sequence out, not the 5 the options name), its models, its training energy; the same masks.
+        rescored.Folds.ShouldBe(source.Folds);
+        rescored.FoldResults.Select(f => (f.Name, f.RunFolder, f.TrainingKj, f.Epochs)).ShouldBe(source.FoldResults.Select(f => (f.Name, f.RunFolder, f.TrainingKj, f.Epochs)));
+        rescored.Stacks.Select(s => (s.Stack, s.Dice, s.PredictedMl)).ShouldBe(source.Stacks.Select(s => (s.Stack, s.Dice, s.PredictedMl)));
+        recorder.Events.Count(e => e.StartsWith("start")).ShouldBe(3);
+        foreach (var fold in rescored.FoldResults)
+        {
+            string folder = Path.Combine(_out, "rescored", CrossValidationRunner.FoldsFolderName, fold.Name);
+            Directory.Exists(Path.Combine(folder, "checkpoints")).ShouldBeFalse("nothing trained");
+            foreach (string stack in fold.TestStacks) File.Exists(Path.Combine(folder, "predictions", $"{stack}_maskpred.nii.gz")).ShouldBeTrue();
+        }
+        rescored.Review.ShouldNotBeNull().Rows.ShouldAllBe(r => r.Error == null);
+
+        // Other segmentation options are another cross-validation: resuming this one with them is refused.
+        Should.Throw<InvalidInputException>(() => CrossValidationRunner.Run(ModelsFromOut("rescored", new() { FlipTta = true })))
+            .Message.ShouldContain("other data, folds or options");
+        CrossValidationRunner.Run(ModelsFromOut("with-tta", new() { FlipTta = true, Views = GreenSeg.Inference.SegmentationViews.ThreePlanes }))
+            .Stacks.Count.ShouldBe(3);
+    }
+
+    [Fact]
+    public void ModelsFromAFolderThatIsNoCrossValidationOrHasNotFinishedAreRefused()
+    {
+        Should.Throw<InvalidInputException>(() => CrossValidationRunner.Run(ModelsFromOut("rescored")))
+            .Message.ShouldContain("holds no crossval.db");
+
+        using var stop = new CancellationTokenSource();
+        var stopAfterFirstFold = new StoppingRecorder(stop);
+        CrossValidationRunner.Run(Options(), stopAfterFirstFold, stop.Token).FoldResults.Count.ShouldBe(1);
+
+        Should.Throw<InvalidInputException>(() => CrossValidationRunner.Run(ModelsFromOut("rescored")))
+            .Message.ShouldContain("has not finished fold FMRI");
+    }
+
+    private sealed class StoppingRecorder(CancellationTokenSource stop) : ICrossValidationObserver
+    {
+        public ITrainingObserver Training => SilentObserver.Instance;
+        public void FoldStarting(Fold fold, int count, bool resuming) { }
+        public void FoldSkipped(Fold fold, int count) { }
+        public void StackScored(Fold fold, StackScore score) => stop.Cancel();
+    }
+
     [Fact]
     public void ResumingWithOtherOptionsIsRefused()
     {
