@@ -40,9 +40,9 @@ public sealed class SegmentSettings : EnergySettings
 
     [CommandOption("--views <VIEWS>")]
     [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))]
-    [Description("stored (the stored slices) | three-planes (also the planes cut across the stack's two other axes, probabilities averaged; for models trained with --multi-planar; about 7x the compute).")]
-    [DefaultValue(SegmentationViews.Stored)]
-    public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
+    [Description("auto (three-planes for a model trained with --multi-planar, else stored) | stored (the stored slices) | three-planes (also the planes cut across the stack's two other axes, probabilities averaged; about 7x the compute).")]
+    [DefaultValue(SegmentationViews.Auto)]
+    public SegmentationViews Views { get; init; } = SegmentationViews.Auto;
 
     [CommandOption("--no-postprocess")]
     [Description("Keep the thresholded mask as it is (default: keep the largest 3D component, fill holes per slice).")]

@@ -38,6 +38,11 @@ public sealed record CheckpointManifest
     /// <summary>Slices were turned to the canonical in-plane orientation (<see cref="Transforms.InPlaneOrientation"/>); absent in older manifests.</summary>
     public bool CanonicalOrientation { get; init; }
     /// <summary>
+    /// Cut planes per stored slice the model trained on besides the stored slices (<c>--multi-planar</c>); 0, and absent in
+    /// older manifests: stored slices only. Segment's auto views use all three planes of a stack when it is above 0.
+    /// </summary>
+    public double MultiPlanar { get; init; }
+    /// <summary>
     /// <see cref="Transforms.PreprocessingOptions.Version"/> of the arithmetic the slices went through; absent (1) in older
     /// manifests. A checkpoint from a later version is refused rather than fed slices prepared another way.
     /// </summary>

@@ -88,6 +88,15 @@ public sealed class MultiPlanarCutsTests : IDisposable
     }
 
     [Fact]
+    public void A_model_trained_on_cut_planes_says_so_in_its_manifest_and_an_older_manifest_reads_as_stored_slices_only()
+    {
+        var options = new TrainingOptions { Compute = new() { Precision = GreenSeg.Models.PrecisionChoice.Fp32 } };
+        RunRecorder.ManifestFor(options with { Loading = options.Loading with { MultiPlanar = 0.5 } }, 0, 0).MultiPlanar.ShouldBe(0.5);
+        RunRecorder.ManifestFor(options, 0, 0).MultiPlanar.ShouldBe(0);
+        GreenSeg.Models.CheckpointManifest.FromJson("""{"Model":"unet","Spacing":2,"Size":128}""", "model.json").MultiPlanar.ShouldBe(0);
+    }
+
+    [Fact]
     public void A_cut_plane_takes_its_orientation_from_the_stack_affine()
     {
         // An axial stack whose x runs right to left: the plane across y keeps x as its width, so it is mirrored to canonical.

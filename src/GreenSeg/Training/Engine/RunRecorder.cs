@@ -89,6 +89,7 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
         ValidationDice = dice,
         TrainedWith = $"{ChoiceNames.Name(options.Optimisation.Optimizer)}, {PrecisionOption.Name(PrecisionOption.Resolve(options.Compute.Precision, TorchRuntime.ResolveDevice(options.Compute.Device)))}{(options.Compute.ChannelsLast ? ", channels-last" : "")}",
         CanonicalOrientation = options.Preprocessing.CanonicalOrientation,
+        MultiPlanar = options.Loading.MultiPlanar,
         PreprocessingVersion = Transforms.PreprocessingOptions.Version,
     };
 }
