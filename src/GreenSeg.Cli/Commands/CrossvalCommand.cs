@@ -21,9 +21,9 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public bool Tta { get; init; }
     [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views and --tta without retraining.")]
     public string? ModelsFrom { get; init; }
-    [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented, as segment --views: auto (three-planes for a recipe with --multi-planar, else stored) | stored | three-planes.")]
-    [DefaultValue(SegmentationViews.Auto)]
-    public SegmentationViews Views { get; init; } = SegmentationViews.Auto;
+    [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented, as segment --views: stored | three-planes.")]
+    [DefaultValue(SegmentationViews.Stored)]
+    public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
 
     protected override IEnumerable<GreenSeg.Training.OptionSetting> DataSettings() => new FlagSettings().Add("data", Data).Settings;
 }

@@ -13,7 +13,7 @@ public sealed class SegmentSettings : EnergySettings
     public string[] Inputs { get; init; } = [];
 
     [CommandOption("-m|--model <RUN_DIR_OR_CHECKPOINT>")]
-    [Description("A training run folder (its best checkpoint), a checkpoint folder, a model.pt with model.json beside it, a crossval output folder (its fold models as an ensemble: probabilities averaged), or a bundled model's name (greenseg models pretrained); default: the bundled fetal-brain-v1.")]
+    [Description("A training run folder (its best checkpoint), a checkpoint folder, a model.pt with model.json beside it, a crossval output folder (its fold models as an ensemble: probabilities averaged), or a bundled model's name (greenseg models pretrained); default: the bundled fetal-brain-v2.")]
     public string? Model { get; init; }
 
     [CommandOption("-o|--out <DIR>")]
@@ -40,9 +40,9 @@ public sealed class SegmentSettings : EnergySettings
 
     [CommandOption("--views <VIEWS>")]
     [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))]
-    [Description("auto (three-planes for a model trained with --multi-planar, else stored) | stored (the stored slices) | three-planes (also the planes cut across the stack's two other axes, probabilities averaged; about 7x the compute).")]
-    [DefaultValue(SegmentationViews.Auto)]
-    public SegmentationViews Views { get; init; } = SegmentationViews.Auto;
+    [Description("stored (the stored slices) | three-planes (also the planes cut across the stack's two other axes, probabilities averaged; for models trained with --multi-planar; about 7x the compute).")]
+    [DefaultValue(SegmentationViews.Stored)]
+    public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
 
     [CommandOption("--no-postprocess")]
     [Description("Keep the thresholded mask as it is (default: keep the largest 3D component, fill holes per slice).")]

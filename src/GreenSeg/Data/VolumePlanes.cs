@@ -3,7 +3,7 @@ namespace GreenSeg.Data;
 /// <summary>
 /// A volume's planes across one of its voxel axes, as 2D images: the stored slices (across <see cref="CutAxis.Z"/>) or
 /// the planes cut across x or y, whose pixel rows run through the slices. One indexing for training's cut planes
-/// (<see cref="MultiPlanarCuts"/>) and inference's views (<c>Inference.Segmenter</c>), so the two cannot drift apart.
+/// (<see cref="MultiPlanarCuts"/>) and the views segmentation averages, so the two cannot drift apart.
 /// </summary>
 public readonly record struct VolumePlanes(CutAxis Axis, int SizeX, int SizeY, int SizeZ)
 {

@@ -13,9 +13,7 @@ namespace GreenSeg.Inference;
 /// <summary>Which planes of a stack the network segments.</summary>
 public enum SegmentationViews
 {
-    /// <summary>The default: <see cref="ThreePlanes"/> for a model trained on cut planes too (<see cref="CheckpointManifest.MultiPlanar"/>), else <see cref="Stored"/>.</summary>
-    Auto,
-    /// <summary>The stored slices.</summary>
+    /// <summary>The stored slices (the default: cross-validation found three planes no better overall; see the README).</summary>
     Stored,
     /// <summary>
     /// The stored slices and the planes cut across the stack's two other axes (as <c>--multi-planar</c> trains on),
@@ -31,8 +29,8 @@ public sealed record SegmentOptions
     public float Threshold { get; init; } = 0.5f;
     /// <summary>Average the prediction with that of the left-right flipped slice.</summary>
     public bool FlipTta { get; init; }
-    /// <summary>The stored slices only, or all three planes averaged; auto: all three for models trained on cut planes too.</summary>
-    public SegmentationViews Views { get; init; } = SegmentationViews.Auto;
+    /// <summary>The stored slices only, or all three planes averaged (for models trained with multi-planar slices).</summary>
+    public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
     /// <summary>Fold each convolution's BatchNorm into it before inference (same output, less work; <see cref="BatchNormFolding"/>).</summary>
     public bool FoldBatchNorm { get; init; } = true;
     public PostProcessingOptions PostProcessing { get; init; } = PostProcessingOptions.Default;
@@ -231,9 +229,8 @@ public sealed class Segmenter : IDisposable
             return (probabilities, timings);
         }
 
-        private IReadOnlyList<CutAxis> Views(NiftiImage stack, SegmentationViews views) =>
-            (views == SegmentationViews.ThreePlanes || views == SegmentationViews.Auto && Manifest.MultiPlanar > 0)
-            && stack.SizeZ * stack.SpacingZ >= MultiPlanarCuts.MinimumThroughPlaneMm
+        private static IReadOnlyList<CutAxis> Views(NiftiImage stack, SegmentationViews views) =>
+            views == SegmentationViews.ThreePlanes && stack.SizeZ * stack.SpacingZ >= MultiPlanarCuts.MinimumThroughPlaneMm
                 ? [CutAxis.Z, CutAxis.X, CutAxis.Y]
                 : [CutAxis.Z];
 

@@ -39,7 +39,7 @@ public sealed record CheckpointManifest
     public bool CanonicalOrientation { get; init; }
     /// <summary>
     /// Cut planes per stored slice the model trained on besides the stored slices (<c>--multi-planar</c>); 0, and absent in
-    /// older manifests: stored slices only. Segment's auto views use all three planes of a stack when it is above 0.
+    /// older manifests: stored slices only. Such a model can segment all three planes of a stack (segment --views three-planes).
     /// </summary>
     public double MultiPlanar { get; init; }
     /// <summary>

@@ -89,24 +89,6 @@ public sealed class SegmenterOrientationTests : IDisposable
     }
 
     [Fact]
-    public void Auto_views_use_three_planes_for_a_model_trained_on_cut_planes_and_the_stored_slices_otherwise()
-    {
-        var volume = new OrientedVolume(0, 0, Thick);
-        double[] Probabilities(string checkpoint, SegmentationViews views)
-        {
-            using var segmenter = Segmenter.Load(checkpoint, Deterministic with { Views = views });
-            return segmenter.Segment(volume.ToNifti(volume.Values, NiftiDataType.Float32), keepProbabilities: true).Probabilities!.Raw;
-        }
-        string storedOnly = Checkpoint(canonicalOrientation: false, spacing: 5);
-        string cutPlanes = Checkpoint(canonicalOrientation: false, spacing: 5, multiPlanar: 1);
-
-        new SegmentOptions().Views.ShouldBe(SegmentationViews.Auto);
-        Probabilities(storedOnly, SegmentationViews.Auto).ShouldBe(Probabilities(storedOnly, SegmentationViews.Stored));
-        Probabilities(cutPlanes, SegmentationViews.Auto).ShouldBe(Probabilities(cutPlanes, SegmentationViews.ThreePlanes));
-        Probabilities(cutPlanes, SegmentationViews.Auto).ShouldNotBe(Probabilities(cutPlanes, SegmentationViews.Stored));
-    }
-
-    [Fact]
     public void A_stack_too_thin_for_cut_planes_is_segmented_in_its_stored_slices_only()
     {
         var thin = new OrientedVolume(0, 0);
@@ -126,13 +108,13 @@ public sealed class SegmenterOrientationTests : IDisposable
     private static readonly SegmentOptions Deterministic = new() { BatchSize = 1, Precision = InferencePrecision.Fp32, ChannelsLast = false };
 
     /// <summary>An untrained micronet saved as training would save it (32 x 32 at <paramref name="spacing"/> mm).</summary>
-    private string Checkpoint(bool canonicalOrientation, double spacing = 0.25, double multiPlanar = 0)
+    private string Checkpoint(bool canonicalOrientation, double spacing = 0.25)
     {
-        string folder = Path.Combine(_folder, FormattableString.Invariant($"{(canonicalOrientation ? "canonical" : "as-stored")}-{spacing}-{multiPlanar}"));
+        string folder = Path.Combine(_folder, FormattableString.Invariant($"{(canonicalOrientation ? "canonical" : "as-stored")}-{spacing}"));
         Directory.CreateDirectory(folder);
         using (var model = ModelRegistry.Create("micronet", new ModelOptions { Seed = 3 }))
             ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
-        new CheckpointManifest { Model = "micronet", Spacing = spacing, Size = 32, CanonicalOrientation = canonicalOrientation, MultiPlanar = multiPlanar }.Save(folder);
+        new CheckpointManifest { Model = "micronet", Spacing = spacing, Size = 32, CanonicalOrientation = canonicalOrientation }.Save(folder);
         return folder;
     }
 

@@ -76,12 +76,24 @@ public sealed class PretrainedModelSegmentationTests
     }
 
     [Fact]
+    public void TheDefaultModelWasTrainedOnCutPlanesAndSegmentsAllThreePlanesOfAStackOnRequest()
+    {
+        PretrainedModels.Default().Manifest().MultiPlanar.ShouldBeGreaterThan(0);
+        var image = PhantomImage();
+        (image.SizeZ * image.SpacingZ).ShouldBeGreaterThanOrEqualTo(GreenSeg.Data.MultiPlanarCuts.MinimumThroughPlaneMm);
+        using var threePlanes = Segmenter.Load(PretrainedModels.Default().Folder, new SegmentOptions { Threads = 2, Views = SegmentationViews.ThreePlanes });
+
+        var mask = threePlanes.Segment(image).Mask;
+        mask.BinaryMask().Count(v => v == 1).ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
     public void TheBundledInt8ModelGivesTheFp32ModelsMasks()
     {
         var image = PhantomImage();
         var int8 = PretrainedModels.Find("fetal-brain-v1-int8").ShouldNotBeNull();
         using var quantised = Segmenter.Load(int8.ModelPath, new SegmentOptions { Threads = 2 });
-        using var fp32 = Segmenter.Load(PretrainedModels.Default().ModelPath, new SegmentOptions { Threads = 2 });
+        using var fp32 = Segmenter.Load(PretrainedModels.Find("fetal-brain-v1").ShouldNotBeNull().ModelPath, new SegmentOptions { Threads = 2 });
 
         quantised.Manifest.ShouldBeEquivalentTo(fp32.Manifest);
         byte[] a = quantised.Segment(image).Mask.BinaryMask(), b = fp32.Segment(image).Mask.BinaryMask();
