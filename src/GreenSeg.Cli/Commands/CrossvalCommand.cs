@@ -78,8 +78,10 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
     {
         public ITrainingObserver Training => training;
 
-        public void FoldStarting(Fold fold, int count, bool resuming) =>
-            training.Message($"[{fold.Index + 1}/{count}] {(resuming ? "resuming" : "training")} {fold.Name}: {fold.Train.Count} stacks; testing on {string.Join(", ", fold.Test.Select(s => s.Id))}");
+        public void FoldStarting(Fold fold, int count, FoldStart start) =>
+            training.Message(start == FoldStart.ScoringOnly
+                ? $"[{fold.Index + 1}/{count}] scoring {fold.Name}'s model: testing on {string.Join(", ", fold.Test.Select(s => s.Id))}"
+                : $"[{fold.Index + 1}/{count}] {(start == FoldStart.Resuming ? "resuming" : "training")} {fold.Name}: {fold.Train.Count} stacks; testing on {string.Join(", ", fold.Test.Select(s => s.Id))}");
 
         public void FoldSkipped(Fold fold, int count) => training.Message($"[{fold.Index + 1}/{count}] {fold.Name}: already scored, skipped");
 

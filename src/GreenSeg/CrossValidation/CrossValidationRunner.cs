@@ -36,10 +36,18 @@ public sealed record CrossValidationOptions
 /// <summary>A fold's held-out stacks scored by its trained model, and what the scoring cost.</summary>
 public sealed record FoldScoring(IReadOnlyList<StackScore> Scores, double InferenceKj, bool EnergyEstimated, TimeSpan Duration);
 
+/// <summary>What a fold does first: train from scratch, resume its training, or only score a model trained elsewhere (<see cref="CrossValidationOptions.ModelsFrom"/>).</summary>
+public enum FoldStart
+{
+    Training,
+    Resuming,
+    ScoringOnly,
+}
+
 public interface ICrossValidationObserver
 {
     ITrainingObserver Training { get; }
-    void FoldStarting(Fold fold, int count, bool resuming);
+    void FoldStarting(Fold fold, int count, FoldStart start);
     void FoldSkipped(Fold fold, int count);
     void StackScored(Fold fold, StackScore score);
 }
@@ -48,7 +56,7 @@ public sealed class SilentCrossValidationObserver : ICrossValidationObserver
 {
     public static SilentCrossValidationObserver Instance { get; } = new();
     public ITrainingObserver Training => SilentObserver.Instance;
-    public void FoldStarting(Fold fold, int count, bool resuming) { }
+    public void FoldStarting(Fold fold, int count, FoldStart start) { }
     public void FoldSkipped(Fold fold, int count) { }
     public void StackScored(Fold fold, StackScore score) { }
 }
@@ -168,7 +176,7 @@ public static class CrossValidationRunner
         var training = FoldRecipe(recipe, fold);
         var run = new RunFolder(runFolder);
         string? last = run.FindCheckpoint("last");
-        observer.FoldStarting(fold, count, resuming: last is not null);
+        observer.FoldStarting(fold, count, last is null ? FoldStart.Training : FoldStart.Resuming);
         TrainingResult trained = last is null ? Trainer.Train(training, runFolder, observer.Training, cancellationToken)
             : RunFolder.ReadState(last).StopReason is null ? Trainer.Resume(runFolder, observer.Training, cancellationToken)
             : ReadSummary(run);
@@ -217,7 +225,7 @@ public static class CrossValidationRunner
     private static FoldResult ScoreTrainedFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, int count, FoldResult trained,
         ICrossValidationObserver observer, CancellationToken cancellationToken)
     {
-        observer.FoldStarting(fold, count, resuming: false);
+        observer.FoldStarting(fold, count, FoldStart.ScoringOnly);
         var scoring = ScoreFold(options, recipe, fold, trained.RunFolder, score => observer.StackScored(fold, score), cancellationToken,
             Path.Combine(FoldFolder(recipe, fold), PredictionsFolderName));
         return trained with

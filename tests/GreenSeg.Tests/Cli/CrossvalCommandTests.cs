@@ -33,6 +33,7 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         rescoreOutput.ShouldContain($"models from {Path.GetFullPath(_out)}");
         rescoreOutput.ShouldContain("mean Dice over 3 stacks");
         rescoreOutput.ShouldNotContain("epoch 0");
+        rescoreOutput.ShouldContain("scoring DWI's model");
         // Training options would be another recipe than the models were trained with.
         var (refusedExit, refused) = CliRunner.Run("crossval", "--models-from", _out, "--epochs", "3", "--out", _out + "-refused");
         refusedExit.ShouldNotBe(0);

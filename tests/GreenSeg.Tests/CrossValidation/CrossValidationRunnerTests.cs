@@ -32,7 +32,7 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
     {
         public List<string> Events { get; } = [];
         public ITrainingObserver Training => SilentObserver.Instance;
-        public void FoldStarting(Fold fold, int count, bool resuming) => Events.Add($"start {fold.Name}");
+        public void FoldStarting(Fold fold, int count, FoldStart start) => Events.Add(start == FoldStart.ScoringOnly ? $"score only {fold.Name}" : $"start {fold.Name}");
         public void FoldSkipped(Fold fold, int count) => Events.Add($"skip {fold.Name}");
         public void StackScored(Fold fold, StackScore score) => Events.Add($"score {score.Stack}");
     }
@@ -119,7 +119,8 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         rescored.Folds.ShouldBe(source.Folds);
         rescored.FoldResults.Select(f => (f.Name, f.RunFolder, f.TrainingKj, f.Epochs)).ShouldBe(source.FoldResults.Select(f => (f.Name, f.RunFolder, f.TrainingKj, f.Epochs)));
         rescored.Stacks.Select(s => (s.Stack, s.Dice, s.PredictedMl)).ShouldBe(source.Stacks.Select(s => (s.Stack, s.Dice, s.PredictedMl)));
-        recorder.Events.Count(e => e.StartsWith("start")).ShouldBe(3);
+        recorder.Events.Count(e => e.StartsWith("score only")).ShouldBe(3);
+        recorder.Events.ShouldNotContain(e => e.StartsWith("start"));
         foreach (var fold in rescored.FoldResults)
         {
             string folder = Path.Combine(_out, "rescored", CrossValidationRunner.FoldsFolderName, fold.Name);
@@ -152,7 +153,7 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
     private sealed class StoppingRecorder(CancellationTokenSource stop) : ICrossValidationObserver
     {
         public ITrainingObserver Training => SilentObserver.Instance;
-        public void FoldStarting(Fold fold, int count, bool resuming) { }
+        public void FoldStarting(Fold fold, int count, FoldStart start) { }
         public void FoldSkipped(Fold fold, int count) { }
         public void StackScored(Fold fold, StackScore score) => stop.Cancel();
     }
