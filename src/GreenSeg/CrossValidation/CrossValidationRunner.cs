@@ -81,15 +81,16 @@ public static class CrossValidationRunner
         CancellationToken cancellationToken = default)
     {
         observer ??= SilentCrossValidationObserver.Instance;
-        var (folds, recipe) = Plan(options);
+        // The source's plan is read once; its folds are checked against the plan it gives today.
+        var planned = WithModelSource(options);
+        var (folds, recipe) = Plan(planned);
         var trained = options.ModelsFrom is { } source ? TrainedFolds(source, folds) : null;
-        var foldSpec = WithModelSource(options).Folds;
         using var store = CrossValidationStore.Open(options.OutputFolder);
-        string plan = Describe(options, recipe, folds);
+        string plan = Describe(planned, recipe, folds, options.ModelsFrom);
         if (store.GetMeta(PlanKey) is { } stored && stored != plan && !SamePlan(stored, plan))
             throw new InvalidInputException(store.Path, "holds a cross-validation of other data, folds or options; resume it with the same ones or choose another --out");
         store.SetMeta(PlanKey, plan);
-        store.SetMeta("folds", foldSpec.ToString());
+        store.SetMeta("folds", planned.Folds.ToString());
         store.SetMeta("options", recipe.ToYaml());
 
         var done = store.Folds().Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
@@ -165,8 +166,8 @@ public static class CrossValidationRunner
         return (string.Join('\n', lines[..foldLines]), string.Join('\n', lines[foldLines..^1]), lines[^1]);
     }
 
-    internal static string Describe(CrossValidationOptions options, TrainingOptions recipe, IReadOnlyList<Fold> folds) =>
-        $"folds {WithModelSource(options).Folds}\n" + (options.ModelsFrom is { } source ? $"models from {Path.GetFullPath(source)}\n" : "") + string.Join("\n", folds.Select(f => $"{f.Name}: test {string.Join(",", f.Test.Select(s => s.Id))}")) +
+    internal static string Describe(CrossValidationOptions options, TrainingOptions recipe, IReadOnlyList<Fold> folds, string? modelsFrom = null) =>
+        $"folds {options.Folds}\n" + (modelsFrom is null ? "" : $"models from {Path.GetFullPath(modelsFrom)}\n") + string.Join("\n", folds.Select(f => $"{f.Name}: test {string.Join(",", f.Test.Select(s => s.Id))}")) +
         "\n" + recipe.ToYaml() + JsonSerializer.Serialize(options.Segmentation);
 
     private static FoldResult RunFold(CrossValidationOptions options, TrainingOptions recipe, Fold fold, int count,

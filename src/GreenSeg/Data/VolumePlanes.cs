@@ -16,11 +16,18 @@ public readonly record struct VolumePlanes(CutAxis Axis, int SizeX, int SizeY, i
     public int PixelCount => Width * Height;
 
     /// <summary>The volume voxel at pixel (u, v) of plane <paramref name="plane"/>.</summary>
-    public int VoxelIndex(int plane, int u, int v) => Axis switch
+    public int VoxelIndex(int plane, int u, int v)
     {
-        CutAxis.X => plane + SizeX * (u + SizeY * v),
-        CutAxis.Y => u + SizeX * (plane + SizeY * v),
-        _ => u + SizeX * (v + SizeY * plane),
+        var (planeStride, uStride, vStride) = Strides;
+        return plane * planeStride + u * uStride + v * vStride;
+    }
+
+    /// <summary>How far apart in the volume neighbouring planes, columns and rows are.</summary>
+    private (int Plane, int U, int V) Strides => Axis switch
+    {
+        CutAxis.X => (1, SizeX, SizeX * SizeY),
+        CutAxis.Y => (SizeX, 1, SizeX * SizeY),
+        _ => (SizeX * SizeY, 1, SizeX),
     };
 
     /// <summary>A plane's pixel spacing (columns, rows) from the volume's voxel spacing.</summary>
@@ -46,18 +53,20 @@ public readonly record struct VolumePlanes(CutAxis Axis, int SizeX, int SizeY, i
     public void Read<T>(ReadOnlySpan<T> volume, int plane, Span<T> destination)
     {
         Check(volume.Length, plane, destination.Length);
-        for (int v = 0, pixel = 0; v < Height; v++)
-            for (int u = 0; u < Width; u++, pixel++)
-                destination[pixel] = volume[VoxelIndex(plane, u, v)];
+        var (planeStride, uStride, vStride) = Strides;
+        for (int v = 0, pixel = 0, row = plane * planeStride; v < Height; v++, row += vStride)
+            for (int u = 0, voxel = row; u < Width; u++, pixel++, voxel += uStride)
+                destination[pixel] = volume[voxel];
     }
 
     /// <summary>Adds a plane's pixels to the volume's voxels it was read from (distinct planes touch distinct voxels).</summary>
     public void Add(ReadOnlySpan<float> pixels, int plane, Span<float> volume)
     {
         Check(volume.Length, plane, pixels.Length);
-        for (int v = 0, pixel = 0; v < Height; v++)
-            for (int u = 0; u < Width; u++, pixel++)
-                volume[VoxelIndex(plane, u, v)] += pixels[pixel];
+        var (planeStride, uStride, vStride) = Strides;
+        for (int v = 0, pixel = 0, row = plane * planeStride; v < Height; v++, row += vStride)
+            for (int u = 0, voxel = row; u < Width; u++, pixel++, voxel += uStride)
+                volume[voxel] += pixels[pixel];
     }
 
     private void Check(int volumeLength, int plane, int pixels)
