@@ -19,11 +19,29 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public bool NoPreview { get; init; }
     [CommandOption("--tta")] [Description("Segment held-out stacks with flip test-time augmentation too (as segment --tta).")]
     public bool Tta { get; init; }
-    [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views and --tta without retraining.")]
+    [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views, --tta, --threshold and --components without retraining.")]
     public string? ModelsFrom { get; init; }
     [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented, as segment --views: stored | three-planes.")]
     [DefaultValue(SegmentationViews.Stored)]
     public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
+    [CommandOption("--threshold <P>")] [Description("Probability above which a voxel is brain, as segment --threshold.")]
+    [DefaultValue(0.5f)]
+    public float Threshold { get; init; } = 0.5f;
+    [CommandOption("--components <WHICH>")] [Description("Which connected components of a held-out stack's mask are kept, as segment --components: largest | large | all.")]
+    [DefaultValue(ComponentSelection.Largest)]
+    public ComponentSelection Components { get; init; } = ComponentSelection.Largest;
+    [CommandOption("--min-component-share <SHARE>")] [Description("With --components large: the smallest component kept, as a share of the largest.")]
+    [DefaultValue(PostProcessingOptions.DefaultMinComponentShare)]
+    public double MinComponentShare { get; init; } = PostProcessingOptions.DefaultMinComponentShare;
+
+    /// <summary>How held-out stacks are segmented: segment's defaults with these options.</summary>
+    public SegmentOptions Segmentation() => new()
+    {
+        Views = Views,
+        FlipTta = Tta,
+        Threshold = Threshold,
+        PostProcessing = PostProcessingOptions.Default with { Components = Components, MinComponentShare = MinComponentShare },
+    };
 
     protected override IEnumerable<GreenSeg.Training.OptionSetting> DataSettings() => new FlagSettings().Add("data", Data).Settings;
 }
@@ -44,7 +62,7 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
             OutputFolder = settings.Out ?? Path.Combine("crossval", $"{DateTime.Now:yyyyMMdd-HHmmss}-{recipe.Model}"),
             Training = recipe,
             Review = !settings.NoPreview,
-            Segmentation = new SegmentOptions { Views = settings.Views, FlipTta = settings.Tta },
+            Segmentation = settings.Segmentation(),
             ModelsFrom = settings.ModelsFrom,
         };
         var (folds, planned) = CrossValidationRunner.Plan(options);

@@ -32,7 +32,7 @@ public static class CrossValidationReview
             Group = score.Fold,
             Dice = score.Dice,
             Hd95Mm = score.Hd95Mm,
-            ComponentsBeforePostProcessing = score.RawComponents,
+            LargeComponentsBeforePostProcessing = score.RawComponents,
         });
         return ReviewWriter.Write(folder ?? results.Folder, $"GreenSeg cross-validation review (folds: {results.Folds})", cases, options);
     }

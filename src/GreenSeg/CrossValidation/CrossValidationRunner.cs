@@ -263,7 +263,7 @@ public static class CrossValidationRunner
             var metrics = SegmentationMetrics.Compute(segmentation.Mask.BinaryMask(), assembled.MaskVoxels, assembled.Image.Grid);
             byte[] thresholded = PostProcessing.Threshold(segmentation.Probabilities!.Scaled(), segmenter.Options.Threshold);
             var score = new StackScore(fold.Name, stack.Id, stack.Sequence, stack.Slices.Count, metrics.Dice, metrics.Hd95Mm, metrics.AssdMm,
-                metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels), segmentation.ComponentsBeforePostProcessing);
+                metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels), segmentation.LargeComponentsBeforePostProcessing);
             scores.Add(score);
             scored?.Invoke(score);
         }

@@ -6,7 +6,8 @@ namespace GreenSeg.CrossValidation;
 /// <summary>A tested stack's scores (3D, after post-processing, as <c>greenseg segment</c> writes the mask).</summary>
 /// <remarks>
 /// <see cref="RawDice"/> is the Dice of the thresholded prediction before post-processing (what post-processing gained or lost),
-/// <see cref="RawComponents"/> its number of connected components.
+/// <see cref="RawComponents"/> its number of large connected components (at least the post-processing's share of the largest; cross-validations
+/// scored before 2026-12-02 counted every component).
 /// </remarks>
 public sealed record StackScore(string Fold, string Stack, string Sequence, int Slices, double Dice, double? Hd95Mm, double? AssdMm,
     double PredictedMl, double TruthMl, double? RawDice = null, int? RawComponents = null);

@@ -53,8 +53,8 @@ public sealed record SegmentationPlan(SegmentationOutput Output, IReadOnlyList<S
 /// <summary>What happened to one stack: its time and energy (read, segment, write), or why it failed.</summary>
 public sealed record StackOutcome(SegmentationJob Job, int Slices, TimeSpan Elapsed, SegmentationTimings? Timings, EnergyMeasurement Energy, string? Error)
 {
-    /// <summary>Components of the thresholded mask before post-processing (<see cref="StackSegmentation.ComponentsBeforePostProcessing"/>); null when the stack failed.</summary>
-    public int? ComponentsBeforePostProcessing { get; init; }
+    /// <summary>Large components of the thresholded mask before post-processing (<see cref="StackSegmentation.LargeComponentsBeforePostProcessing"/>); null when the stack failed.</summary>
+    public int? LargeComponentsBeforePostProcessing { get; init; }
 
     public bool Succeeded => Error is null;
 }
@@ -188,7 +188,7 @@ public static class BatchSegmentation
                 slices = stack.SizeZ;
                 var result = segmenter.Segment(stack, keepProbabilities: job.ProbabilityPath is not null);
                 timings = result.Timings;
-                components = result.ComponentsBeforePostProcessing;
+                components = result.LargeComponentsBeforePostProcessing;
                 result.Mask.Write(job.MaskPath);
                 written.Add(job.MaskPath);
                 if (job.ProbabilityPath is not null) result.Probabilities!.Write(job.ProbabilityPath);
@@ -201,7 +201,7 @@ public static class BatchSegmentation
             }
             var outcome = new StackOutcome(job, slices, clock.Elapsed, timings, monitor.EndWindow(window), error)
             {
-                ComponentsBeforePostProcessing = error is null ? components : null,
+                LargeComponentsBeforePostProcessing = error is null ? components : null,
             };
             outcomes.Add(outcome);
             onStack?.Invoke(outcome);

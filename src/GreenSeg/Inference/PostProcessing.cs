@@ -82,11 +82,15 @@ public static class PostProcessing
         return FillHoles(SelectComponents(mask, grid, components, options), grid, options.FillHoles);
     }
 
-    /// <summary>As <see cref="Apply"/>, and how many connected components the mask had before: one labelling serves both.</summary>
-    public static (byte[] Mask, int ComponentsBefore) ApplyCounting(ReadOnlySpan<byte> mask, VoxelGrid grid, PostProcessingOptions options)
+    /// <summary>
+    /// As <see cref="Apply"/>, and how many large components (at least <see cref="PostProcessingOptions.MinComponentShare"/> of
+    /// the largest) the mask had before: one labelling serves both. Specks that any selection removes are not counted; a
+    /// second large piece is a brain split by motion or a false positive worth a look.
+    /// </summary>
+    public static (byte[] Mask, int LargeComponentsBefore) ApplyCounting(ReadOnlySpan<byte> mask, VoxelGrid grid, PostProcessingOptions options)
     {
         var components = LabelComponents(mask, grid, options.Connectivity);
-        return (FillHoles(SelectComponents(mask, grid, components, options), grid, options.FillHoles), components?.Sizes.Count ?? 0);
+        return (FillHoles(SelectComponents(mask, grid, components, options), grid, options.FillHoles), CountLarge(components, options.MinComponentShare));
     }
 
     private static byte[] SelectComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, Components? components, PostProcessingOptions options) =>
@@ -146,6 +150,17 @@ public static class PostProcessing
     /// <summary>How many connected foreground components the mask has (0 when empty).</summary>
     public static int CountComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, ComponentConnectivity connectivity = ComponentConnectivity.Full) =>
         LabelComponents(mask, grid, connectivity)?.Sizes.Count ?? 0;
+
+    /// <summary>How many connected components of at least <paramref name="minShare"/> of the largest one's voxels the mask has (0 when empty).</summary>
+    public static int CountLargeComponents(ReadOnlySpan<byte> mask, VoxelGrid grid, double minShare, ComponentConnectivity connectivity = ComponentConnectivity.Full) =>
+        CountLarge(LabelComponents(mask, grid, connectivity), minShare);
+
+    private static int CountLarge(Components? components, double minShare)
+    {
+        if (components is null) return 0;
+        double least = minShare * components.Sizes.Max();
+        return components.Sizes.Count(size => size >= least);
+    }
 
     private static byte[] KeepLargest(Components? components, VoxelGrid grid)
     {

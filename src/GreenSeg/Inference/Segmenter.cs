@@ -87,9 +87,9 @@ public sealed record SegmentOptions
 public sealed record SegmentationTimings(TimeSpan Prepare, TimeSpan Network, TimeSpan Restore, TimeSpan PostProcess);
 
 /// <summary>A stack's segmentation in its own geometry, and how long it took.</summary>
-/// <param name="ComponentsBeforePostProcessing">Connected components of the thresholded mask before post-processing: more than one hints at false positives or a brain split by motion.</param>
+/// <param name="LargeComponentsBeforePostProcessing">Large connected components (at least the post-processing's MinComponentShare of the largest) of the thresholded mask before post-processing: more than one hints at a large false positive or a brain split by motion.</param>
 public sealed record StackSegmentation(NiftiImage Mask, NiftiImage? Probabilities, TimeSpan Elapsed, int Slices, SegmentationTimings Timings,
-    int ComponentsBeforePostProcessing);
+    int LargeComponentsBeforePostProcessing);
 
 /// <summary>
 /// Segments stacks slice by slice with a trained model: each slice goes through the training

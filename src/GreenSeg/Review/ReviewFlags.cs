@@ -18,7 +18,10 @@ public enum ReviewFlag
 }
 
 /// <summary>Facts about one predicted mask that flags are decided from.</summary>
-/// <param name="Components">Connected components before post-processing when known, else of the mask as given.</param>
+/// <param name="Components">
+/// Large connected components (at least <see cref="Inference.PostProcessingOptions.DefaultMinComponentShare"/> of the largest) before
+/// post-processing when known, else of the mask as given: specks that post-processing removes do not count.
+/// </param>
 public sealed record MaskFacts(long Voxels, double VolumeMl, int Components, bool TouchesEdge)
 {
     public bool Empty => Voxels == 0;
@@ -37,7 +40,7 @@ public sealed record MaskFacts(long Voxels, double VolumeMl, int Components, boo
                     voxels++;
                     touches |= x == 0 || y == 0 || x == grid.SizeX - 1 || y == grid.SizeY - 1;
                 }
-        int components = componentsBeforePostProcessing ?? Inference.PostProcessing.CountComponents(mask, grid);
+        int components = componentsBeforePostProcessing ?? Inference.PostProcessing.CountLargeComponents(mask, grid, Inference.PostProcessingOptions.DefaultMinComponentShare);
         return new MaskFacts(voxels, voxels * grid.VoxelVolumeMl, components, touches);
     }
 }
@@ -49,7 +52,7 @@ public static class ReviewFlags
         ReviewFlag.EmptyMask => "empty mask: no brain found",
         ReviewFlag.VolumeOutlier => FormattableString.Invariant($"volume more than {options.OutlierRatio:0.#}x away from the median of the other stacks"),
         ReviewFlag.VolumeOutsideFetalRange => FormattableString.Invariant($"volume outside {options.PlausibleVolumeMl.Min:0}-{options.PlausibleVolumeMl.Max:0} ml, the range of fetal intracranial volumes"),
-        ReviewFlag.SeveralComponents => "more than one component before post-processing (false positives, or a brain split by motion)",
+        ReviewFlag.SeveralComponents => "more than one large component before post-processing (each at least a tenth of the largest: a false positive, or a brain split by motion)",
         ReviewFlag.TouchesFieldOfViewEdge => "mask touches the edge of the field of view",
         _ => throw new ArgumentOutOfRangeException(nameof(flag), flag, "unknown flag"),
     };
@@ -60,7 +63,7 @@ public static class ReviewFlags
         ReviewFlag.EmptyMask => "empty",
         ReviewFlag.VolumeOutlier => "volume outlier",
         ReviewFlag.VolumeOutsideFetalRange => "implausible volume",
-        ReviewFlag.SeveralComponents => "several components",
+        ReviewFlag.SeveralComponents => "several large components",
         ReviewFlag.TouchesFieldOfViewEdge => "touches edge",
         _ => throw new ArgumentOutOfRangeException(nameof(flag), flag, "unknown flag"),
     };

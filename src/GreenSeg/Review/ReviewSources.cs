@@ -28,7 +28,7 @@ public static class ReviewSources
             {
                 Dice = result?.Metrics?.Dice,
                 Hd95Mm = result?.Metrics?.Hd95Mm,
-                ComponentsBeforePostProcessing = outcome.ComponentsBeforePostProcessing,
+                LargeComponentsBeforePostProcessing = outcome.LargeComponentsBeforePostProcessing,
             };
         }
     }

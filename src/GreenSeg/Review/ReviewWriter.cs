@@ -13,7 +13,7 @@ public sealed record ReviewCase(string Name, Func<ReviewVolumes>? Load)
     public string? Group { get; init; }
     public double? Dice { get; init; }
     public double? Hd95Mm { get; init; }
-    public int? ComponentsBeforePostProcessing { get; init; }
+    public int? LargeComponentsBeforePostProcessing { get; init; }
     public string? Error { get; init; }
 }
 
@@ -67,7 +67,7 @@ public static class ReviewWriter
             string path = Path.Combine(mosaicFolder, file);
             RequireOwnFile(path, PngEncoder.IsGreenSegPng);
             AtomicFile.WriteAllBytes(path, png);
-            var facts = MaskFacts.Of(volumes.Prediction, volumes.Grid, reviewCase.ComponentsBeforePostProcessing);
+            var facts = MaskFacts.Of(volumes.Prediction, volumes.Grid, reviewCase.LargeComponentsBeforePostProcessing);
             double? referenceMl = volumes.Reference is { } reference ? reference.Count(v => v != 0) * volumes.Grid.VoxelVolumeMl : null;
             return new ReviewRow(reviewCase, volumes.Grid.SizeZ, file, png, mosaic.Width, mosaic.Height, facts, referenceMl, [], null);
         }

@@ -34,6 +34,14 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         rescoreOutput.ShouldContain("mean Dice over 3 stacks");
         rescoreOutput.ShouldNotContain("epoch 0");
         rescoreOutput.ShouldContain("scoring DWI's model");
+        // Post-processing is part of the plan: resuming with other components is another cross-validation.
+        var (otherExit, other) = CliRunner.Run("crossval", "--models-from", _out, "--views", "three-planes", "--tta", "--components", "large", "--out", rescored);
+        otherExit.ShouldNotBe(0);
+        other.ShouldContain("other data, folds or options");
+        // The threshold reaches the scoring: above every probability, no stack has a brain.
+        var (emptyExit, empty) = CliRunner.Run("crossval", "--models-from", _out, "--threshold", "1", "--components", "all", "--out", _out + "-empty");
+        emptyExit.ShouldBe(0, empty);
+        System.Text.RegularExpressions.Regex.Matches(empty, @"Dice 0\.000, HD95 - mm, 0\.0 ml predicted").Count.ShouldBe(3, empty);
         // Training options would be another recipe than the models were trained with.
         var (refusedExit, refused) = CliRunner.Run("crossval", "--models-from", _out, "--epochs", "3", "--out", _out + "-refused");
         refusedExit.ShouldNotBe(0);

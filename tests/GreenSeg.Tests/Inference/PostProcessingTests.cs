@@ -41,10 +41,14 @@ public class PostProcessingTests
         PostProcessing.KeepLargeComponents(mask.Voxels, grid, minShare: 0.1).ShouldBe(mask.Voxels);
         PostProcessing.KeepLargeComponents(mask.Voxels, grid, minShare: 1).ShouldBe(new MaskBuilder(grid).Box(0, 2, 0, 1, 0).Voxels);
         PostProcessing.CountComponents(mask.Voxels, grid).ShouldBe(3);
+        PostProcessing.CountLargeComponents(mask.Voxels, grid, minShare: 0.5).ShouldBe(2);
+        PostProcessing.CountLargeComponents(mask.Voxels, grid, minShare: 0.1).ShouldBe(3);
+        PostProcessing.CountLargeComponents(new byte[grid.VoxelCount], grid, minShare: 0.1).ShouldBe(0);
         PostProcessing.Apply(mask.Voxels, grid, new PostProcessingOptions(ComponentSelection.Large, HoleFilling.None, MinComponentShare: 0.5)).ShouldBe(slabs.Voxels);
         PostProcessing.Apply(mask.Voxels, grid, PostProcessingOptions.None).ShouldBe(mask.Voxels);
         var (cleaned, before) = PostProcessing.ApplyCounting(mask.Voxels, grid, new PostProcessingOptions(ComponentSelection.Large, HoleFilling.None, MinComponentShare: 0.5));
-        (cleaned, before).ShouldBe((slabs.Voxels, 3), new CleanedComparer());
+        // The speck is not counted: only pieces the selection keeps are.
+        (cleaned, before).ShouldBe((slabs.Voxels, 2), new CleanedComparer());
         Should.Throw<ArgumentOutOfRangeException>(() => new PostProcessingOptions(MinComponentShare: 0).Validate());
     }
 
