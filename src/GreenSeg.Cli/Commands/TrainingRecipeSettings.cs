@@ -82,6 +82,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--grad-averaging <BOOL>")] public bool? GradAveraging { get; init; }
     [CommandOption("--amsgrad <BOOL>")] public bool? AmsGrad { get; init; }
     [CommandOption("--grad-clip <NORM>")] public double? GradClip { get; init; }
+    [CommandOption("--ema-decay <D>")] [Description("Make the model a moving average of the weights, updated after every step with this decay (e.g. 0.99: about the last 100 steps; default 0: off).")]
+    public double? EmaDecay { get; init; }
     [CommandOption("-b|--batch-size <N>")] [Description("A number, or auto (batch-size finder).")]
     public string? BatchSize { get; init; }
     [CommandOption("--memory-limit-mb <MB>")] public int? MemoryLimitMb { get; init; }
@@ -147,7 +149,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
             .Add("precision", Precision).Add("channels-last", ChannelsLast).Add("threads", Threads).Add("device", Device)
             .Add("loss", Loss).Add("optimizer", Optimizer).Add("learning-rate", LearningRate).Add("weight-decay", WeightDecay)
             .Add("momentum", Momentum).Add("nesterov", Nesterov).Add("grad-averaging", GradAveraging).Add("ams-grad", AmsGrad)
-            .Add("grad-clip", GradClip).Add("batch-size", BatchSize).Add("memory-limit-mb", MemoryLimitMb)
+            .Add("grad-clip", GradClip).Add("ema-decay", EmaDecay).Add("batch-size", BatchSize).Add("memory-limit-mb", MemoryLimitMb)
             .Add("epochs", Epochs).Add("lr-policy", LrPolicy).Add("lr-finder-steps", LrFinderSteps)
             .Add("early-stopping-patience", EarlyStoppingPatience).Add("early-stopping-min-delta", EarlyStoppingMinDelta)
             .Add("select-best-by", SelectBestBy).Add("postprocess-validation", PostprocessValidation).Add("energy-budget", EnergyBudget)

@@ -12,6 +12,8 @@ public sealed record ResumeState
     public int BatchSize { get; init; }
     public int PolicyOptimizerSteps { get; init; }
     public List<double> PolicyValidationLosses { get; init; } = [];
+    /// <summary>Optimizer steps the weight average holds (<see cref="WeightAverage.Updates"/>); 0 without one.</summary>
+    public long AverageUpdates { get; init; }
     public double? BestMetric { get; init; }
     public int BestEpoch { get; init; }
     public double? EarlyStoppingBest { get; init; }

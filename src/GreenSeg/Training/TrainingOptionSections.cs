@@ -115,6 +115,11 @@ public sealed record OptimisationSection
     public bool AmsGrad { get; init; }
     /// <summary>Max gradient norm; 0 turns clipping off.</summary>
     public double GradClip { get; init; }
+    /// <summary>
+    /// Keep an exponential moving average of the weights with this decay (e.g. 0.99: about the last 100 steps) and make it
+    /// the model (<see cref="WeightAverage"/>); 0 turns it off.
+    /// </summary>
+    public double EmaDecay { get; init; }
     /// <summary>A number, or "auto" to pick the batch size with the best throughput that fits <see cref="MemoryLimitMb"/>.</summary>
     public string BatchSize { get; init; } = "8";
     public int MemoryLimitMb { get; init; } = 8192;
@@ -131,6 +136,7 @@ public sealed record OptimisationSection
         if (!Enum.IsDefined(Loss)) throw new GreenSegException($"loss '{Loss}': {ChoiceNames.Expected(typeof(LossKind))}");
         if (!Enum.IsDefined(Optimizer)) throw new GreenSegException($"optimizer '{Optimizer}': {ChoiceNames.Expected(typeof(OptimizerKind))}");
         OptionCheck.Require(GradClip >= 0 && double.IsFinite(GradClip), "grad-clip", "must be a finite number >= 0 (0: off)", GradClip);
+        OptionCheck.Require(EmaDecay is >= 0 and < 1, "ema-decay", "must lie in [0, 1) (0: off)", EmaDecay);
         OptionCheck.Require(Momentum >= 0 && Momentum < 1, "momentum", "must lie in [0, 1)", Momentum);
         OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "weight-decay", "must be a finite number >= 0", WeightDecay);
         OptionCheck.Require(MemoryLimitMb >= 1, "memory-limit-mb", "must be at least 1", MemoryLimitMb);

@@ -54,6 +54,35 @@ public sealed class FinalRunTests(SmallPhantom phantom) : IClassFixture<SmallPha
     }
 
     [Fact]
+    public void WithAWeightAverageTheModelIsTheAverageAndAResumeContinuesIt()
+    {
+        var options = Final(epochs: 2) with { Optimisation = new() { LearningRate = "3e-3", EmaDecay = 0.9 } };
+        var whole = Trainer.Train(options, Path.Combine(_runs, "ema-whole"));
+        using var stop = new CancellationTokenSource();
+        string cut = Path.Combine(_runs, "ema-cut");
+        Trainer.Train(options, cut, new StopAfterEpoch(0, stop), stop.Token).EpochsRun.ShouldBe(1);
+        Trainer.Resume(cut).EpochsRun.ShouldBe(2);
+
+        string best = Path.Combine(whole.RunFolder, "checkpoints", "best"), last = Path.Combine(whole.RunFolder, "checkpoints", "last");
+        // The model segment loads is the average (kept beside the trained weights in the last checkpoint), not the last step's weights.
+        Weights(Path.Combine(best, CheckpointManifest.WeightsFileName)).ShouldBe(Weights(Path.Combine(last, RunRecorder.AveragedWeightsFileName)));
+        Weights(Path.Combine(best, CheckpointManifest.WeightsFileName)).ShouldNotBe(Weights(Path.Combine(last, CheckpointManifest.WeightsFileName)));
+        CheckpointManifest.Locate(whole.RunFolder).Manifest.TrainedWith.ShouldContain("weights averaged (EMA 0.9)");
+        File.ReadAllText(Path.Combine(whole.RunFolder, "train.log")).ShouldContain("moving average of the weights (decay 0.9)");
+        // Resumed, the average continues where it stopped: the same model as the uninterrupted run's.
+        Weights(Path.Combine(cut, "checkpoints", "best", CheckpointManifest.WeightsFileName))
+            .ShouldBe(Weights(Path.Combine(best, CheckpointManifest.WeightsFileName)), tolerance: 1e-6);
+    }
+
+    /// <summary>The weights in a checkpoint's file, loaded into the model its folder's manifest describes.</summary>
+    private static float[] Weights(string path)
+    {
+        using var model = CheckpointManifest.Locate(Path.GetDirectoryName(path)!).Manifest.CreateModel();
+        ModelWeights.Load(model, path);
+        return model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+    }
+
+    [Fact]
     public void TheStacksOptionTrainsOnTheNamedStacksAndRefusesUnknownOnes()
     {
         var result = Trainer.Train(Final(epochs: 1) with { Stacks = ["DWI_vol0000", "T2W_vol0000"] }, Path.Combine(_runs, "two"));

@@ -46,13 +46,17 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
         if (Writes) Run.SaveCheckpoint("best", folder => SaveModel(model, folder, epoch, dice));
     }
 
-    /// <summary>The checkpoint a resume starts from: weights, manifest, optimizer state and the resume state.</summary>
-    public void SaveLast(SegmentationModel model, OptimizerHelper optimizer, int epoch, double dice, ResumeState state)
+    /// <summary>The last checkpoint's file of the weight average (<see cref="WeightAverage"/>), beside the trained weights a resume continues from.</summary>
+    public const string AveragedWeightsFileName = "averaged.pt";
+
+    /// <summary>The checkpoint a resume starts from: weights, manifest, optimizer state, the weight average if any, and the resume state.</summary>
+    public void SaveLast(SegmentationModel model, OptimizerHelper optimizer, int epoch, double dice, ResumeState state, SegmentationModel? averaged = null)
     {
         if (!Writes) return;
         Run.SaveCheckpoint("last", folder =>
         {
             SaveModel(model, folder, epoch, dice);
+            if (averaged is not null) ModelWeights.Save(averaged, Path.Combine(folder, AveragedWeightsFileName));
             optimizer.save_state_dict(Path.Combine(folder, "optimizer.pt"));
             RunFolder.WriteState(folder, state);
         });
@@ -87,7 +91,8 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
         Normalization = options.Preprocessing.Normalization,
         Epoch = epoch,
         ValidationDice = dice,
-        TrainedWith = $"{ChoiceNames.Name(options.Optimisation.Optimizer)}, {PrecisionOption.Name(PrecisionOption.Resolve(options.Compute.Precision, TorchRuntime.ResolveDevice(options.Compute.Device)))}{(options.Compute.ChannelsLast ? ", channels-last" : "")}",
+        TrainedWith = $"{ChoiceNames.Name(options.Optimisation.Optimizer)}, {PrecisionOption.Name(PrecisionOption.Resolve(options.Compute.Precision, TorchRuntime.ResolveDevice(options.Compute.Device)))}{(options.Compute.ChannelsLast ? ", channels-last" : "")}" +
+            (options.Optimisation.EmaDecay > 0 ? FormattableString.Invariant($", weights averaged (EMA {options.Optimisation.EmaDecay})") : ""),
         CanonicalOrientation = options.Preprocessing.CanonicalOrientation,
         MultiPlanar = options.Loading.MultiPlanar,
         PreprocessingVersion = Transforms.PreprocessingOptions.Version,

@@ -83,9 +83,7 @@ public sealed partial class TrainingRun
     {
         var options = Options;
         torch.manual_seed(options.Seed);
-        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed, InternalWidths = _request.InternalWidths, FireNet = options.FireNet });
-        model.to(device);
-        ComputeMode.Apply(model, precision, options.Compute.ChannelsLast);
+        var model = CreateModel(precision, device);
         var loss = LossFactory.Create(options.Optimisation.Loss, options.Optimisation.LossSettings);
         var scaler = precision == Precision.Fp16Mixed ? new DynamicLossScaler() : null;
         var optimizer = OptimizerFactory.Create(options.Optimisation.Optimizer, model.parameters(), Trainer.OptimizerSettingsFrom(options, 1e-3));
@@ -97,12 +95,28 @@ public sealed partial class TrainingRun
             hooks = [.. hooks, _distillation];
             Recorder.Say(FormattableString.Invariant($"distilling from {teacher} ({_distillation.TeacherManifest.Model}), weight {options.Distillation.DistillWeight}, temperature {options.Distillation.DistillTemperature}"));
         }
+        if (options.Optimisation.EmaDecay > 0)
+        {
+            // Last among the hooks: it averages the weights as the others (pruning's masks) left them.
+            _average = new WeightAverage(model, CreateModel(precision, device), options.Optimisation.EmaDecay);
+            hooks = [.. hooks, _average];
+            Recorder.Say(FormattableString.Invariant($"the model is a moving average of the weights (decay {_average.Decay}), updated after every step"));
+        }
         return new TrainingParts(model, compute, loss, optimizer, device)
         {
             Scaler = scaler,
             GradClip = options.Optimisation.GradClip,
             Hooks = hooks,
         };
+    }
+
+    private SegmentationModel CreateModel(Precision precision, torch.Device device)
+    {
+        var options = Options;
+        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed, InternalWidths = _request.InternalWidths, FireNet = options.FireNet });
+        model.to(device);
+        ComputeMode.Apply(model, precision, options.Compute.ChannelsLast);
+        return model;
     }
 
     private int ResolveBatchSize(IReadOnlyList<SliceRef> slices)
@@ -129,6 +143,7 @@ public sealed partial class TrainingRun
         {
             learningRate = _resume.LearningRate;
             ModelWeights.Load(Parts.Model, Path.Combine(_request.ResumeFrom!, CheckpointManifest.WeightsFileName));
+            _average?.Restore(Path.Combine(_request.ResumeFrom!, RunRecorder.AveragedWeightsFileName), _resume.AverageUpdates);
         }
         else learningRate = Options.Optimisation.LearningRateIsAuto ? _request.Group.FromRoot(FindLearningRate) : Options.Optimisation.FixedLearningRate;
         OptimizerLearningRate.SetInitial(Parts.Optimizer, learningRate);
@@ -209,6 +224,7 @@ public sealed partial class TrainingRun
             BatchSize = BatchSize,
             PolicyOptimizerSteps = _policy.State.OptimizerSteps,
             PolicyValidationLosses = _policy.State.ValidationLosses.ToList(),
+            AverageUpdates = _average?.Updates ?? 0,
             BestMetric = _selection.Best,
             BestEpoch = _bestEpoch,
             EnergyJoulesSoFar = _joulesSoFar,

@@ -50,6 +50,8 @@ public sealed partial class TrainingRun : IDisposable
     private LrPolicy _policy = null!;
     /// <summary>The teacher's hook when this run distils (<see cref="DistillationSection"/>); the run owns it.</summary>
     private DistillationHook? _distillation;
+    /// <summary>The moving average of the weights when the run keeps one (<see cref="OptimisationSection.EmaDecay"/>): it is the model validated and saved as best; the run owns it.</summary>
+    private WeightAverage? _average;
     private double _joulesSoFar;
     private int _bestEpoch;
 
@@ -111,7 +113,7 @@ public sealed partial class TrainingRun : IDisposable
         var (trainLoss, skippedSteps) = TrainEpoch(epoch, cancellationToken);
         double trainSeconds = epochClock.Elapsed.TotalSeconds;
         foreach (var hook in _request.Hooks) hook.BeforeValidation(Parts.Model);
-        var score = _validation.Score(Parts, _request.Group);
+        var score = _validation.Score(Parts with { Model = TheModel }, _request.Group);
         // Without a held-out set the plateau policy listens to the training loss.
         _policy.AfterEpoch(_validation.Stacks.Count == 0 ? trainLoss : score.Loss);
         var measurement = _request.Group.SumEnergy(_energy.Monitor.EndWindow(window));
@@ -162,7 +164,7 @@ public sealed partial class TrainingRun : IDisposable
         if (isBest)
         {
             _bestEpoch = epoch;
-            Recorder.SaveBest(Parts.Model, epoch, score.DiceMean);
+            Recorder.SaveBest(TheModel, epoch, score.DiceMean);
         }
         _joulesSoFar += measurement.TotalJoules;
         _diceHistory.Add(score.DiceMean);
@@ -173,7 +175,7 @@ public sealed partial class TrainingRun : IDisposable
         Recorder.Say(EpochLine(row, score, measurement, skippedSteps));
         Recorder.Observer.EpochDone(row, Options.Schedule.Epochs);
         foreach (var hook in _request.Hooks) hook.OnEpochEnd(this, row);
-        Recorder.SaveLast(Parts.Model, Parts.Optimizer, epoch, score.DiceMean, ResumeStateAfter(epoch, reason));
+        Recorder.SaveLast(Parts.Model, Parts.Optimizer, epoch, score.DiceMean, ResumeStateAfter(epoch, reason), _average?.Model);
         return reason;
     }
 
@@ -194,8 +196,12 @@ public sealed partial class TrainingRun : IDisposable
         return result;
     }
 
+    /// <summary>The model this run produces: the weight average when it keeps one, else the trained weights.</summary>
+    private Models.SegmentationModel TheModel => _average?.Model ?? Parts.Model;
+
     public void Dispose()
     {
+        _average?.Dispose();
         Parts.Model.Dispose();
         Parts.Optimizer.Dispose();
         _distillation?.Dispose();
