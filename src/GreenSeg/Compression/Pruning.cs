@@ -87,6 +87,8 @@ public static class Pruning
         var recipe = options.FinetuneEpochs <= 0 ? null
             : options.FineTuning is { } given ? given with { Schedule = given.Schedule with { Epochs = options.FinetuneEpochs } }
             : FineTuningRecipe(options);
+        // The pruned model is the fine-tuned weights themselves, whose zeros are exact; a moving average of them would not be sparse.
+        if (recipe is not null) recipe = recipe with { Optimisation = recipe.Optimisation with { EmaDecay = 0 } };
         var original = Measure(manifest);
         var current = manifest;
         var steps = new List<PruneStep>();

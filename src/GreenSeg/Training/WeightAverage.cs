@@ -43,10 +43,21 @@ public sealed class WeightAverage : ITrainingHook, IDisposable
         var pairs = liveState.Select(entry => (Average: averageState[entry.Key], Live: entry.Value)).ToList();
         _floating = pairs.Where(p => p.Live.is_floating_point()).ToArray();
         _counters = pairs.Where(p => !p.Live.is_floating_point()).ToArray();
+        CopyLive();
+        averaged.eval();
+    }
+
+    /// <summary>The average starts from the weights training starts from, as a hook before it (pruning's) left them; a resumed average is kept.</summary>
+    void ITrainingHook.OnTrainStart(TrainingRun run)
+    {
+        if (Updates == 0) CopyLive();
+    }
+
+    private void CopyLive()
+    {
         using (torch.NewDisposeScope())
         using (torch.no_grad())
-            foreach (var (average, value) in pairs) average.copy_(value);
-        averaged.eval();
+            foreach (var (average, value) in _floating.Concat(_counters)) average.copy_(value);
     }
 
     /// <summary>The weight the next update gives the average so far.</summary>

@@ -34,6 +34,27 @@ public sealed class WeightAverageTests
     }
 
     [Fact]
+    public void Training_start_takes_weights_a_hook_loaded_but_keeps_a_resumed_average()
+    {
+        using var live = ModelRegistry.Create("micronet", new ModelOptions { BaseFeatures = 4, Seed = 1 });
+        using var average = new WeightAverage(live, ModelRegistry.Create("micronet", new ModelOptions { BaseFeatures = 4, Seed = 1 }), decay: 0.9);
+        ITrainingHook hook = average;
+        var (name, weight) = live.state_dict().First(entry => entry.Value.is_floating_point());
+        float[] Averaged() => average.Model.state_dict()[name].data<float>().ToArray();
+
+        // Weights loaded after the average was made (as pruning's hook loads its checkpoint) are where it starts.
+        using (torch.no_grad()) weight.fill_(3f);
+        hook.OnTrainStart(null!);
+        Averaged().ShouldAllBe(v => v == 3f);
+
+        // Once it has averaged steps (a resumed run), training's start leaves it alone.
+        average.Update();
+        using (torch.no_grad()) weight.fill_(5f);
+        hook.OnTrainStart(null!);
+        Averaged().ShouldAllBe(v => v == 3f);
+    }
+
+    [Fact]
     public void BatchNorm_statistics_are_averaged_and_its_counters_copied()
     {
         using var live = ModelRegistry.Create("micronet", new ModelOptions { BaseFeatures = 4, Seed = 1 });

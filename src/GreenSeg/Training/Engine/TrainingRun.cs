@@ -113,7 +113,7 @@ public sealed partial class TrainingRun : IDisposable
         var (trainLoss, skippedSteps) = TrainEpoch(epoch, cancellationToken);
         double trainSeconds = epochClock.Elapsed.TotalSeconds;
         foreach (var hook in _request.Hooks) hook.BeforeValidation(Parts.Model);
-        var score = _validation.Score(Parts with { Model = TheModel }, _request.Group);
+        var score = _validation.Score(Parts with { Model = ResultModel }, _request.Group);
         // Without a held-out set the plateau policy listens to the training loss.
         _policy.AfterEpoch(_validation.Stacks.Count == 0 ? trainLoss : score.Loss);
         var measurement = _request.Group.SumEnergy(_energy.Monitor.EndWindow(window));
@@ -164,7 +164,7 @@ public sealed partial class TrainingRun : IDisposable
         if (isBest)
         {
             _bestEpoch = epoch;
-            Recorder.SaveBest(TheModel, epoch, score.DiceMean);
+            Recorder.SaveBest(ResultModel, epoch, score.DiceMean);
         }
         _joulesSoFar += measurement.TotalJoules;
         _diceHistory.Add(score.DiceMean);
@@ -197,7 +197,7 @@ public sealed partial class TrainingRun : IDisposable
     }
 
     /// <summary>The model this run produces: the weight average when it keeps one, else the trained weights.</summary>
-    private Models.SegmentationModel TheModel => _average?.Model ?? Parts.Model;
+    private Models.SegmentationModel ResultModel => _average?.Model ?? Parts.Model;
 
     public void Dispose()
     {
