@@ -47,7 +47,7 @@ public sealed class TrainSettingsTests : IDisposable
             Balance = BalanceMode.Stack, CanonicalOrientation = true, MultiPlanar = 0.5, SyntheticContrast = 0.4, Model = "micronet", ModelWidth = 8,
             Precision = PrecisionChoice.Fp32, ChannelsLast = false, Threads = 1, Device = "cpu", Loss = LossKind.Dice, Optimizer = OptimizerKind.Sgd,
             LearningRate = "2e-3", LrPolicy = LrPolicyKind.OneCycle, WeightDecay = 0.01, Momentum = 0.8, Nesterov = true, GradAveraging = true,
-            AmsGrad = true, GradClip = 2, BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4,
+            AmsGrad = true, GradClip = 2, EmaDecay = 0.99, BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4,
             EarlyStoppingMinDelta = 0.01, SelectBestBy = SelectionMetric.Loss, PostprocessValidation = false, EnergyBudget = "5kJ",
             GreenStopDicePerKj = 0.02, GreenStopWindow = 5, DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4,
             Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Int8, SyncEvery = 4, SyncBatchNorm = true, CollectiveTimeout = 30, CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
@@ -84,7 +84,7 @@ public sealed class TrainSettingsTests : IDisposable
         o.Optimisation.ShouldBe(new OptimisationSection
         {
             Loss = LossKind.Dice, Optimizer = OptimizerKind.Sgd, LearningRate = "2e-3", WeightDecay = 0.01, Momentum = 0.8, Nesterov = true,
-            GradAveraging = true, AmsGrad = true, GradClip = 2, BatchSize = "4", MemoryLimitMb = 100,
+            GradAveraging = true, AmsGrad = true, GradClip = 2, EmaDecay = 0.99, BatchSize = "4", MemoryLimitMb = 100,
         });
         o.Schedule.ShouldBe(new ScheduleSection { Epochs = 9, LrPolicy = LrPolicyKind.OneCycle, LrFinderSteps = 30 });
         o.Stopping.ShouldBe(new StoppingSection
