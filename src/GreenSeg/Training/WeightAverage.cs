@@ -82,7 +82,6 @@ public sealed class WeightAverage : ITrainingHook, IDisposable
     public void Restore(string weightsPath, long updates)
     {
         ModelWeights.Load(Model, weightsPath);
-        Model.eval();
         Updates = updates;
     }
 
