@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using GreenSeg.Transforms;
 using GreenSeg.CrossValidation;
 using GreenSeg.Inference;
 using GreenSeg.Training;
@@ -19,7 +20,7 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public bool NoPreview { get; init; }
     [CommandOption("--tta")] [Description("Segment held-out stacks with flip test-time augmentation too (as segment --tta).")]
     public bool Tta { get; init; }
-    [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views, --tta, --threshold and --components without retraining.")]
+    [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views, --tta, --threshold and --components (which then replace the post-processing the models carry) without retraining.")]
     public string? ModelsFrom { get; init; }
     [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented, as segment --views: stored | three-planes.")]
     [DefaultValue(SegmentationViews.Stored)]
@@ -27,20 +28,15 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     [CommandOption("--threshold <P>")] [Description("Probability above which a voxel is brain, as segment --threshold.")]
     [DefaultValue(0.5f)]
     public float Threshold { get; init; } = 0.5f;
-    [CommandOption("--components <WHICH>")] [Description("Which connected components of a held-out stack's mask are kept, as segment --components: largest | large | all.")]
-    [DefaultValue(ComponentSelection.Largest)]
-    public ComponentSelection Components { get; init; } = ComponentSelection.Largest;
-    [CommandOption("--min-component-share <SHARE>")] [Description("With --components large: the smallest component kept, as a share of the largest.")]
-    [DefaultValue(PostProcessingOptions.DefaultMinComponentShare)]
-    public double MinComponentShare { get; init; } = PostProcessingOptions.DefaultMinComponentShare;
-
     /// <summary>How held-out stacks are segmented: segment's defaults with these options.</summary>
     public SegmentOptions Segmentation() => new()
     {
         Views = Views,
         FlipTta = Tta,
         Threshold = Threshold,
-        PostProcessing = PostProcessingOptions.Default with { Components = Components, MinComponentShare = MinComponentShare },
+        // Training, --components and --min-component-share are the recipe's (its fold models carry them); scoring another
+        // cross-validation's models, they replace the post-processing those models carry.
+        PostProcessing = ModelsFrom is null ? null : SegmentSettings.GivenComponents(Components, MinComponentShare),
     };
 
     protected override IEnumerable<GreenSeg.Training.OptionSetting> DataSettings() => new FlagSettings().Add("data", Data).Settings;
@@ -52,8 +48,10 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
     public override int Execute(CommandContext context, CrossvalSettings settings, CancellationToken cancellationToken)
     {
         var recipe = settings.Resolve();
-        if (settings.ModelsFrom is not null && (settings.Data is not null || settings.FoldsText is not null || recipe.ToYaml() != new CrossvalSettings().Resolve().ToYaml()))
-            throw new Common.GreenSegException("--models-from scores that cross-validation's models with its own data, folds and recipe: give no --data, no --folds and no training options");
+        // --components and --min-component-share are segmentation options there, not training ones.
+        if (settings.ModelsFrom is not null && (settings.Data is not null || settings.FoldsText is not null
+                || (recipe with { Postprocessing = new() }).ToYaml() != new CrossvalSettings().Resolve().ToYaml()))
+            throw new Common.GreenSegException("--models-from scores that cross-validation's models with its own data, folds and recipe: give no --data, no --folds and no training options (but --components and --min-component-share)");
         string data = settings.ModelsFrom is not null ? "" : settings.Data ?? (recipe.Data.Length > 0 ? recipe.Data : throw new Common.GreenSegException("no data: give --data PATH"));
         var options = new CrossValidationOptions
         {
@@ -90,6 +88,9 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
             }), 1, 2);
         ConsoleTable.Line(FormattableString.Invariant(
             $"mean Dice over {results.Stacks.Count} stacks {results.MeanDice:0.000}; training {results.TrainingKj:0.0} kJ ({results.TrainingKjPerFold:0.0} per fold), inference {results.InferenceKj:0.00} kJ{(results.EnergyEstimated ? " (estimated)" : "")}"));
+        if (results.ByComponentSelection is { Count: > 0 } selections)
+            ConsoleTable.Line("mean Dice keeping components " + string.Join(", ", selections.Select(c =>
+                FormattableString.Invariant($"{GreenSeg.Common.ChoiceNames.Name(c.Selection)} {c.MeanDice:0.000}"))));
     }
 
     private sealed class ConsoleObserver(ITrainingObserver training) : ICrossValidationObserver

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using GreenSeg.Transforms;
 using GreenSeg.Inference;
 using GreenSeg.Review;
 using Spectre.Console;
@@ -45,18 +46,17 @@ public sealed class SegmentSettings : EnergySettings
     public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
 
     [CommandOption("--no-postprocess")]
-    [Description("Keep the thresholded mask as it is (default: keep the largest 3D component, fill holes per slice).")]
+    [Description("Keep the thresholded mask as it is (default: keep the components the model's recipe keeps, the largest 3D component unless it says otherwise, and fill holes per slice).")]
     public bool NoPostprocess { get; init; }
 
     [CommandOption("--components <WHICH>")]
-    [Description("Which connected components of the thresholded mask to keep: largest | large (every one of at least --min-component-share of the largest's voxels: the pieces of a brain split across slices by motion stay) | all.")]
-    [DefaultValue(ComponentSelection.Largest)]
-    public ComponentSelection Components { get; init; } = ComponentSelection.Largest;
+    [TypeConverter(typeof(ChoiceConverter<ComponentSelection>))]
+    [Description("Which connected components of the thresholded mask to keep: largest | large (every one of at least --min-component-share of the largest's voxels: the pieces of a brain split across slices by motion stay) | all. Default: the model's own (its recipe's postprocessing: section; largest for models that carry none).")]
+    public ComponentSelection? Components { get; init; }
 
     [CommandOption("--min-component-share <SHARE>")]
-    [Description("With --components large: the smallest component kept, as a share of the largest.")]
-    [DefaultValue(PostProcessingOptions.DefaultMinComponentShare)]
-    public double MinComponentShare { get; init; } = PostProcessingOptions.DefaultMinComponentShare;
+    [Description("With --components large (implied when only this is given): the smallest component kept, as a share of the largest (default 0.1).")]
+    public double? MinComponentShare { get; init; }
 
     [CommandOption("--no-fold-bn")]
     [Description("Keep each BatchNorm as its own layer (by default it is folded into the convolution before it: same masks, less work).")]
@@ -129,14 +129,24 @@ public sealed class SegmentSettings : EnergySettings
         return Model;
     }
 
+    /// <summary>
+    /// The post-processing --components and --min-component-share ask for (a share alone means large components, the only
+    /// selection it changes); null when neither is given: the model's own.
+    /// </summary>
+    public static PostProcessingOptions? GivenComponents(ComponentSelection? components, double? minComponentShare) =>
+        components is null && minComponentShare is null ? null : PostProcessingOptions.Default with
+        {
+            Components = components ?? ComponentSelection.Large,
+            MinComponentShare = minComponentShare ?? PostProcessingOptions.DefaultMinComponentShare,
+        };
+
     public SegmentOptions ToSegmentOptions() => new()
     {
         Threshold = Threshold,
         FlipTta = Tta,
         Views = Views,
         FoldBatchNorm = !NoFoldBatchNorm,
-        PostProcessing = NoPostprocess ? PostProcessingOptions.None
-            : PostProcessingOptions.Default with { Components = Components, MinComponentShare = MinComponentShare },
+        PostProcessing = NoPostprocess ? PostProcessingOptions.None : GivenComponents(Components, MinComponentShare),
         BatchSize = BatchSize,
         Precision = Precision,
         ChannelsLast = ChannelsLast,

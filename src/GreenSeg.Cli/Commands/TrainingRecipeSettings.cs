@@ -97,6 +97,11 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public SelectionMetric? SelectBestBy { get; init; }
     [CommandOption("--postprocess-validation <BOOL>")] [Description("Score validation stacks after segment's post-processing (largest component, holes filled); default true.")]
     public bool? PostprocessValidation { get; init; }
+    [CommandOption("--components <WHICH>")] [Description("Post-processing the model carries (segment applies it unless told otherwise; validation scores with it): which connected components of the thresholded mask are kept: largest (default) | large (every one of at least --min-component-share of the largest) | all.")]
+    [TypeConverter(typeof(ChoiceConverter<GreenSeg.Transforms.ComponentSelection>))]
+    public GreenSeg.Transforms.ComponentSelection? Components { get; init; }
+    [CommandOption("--min-component-share <SHARE>")] [Description("With --components large: the smallest component kept, as a share of the largest (default 0.1).")]
+    public double? MinComponentShare { get; init; }
     [CommandOption("--energy-budget <ENERGY>")] [Description("Stop when this much energy is spent, e.g. 50kJ, 2Wh.")]
     public string? EnergyBudget { get; init; }
     [CommandOption("--green-stop-dice-per-kj <D>")] [Description("Stop when validation Dice gained per kJ (over --green-stop-window epochs) falls below this.")]
@@ -152,7 +157,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
             .Add("grad-clip", GradClip).Add("ema-decay", EmaDecay).Add("batch-size", BatchSize).Add("memory-limit-mb", MemoryLimitMb)
             .Add("epochs", Epochs).Add("lr-policy", LrPolicy).Add("lr-finder-steps", LrFinderSteps)
             .Add("early-stopping-patience", EarlyStoppingPatience).Add("early-stopping-min-delta", EarlyStoppingMinDelta)
-            .Add("select-best-by", SelectBestBy).Add("postprocess-validation", PostprocessValidation).Add("energy-budget", EnergyBudget)
+            .Add("select-best-by", SelectBestBy).Add("postprocess-validation", PostprocessValidation)
+            .Add("components", Components).Add("min-component-share", MinComponentShare).Add("energy-budget", EnergyBudget)
             .Add("green-stop-dice-per-kj", GreenStopDicePerKj).Add("green-stop-window", GreenStopWindow)
             .Add("distill-from", DistillFrom).Add("distill-weight", DistillWeight).Add("distill-temperature", DistillTemperature)
             .Add("distributed", Distributed).Add("grad-compression", GradCompression).Add("sync-every", SyncEvery)

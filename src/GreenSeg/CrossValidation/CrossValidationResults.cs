@@ -7,6 +7,10 @@ namespace GreenSeg.CrossValidation;
 /// <summary>One sequence's held-out stacks: how many, their mean Dice and the worst stack.</summary>
 public sealed record SequenceSummary(string Sequence, int Stacks, double MeanDice, double WorstDice, string WorstStack);
 
+/// <summary>One component selection scored over every held-out stack: mean, mean per sequence, worst stack.</summary>
+public sealed record ComponentSelectionSummary(Transforms.ComponentSelection Selection, double MeanDice,
+    IReadOnlyList<(string Sequence, double MeanDice)> BySequence, string WorstStack, double WorstDice);
+
 /// <summary>
 /// A cross-validation's outcome read back from its store: every held-out stack's scores, the mean over
 /// stacks (each stack counts once, however many slices it has), mean and worst per sequence, and the
@@ -38,6 +42,27 @@ public sealed record CrossValidationResults
             var worst = g.MinBy(s => s.Dice)!;
             return new SequenceSummary(g.Key, g.Count(), g.Average(s => s.Dice), worst.Dice, worst.Stack);
         }).ToList();
+
+    /// <summary>
+    /// Each component selection's mean Dice over the stacks and per sequence, from the same predictions (all stacks scored
+    /// each way; empty for cross-validations scored before that was kept): the post-processing a recipe should carry.
+    /// </summary>
+    public IReadOnlyList<ComponentSelectionSummary> ByComponentSelection
+    {
+        get
+        {
+            var stacks = Stacks;
+            if (stacks.Count == 0 || stacks.Any(s => s.ByComponents is null)) return [];
+            return new[] { Transforms.ComponentSelection.Largest, Transforms.ComponentSelection.Large, Transforms.ComponentSelection.All }.Select(selection =>
+            {
+                var worst = stacks.MinBy(s => s.ByComponents!.For(selection))!;
+                return new ComponentSelectionSummary(selection, stacks.Average(s => s.ByComponents!.For(selection)),
+                    stacks.GroupBy(s => s.Sequence, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                        .Select(g => (g.Key, g.Average(s => s.ByComponents!.For(selection)))).ToList(),
+                    worst.Stack, worst.ByComponents!.For(selection));
+            }).ToList();
+        }
+    }
 
     public static CrossValidationResults From(CrossValidationStore store) => new()
     {
@@ -74,6 +99,19 @@ public sealed record CrossValidationResults
             .AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in Stacks)
             text.AppendLine(Invariant($"| {s.Stack} | {s.Fold} | {s.Slices} | {s.Dice:0.000} | {(s.RawDice is double raw ? raw.ToString("0.000", CultureInfo.InvariantCulture) : "-")} | {Format(s.Hd95Mm)} | {Format(s.AssdMm)} | {s.PredictedMl:0.0} | {s.TruthMl:0.0} |"));
+        if (ByComponentSelection is { Count: > 0 } selections)
+        {
+            var best = selections.MaxBy(c => c.MeanDice)!;
+            text.AppendLine()
+                .AppendLine("Which connected components to keep (`--components`), each scored on the same predictions, the rest of the post-processing as above:")
+                .AppendLine()
+                .AppendLine($"| components | mean Dice | {string.Join(" | ", best.BySequence.Select(s => s.Sequence))} | worst stack |")
+                .AppendLine($"|---|---:|{string.Concat(best.BySequence.Select(_ => "---:|"))}---|");
+            foreach (var c in selections)
+                text.AppendLine(Invariant($"| {ChoiceNames.Name(c.Selection)} | {c.MeanDice:0.000} | {string.Join(" | ", c.BySequence.Select(s => s.MeanDice.ToString("0.000", CultureInfo.InvariantCulture)))} | {c.WorstStack} {c.WorstDice:0.000} |"));
+            text.AppendLine()
+                .AppendLine($"Best mean: `--components {ChoiceNames.Name(best.Selection)}`; a recipe carries it into its models' model.json with that training option.");
+        }
         text.AppendLine()
             .AppendLine($"| fold | trained on | epochs | training kJ{estimated} | inference kJ | time |")
             .AppendLine("|---|---|---:|---:|---:|---:|");

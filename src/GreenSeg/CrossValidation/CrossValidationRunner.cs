@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using GreenSeg.Transforms;
 using GreenSeg.Models;
 using GreenSeg.Common;
 using GreenSeg.Data;
@@ -147,13 +148,25 @@ public static class CrossValidationRunner
         if (storedFolds != folds) return false;
         try
         {
-            return TrainingOptions.Parse(storedOptions, "the stored plan").ToYaml().TrimEnd('\n') == options.TrimEnd('\n')
-                && JsonSerializer.Serialize(JsonSerializer.Deserialize<SegmentOptions>(storedSegmentation)) == segmentation;
+            var storedRecipe = TrainingOptions.Parse(storedOptions, "the stored plan");
+            return storedRecipe.ToYaml().TrimEnd('\n') == options.TrimEnd('\n')
+                && SameSegmentation(JsonSerializer.Deserialize<SegmentOptions>(storedSegmentation), JsonSerializer.Deserialize<SegmentOptions>(segmentation), storedRecipe);
         }
         catch (Exception e) when (e is GreenSegException or JsonException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Whether two segmentations do the same: post-processing given as the recipe's (as plans written before models carried
+    /// theirs gave it) is the same as none given, which uses the models' own, the recipe's.
+    /// </summary>
+    private static bool SameSegmentation(SegmentOptions? stored, SegmentOptions? current, TrainingOptions recipe)
+    {
+        var recipes = recipe.Postprocessing.ToPostProcessingOptions();
+        SegmentOptions? Normalized(SegmentOptions? options) => options?.PostProcessing == recipes ? options with { PostProcessing = null } : options;
+        return JsonSerializer.Serialize(Normalized(stored)) == JsonSerializer.Serialize(Normalized(current));
     }
 
     /// <summary>A plan's three parts: the fold lines, the recipe's YAML, and the segmentation's JSON (its last line).</summary>
@@ -263,12 +276,21 @@ public static class CrossValidationRunner
             var metrics = SegmentationMetrics.Compute(segmentation.Mask.BinaryMask(), assembled.MaskVoxels, assembled.Image.Grid);
             byte[] thresholded = PostProcessing.Threshold(segmentation.Probabilities!.Scaled(), segmenter.Options.Threshold);
             var score = new StackScore(fold.Name, stack.Id, stack.Sequence, stack.Slices.Count, metrics.Dice, metrics.Hd95Mm, metrics.AssdMm,
-                metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels), segmentation.LargeComponentsBeforePostProcessing);
+                metrics.PredictedVolumeMl, metrics.TruthVolumeMl, Overlap.Dice(thresholded, assembled.MaskVoxels), segmentation.LargeComponentsBeforePostProcessing,
+                ScoreComponentSelections(thresholded, assembled, segmenter.ResolvedPostProcessing));
             scores.Add(score);
             scored?.Invoke(score);
         }
         var inference = energy.Monitor.EndWindow("inference");
         return new FoldScoring(scores, inference.TotalJoules / 1000, inference.AnyEstimated, inferenceClock.Elapsed);
+    }
+
+    /// <summary>The stack's Dice after each component selection, the rest of <paramref name="scored"/> kept.</summary>
+    private static ComponentDices ScoreComponentSelections(byte[] thresholded, AssembledStack assembled, PostProcessingOptions scored)
+    {
+        double DiceWith(ComponentSelection selection) =>
+            Overlap.Dice(PostProcessing.Apply(thresholded, assembled.Image.Grid, scored with { Components = selection }), assembled.MaskVoxels);
+        return new ComponentDices(DiceWith(ComponentSelection.Largest), DiceWith(ComponentSelection.Large), DiceWith(ComponentSelection.All));
     }
 
     private static TrainingResult ReadSummary(RunFolder run)

@@ -7,10 +7,27 @@ namespace GreenSeg.CrossValidation;
 /// <remarks>
 /// <see cref="RawDice"/> is the Dice of the thresholded prediction before post-processing (what post-processing gained or lost),
 /// <see cref="RawComponents"/> its number of large connected components (at least the post-processing's share of the largest; cross-validations
-/// scored before 2026-12-02 counted every component).
+/// scored before 2026-12-02 counted every component). <see cref="ByComponents"/> is the Dice under each component selection
+/// from the same thresholded prediction (empty in cross-validations scored before 2026-12-02).
 /// </remarks>
 public sealed record StackScore(string Fold, string Stack, string Sequence, int Slices, double Dice, double? Hd95Mm, double? AssdMm,
-    double PredictedMl, double TruthMl, double? RawDice = null, int? RawComponents = null);
+    double PredictedMl, double TruthMl, double? RawDice = null, int? RawComponents = null, ComponentDices? ByComponents = null);
+
+/// <summary>
+/// A stack's Dice after each component selection (the rest of the post-processing as scored), all from one thresholded
+/// prediction: which selection a recipe's models should carry is read off these (as nnU-Net decides its post-processing
+/// on its cross-validation's predictions).
+/// </summary>
+public sealed record ComponentDices(double Largest, double Large, double All)
+{
+    public double For(Transforms.ComponentSelection selection) => selection switch
+    {
+        Transforms.ComponentSelection.Largest => Largest,
+        Transforms.ComponentSelection.Large => Large,
+        Transforms.ComponentSelection.All => All,
+        _ => throw new ArgumentOutOfRangeException(nameof(selection), selection, "unknown component selection"),
+    };
+}
 
 /// <summary>A finished fold: what it trained on, what it cost, and its test stacks' scores.</summary>
 public sealed record FoldResult(string Name, int Position, IReadOnlyList<string> TrainStacks, IReadOnlyList<string> TestStacks,
@@ -68,6 +85,9 @@ public sealed class CrossValidationStore : IDisposable
         // Databases written before these were kept gain their columns (empty for their stacks).
         AddColumnWhenMissing("raw_dice", "REAL");
         AddColumnWhenMissing("raw_components", "INTEGER");
+        AddColumnWhenMissing("dice_largest", "REAL");
+        AddColumnWhenMissing("dice_large", "REAL");
+        AddColumnWhenMissing("dice_all", "REAL");
     }
 
     private void AddColumnWhenMissing(string name, string type)
@@ -113,11 +133,13 @@ public sealed class CrossValidationStore : IDisposable
         Execute("DELETE FROM stacks WHERE fold = $fold", transaction, ("$fold", fold.Name));
         foreach (var score in fold.Scores)
             Execute("""
-                INSERT INTO stacks (fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, raw_dice, raw_components)
-                VALUES ($fold, $stack, $sequence, $slices, $dice, $hd95, $assd, $predicted, $truth, $raw, $components)
+                INSERT INTO stacks (fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, raw_dice, raw_components,
+                    dice_largest, dice_large, dice_all)
+                VALUES ($fold, $stack, $sequence, $slices, $dice, $hd95, $assd, $predicted, $truth, $raw, $components, $largest, $large, $all)
                 """, transaction, ("$fold", fold.Name), ("$stack", score.Stack), ("$sequence", score.Sequence), ("$slices", score.Slices),
                 ("$dice", score.Dice), ("$hd95", score.Hd95Mm), ("$assd", score.AssdMm), ("$predicted", score.PredictedMl), ("$truth", score.TruthMl),
-                ("$raw", score.RawDice), ("$components", score.RawComponents));
+                ("$raw", score.RawDice), ("$components", score.RawComponents),
+                ("$largest", score.ByComponents?.Largest), ("$large", score.ByComponents?.Large), ("$all", score.ByComponents?.All));
         transaction.Commit();
     }
 
@@ -143,13 +165,15 @@ public sealed class CrossValidationStore : IDisposable
     {
         // A database opened read-only may predate the later columns: they read as empty.
         string Later(string column) => HasColumn(column) ? column : "NULL";
-        using var command = Command($"SELECT fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, {Later("raw_dice")}, {Later("raw_components")} FROM stacks ORDER BY stack");
+        using var command = Command($"SELECT fold, stack, sequence, slices, dice, hd95_mm, assd_mm, predicted_ml, truth_ml, {Later("raw_dice")}, {Later("raw_components")}, " +
+            $"{Later("dice_largest")}, {Later("dice_large")}, {Later("dice_all")} FROM stacks ORDER BY stack");
         using var reader = command.ExecuteReader();
         var scores = new List<StackScore>();
         while (reader.Read())
             scores.Add(new StackScore(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetDouble(4),
                 reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.IsDBNull(6) ? null : reader.GetDouble(6), reader.GetDouble(7), reader.GetDouble(8),
-                reader.IsDBNull(9) ? null : reader.GetDouble(9), reader.IsDBNull(10) ? null : reader.GetInt32(10)));
+                reader.IsDBNull(9) ? null : reader.GetDouble(9), reader.IsDBNull(10) ? null : reader.GetInt32(10),
+                reader.IsDBNull(11) || reader.IsDBNull(12) || reader.IsDBNull(13) ? null : new ComponentDices(reader.GetDouble(11), reader.GetDouble(12), reader.GetDouble(13))));
         return scores;
     }
 

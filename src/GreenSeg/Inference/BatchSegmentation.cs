@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using CsvHelper;
+using GreenSeg.Transforms;
 using GreenSeg.Models;
 using GreenSeg.Common;
 using GreenSeg.Energy;

@@ -33,7 +33,8 @@ public sealed record SegmentOptions
     public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
     /// <summary>Fold each convolution's BatchNorm into it before inference (same output, less work; <see cref="BatchNormFolding"/>).</summary>
     public bool FoldBatchNorm { get; init; } = true;
-    public PostProcessingOptions PostProcessing { get; init; } = PostProcessingOptions.Default;
+    /// <summary>How the thresholded mask is cleaned up; null: as the model's manifest says (the recipe's post-processing).</summary>
+    public PostProcessingOptions? PostProcessing { get; init; }
     public int BatchSize { get; init; } = 8;
     /// <summary>fp32, bf16-mixed (bf16 convolutions on fp32 weights, as in training) or bf16-pure (see <see cref="InferencePrecision"/>).</summary>
     public string Precision { get; init; } = InferencePrecision.Auto;
@@ -73,7 +74,7 @@ public sealed record SegmentOptions
         Calibration?.Validate();
         try
         {
-            PostProcessing.Validate();
+            PostProcessing?.Validate();
         }
         catch (ArgumentOutOfRangeException e)
         {
@@ -103,6 +104,11 @@ public sealed class Segmenter : IDisposable
     private readonly IReadOnlyList<Member> _members;
 
     public SegmentOptions Options { get; }
+    /// <summary>
+    /// What cleans up each mask: the options' post-processing, else the models' own (<see cref="CheckpointManifest.PostProcessing"/>)
+    /// when every member of an ensemble has the same, else <see cref="PostProcessingOptions.Default"/>.
+    /// </summary>
+    public PostProcessingOptions ResolvedPostProcessing { get; }
     /// <summary>The (first) model's manifest; <see cref="Manifests"/> lists every member's.</summary>
     public CheckpointManifest Manifest => _members[0].Manifest;
     public IReadOnlyList<CheckpointManifest> Manifests => _members.Select(m => m.Manifest).ToList();
@@ -113,6 +119,7 @@ public sealed class Segmenter : IDisposable
         _members = members;
         Options = options;
         LoadTime = loadTime;
+        ResolvedPostProcessing = options.PostProcessing ?? ModelPostProcessing(members.Select(m => m.Manifest));
     }
 
     /// <summary>
@@ -145,6 +152,13 @@ public sealed class Segmenter : IDisposable
         return new Segmenter(members, options, clock.Elapsed);
     }
 
+    /// <summary>The post-processing the models carry when they all carry the same; otherwise segment's default.</summary>
+    public static PostProcessingOptions ModelPostProcessing(IEnumerable<CheckpointManifest> manifests)
+    {
+        var carried = manifests.Select(m => m.PostProcessing ?? PostProcessingOptions.Default).Distinct().ToList();
+        return carried.Count == 1 ? carried[0] : PostProcessingOptions.Default;
+    }
+
     public StackSegmentation Segment(NiftiImage stack, bool keepProbabilities = false)
     {
         var clock = Stopwatch.StartNew();
@@ -164,7 +178,7 @@ public sealed class Segmenter : IDisposable
         }
         if (_members.Count > 1) for (int i = 0; i < probabilities!.Length; i++) probabilities[i] /= _members.Count;
         long cleanUp = Stopwatch.GetTimestamp();
-        var (mask, components) = PostProcessing.ApplyCounting(PostProcessing.Threshold(probabilities!, Options.Threshold), stack.Grid, Options.PostProcessing);
+        var (mask, components) = PostProcessing.ApplyCounting(PostProcessing.Threshold(probabilities!, Options.Threshold), stack.Grid, ResolvedPostProcessing);
         var maskImage = stack.WithMask(mask);
         timings = timings with { PostProcess = Stopwatch.GetElapsedTime(cleanUp) };
         var probabilityImage = keepProbabilities ? stack.WithVoxels(probabilities, NiftiDataType.Float32) : null;

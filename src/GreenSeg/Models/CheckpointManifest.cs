@@ -43,6 +43,13 @@ public sealed record CheckpointManifest
     /// </summary>
     public double MultiPlanar { get; init; }
     /// <summary>
+    /// How segment cleans up the thresholded mask unless told otherwise: the recipe's post-processing (cross-validation
+    /// chooses it with the rest of the recipe); absent in older manifests, which all used
+    /// <see cref="Transforms.PostProcessingOptions.Default"/>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Transforms.PostProcessingOptions? PostProcessing { get; init; }
+    /// <summary>
     /// <see cref="Transforms.PreprocessingOptions.Version"/> of the arithmetic the slices went through; absent (1) in older
     /// manifests. A checkpoint from a later version is refused rather than fed slices prepared another way.
     /// </summary>
@@ -101,10 +108,24 @@ public sealed record CheckpointManifest
         if (InternalWidths is { } widths && (widths.Count > 100_000 || widths.Any(w => w is < 1 or > ModelLimits.MaxModelWidth * 64)))
             return $"InternalWidths must each lie in 1..{ModelLimits.MaxModelWidth * 64}";
         if (ModelRegistry.TryDescribe(Model) is not null && ModelRegistry.ShapeProblem(Model, FireNet) is { } shape) return shape;
+        if (PostProcessing is { } post && PostProcessingProblem(post) is { } cleanUp) return cleanUp;
         if (!Enum.IsDefined(Normalization)) return $"Normalization {Normalization} is not one this GreenSeg knows";
         if (PreprocessingVersion is < 1 or > Transforms.PreprocessingOptions.Version)
             return $"PreprocessingVersion {PreprocessingVersion}: this GreenSeg prepares slices by version 1..{Transforms.PreprocessingOptions.Version}; use the GreenSeg that trained it";
         return null;
+    }
+
+    private static string? PostProcessingProblem(Transforms.PostProcessingOptions postProcessing)
+    {
+        try
+        {
+            postProcessing.Validate();
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            return $"PostProcessing.{e.ParamName}: {e.Message.Split(" (Parameter")[0]}";
+        }
     }
 
     /// <summary>The folder of a cross-validation's output that holds one run folder per fold.</summary>

@@ -19,7 +19,7 @@ public enum ReviewFlag
 
 /// <summary>Facts about one predicted mask that flags are decided from.</summary>
 /// <param name="Components">
-/// Large connected components (at least <see cref="Inference.PostProcessingOptions.DefaultMinComponentShare"/> of the largest) before
+/// Large connected components (at least <see cref="Transforms.PostProcessingOptions.DefaultMinComponentShare"/> of the largest) before
 /// post-processing when known, else of the mask as given: specks that post-processing removes do not count.
 /// </param>
 public sealed record MaskFacts(long Voxels, double VolumeMl, int Components, bool TouchesEdge)
@@ -40,7 +40,7 @@ public sealed record MaskFacts(long Voxels, double VolumeMl, int Components, boo
                     voxels++;
                     touches |= x == 0 || y == 0 || x == grid.SizeX - 1 || y == grid.SizeY - 1;
                 }
-        int components = componentsBeforePostProcessing ?? Inference.PostProcessing.CountLargeComponents(mask, grid, Inference.PostProcessingOptions.DefaultMinComponentShare);
+        int components = componentsBeforePostProcessing ?? Transforms.PostProcessing.CountLargeComponents(mask, grid, Transforms.PostProcessingOptions.DefaultMinComponentShare);
         return new MaskFacts(voxels, voxels * grid.VoxelVolumeMl, components, touches);
     }
 }

@@ -191,8 +191,8 @@ public sealed record StoppingSection
     /// <summary>Whether the best epoch has the highest validation Dice (else the lowest validation loss).</summary>
     [YamlIgnore] public bool SelectsByDice => SelectBestBy == SelectionMetric.Dice;
     /// <summary>
-    /// Score validation stacks after `greenseg segment`'s post-processing (largest 3D component, holes
-    /// filled per slice), so the selected checkpoint is the best at what users get; the raw Dice is kept too.
+    /// Score validation stacks after the post-processing `greenseg segment` will apply (the <c>postprocessing:</c> section's
+    /// components, holes filled per slice), so the selected checkpoint is the best at what users get; the raw Dice is kept too.
     /// </summary>
     public bool PostprocessValidation { get; init; } = true;
     /// <summary>e.g. "50kJ"; training stops when this much energy is spent (the best checkpoint is kept).</summary>
@@ -208,6 +208,29 @@ public sealed record StoppingSection
         OptionCheck.Require(GreenStopDicePerKj is null || (GreenStopDicePerKj >= 0 && double.IsFinite(GreenStopDicePerKj.Value)), "green-stop-dice-per-kj", "must be a finite number >= 0", GreenStopDicePerKj);
         OptionCheck.Require(GreenStopWindow >= 1, "green-stop-window", "must be at least 1", GreenStopWindow);
         if (!Enum.IsDefined(SelectBestBy)) throw new GreenSegException($"select-best-by must be {string.Join(" or ", ChoiceNames.Names<SelectionMetric>())}, got '{SelectBestBy}'");
+        return this;
+    }
+}
+
+/// <summary>
+/// How a predicted mask is cleaned up (the config's <c>postprocessing:</c> section): which connected components are kept.
+/// Validation scores stacks with it, and the checkpoint carries it, so <c>greenseg segment</c> cleans up as the recipe that
+/// cross-validation chose, unless told otherwise (as nnU-Net's post-processing travels with its model).
+/// </summary>
+public sealed record PostprocessingSection
+{
+    public Transforms.ComponentSelection Components { get; init; } = Transforms.ComponentSelection.Largest;
+    /// <summary>With <see cref="Components"/> large: the smallest component kept, as a share of the largest's voxels.</summary>
+    public double MinComponentShare { get; init; } = Transforms.PostProcessingOptions.DefaultMinComponentShare;
+
+    /// <summary>Segment's post-processing with this section's component selection.</summary>
+    public Transforms.PostProcessingOptions ToPostProcessingOptions() =>
+        Transforms.PostProcessingOptions.Default with { Components = Components, MinComponentShare = MinComponentShare };
+
+    public PostprocessingSection Validate()
+    {
+        if (!Enum.IsDefined(Components)) throw new GreenSegException($"components must be {string.Join(", ", ChoiceNames.Names<Transforms.ComponentSelection>())}, got '{Components}'");
+        OptionCheck.Require(MinComponentShare is > 0 and <= 1, "min-component-share", "must lie in (0, 1]", MinComponentShare);
         return this;
     }
 }

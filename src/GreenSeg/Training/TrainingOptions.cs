@@ -29,7 +29,7 @@ public enum SelectionMetric
 /// <summary>
 /// Everything that decides a training run: what to train on and which network (top-level keys), and one typed
 /// section per concern (<see cref="Preprocessing"/>, <see cref="Loading"/>, <see cref="Compute"/>,
-/// <see cref="Optimisation"/>, <see cref="Schedule"/>, <see cref="Stopping"/>, <see cref="Energy"/>), each a
+/// <see cref="Optimisation"/>, <see cref="Schedule"/>, <see cref="Stopping"/>, <see cref="Postprocessing"/>, <see cref="Energy"/>), each a
 /// section of the YAML config. The defaults are the recipe cross-validation by stack chose (README,
 /// "Cross-validation"): U-Net of width 16 at 128x128 and 2 mm, Adam 1e-3 with plateau, 25 epochs, memory cache,
 /// prefetch, bf16-mixed where it runs in hardware, channels-last. The study's recipes are <see cref="StudyGreen"/>
@@ -71,6 +71,7 @@ public sealed partial record TrainingOptions
     public OptimisationSection Optimisation { get; init; } = new();
     public ScheduleSection Schedule { get; init; } = new();
     public StoppingSection Stopping { get; init; } = new();
+    public PostprocessingSection Postprocessing { get; init; } = new();
     public DistillationSection Distillation { get; init; } = new();
     public ParallelSection Parallel { get; init; } = new();
     /// <summary>Energy and carbon accounting: the type every energy-accounting command shares.</summary>
@@ -122,6 +123,7 @@ public sealed partial record TrainingOptions
         OptionCheck.NotEmpty("optimisation", Optimisation, "learning-rate: 1e-3");
         OptionCheck.NotEmpty("schedule", Schedule, "epochs: 25");
         OptionCheck.NotEmpty("stopping", Stopping, "early-stopping-patience: 10");
+        OptionCheck.NotEmpty("postprocessing", Postprocessing, "components: large");
         OptionCheck.NotEmpty("distillation", Distillation, "distill-from: runs/teacher");
         OptionCheck.NotEmpty("parallel", Parallel, "distributed: mpi");
         OptionCheck.NotEmpty("energy", Energy, "country: POL");
@@ -142,6 +144,7 @@ public sealed partial record TrainingOptions
         Optimisation.Validate();
         Schedule.Validate();
         Stopping.Validate();
+        Postprocessing.Validate();
         Distillation.Validate();
         Parallel.Validate();
         Energy.Validate();

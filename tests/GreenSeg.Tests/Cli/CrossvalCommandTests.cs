@@ -19,6 +19,7 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         exitCode.ShouldBe(0, output);
         output.ShouldContain("3 folds over 3 stacks");
         output.ShouldContain("mean Dice over 3 stacks");
+        output.ShouldContain("mean Dice keeping components largest ");
         File.Exists(Path.Combine(_out, CrossValidationStore.FileName)).ShouldBeTrue();
         File.ReadAllText(Path.Combine(_out, "crossval-report.md")).ShouldContain("| T2W | 1 |");
 

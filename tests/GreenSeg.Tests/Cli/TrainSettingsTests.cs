@@ -49,7 +49,7 @@ public sealed class TrainSettingsTests : IDisposable
             LearningRate = "2e-3", LrPolicy = LrPolicyKind.OneCycle, WeightDecay = 0.01, Momentum = 0.8, Nesterov = true, GradAveraging = true,
             AmsGrad = true, GradClip = 2, EmaDecay = 0.99, BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4,
             EarlyStoppingMinDelta = 0.01, SelectBestBy = SelectionMetric.Loss, PostprocessValidation = false, EnergyBudget = "5kJ",
-            GreenStopDicePerKj = 0.02, GreenStopWindow = 5, DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4,
+            Components = GreenSeg.Transforms.ComponentSelection.Large, MinComponentShare = 0.2, GreenStopDicePerKj = 0.02, GreenStopWindow = 5, DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4,
             Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Int8, SyncEvery = 4, SyncBatchNorm = true, CollectiveTimeout = 30, CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
     };
 
@@ -92,6 +92,7 @@ public sealed class TrainSettingsTests : IDisposable
             EarlyStoppingPatience = 4, EarlyStoppingMinDelta = 0.01, SelectBestBy = SelectionMetric.Loss, PostprocessValidation = false,
             EnergyBudget = "5kJ", GreenStopDicePerKj = 0.02, GreenStopWindow = 5,
         });
+        o.Postprocessing.ShouldBe(new PostprocessingSection { Components = GreenSeg.Transforms.ComponentSelection.Large, MinComponentShare = 0.2 });
         o.Distillation.ShouldBe(new DistillationSection { DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4 });
         o.Parallel.ShouldBe(new ParallelSection { Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Int8, SyncEvery = 4, SyncBatchNorm = true, CollectiveTimeout = 30 });
         o.Energy.ShouldBe(new GreenSeg.Energy.EnergyOptions { CpuTdpWatts = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3 });

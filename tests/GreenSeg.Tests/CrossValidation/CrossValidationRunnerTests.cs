@@ -1,3 +1,4 @@
+using GreenSeg.Transforms;
 using GreenSeg.Common;
 using GreenSeg.CrossValidation;
 using GreenSeg.Models;
@@ -57,6 +58,8 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
                 File.Exists(Path.Combine(fold.RunFolder, "predictions", $"{stack}_maskpred.nii.gz")).ShouldBeTrue();
         }
         results.Stacks.ShouldAllBe(s => s.Dice >= 0 && s.Dice <= 1 && s.TruthMl > 0 && s.RawDice != null && s.RawDice >= 0 && s.RawDice <= 1 && s.RawComponents >= 0);
+        // Every component selection scored on the same prediction; the one the recipe carries (largest) is the stack's Dice.
+        results.Stacks.ShouldAllBe(s => s.ByComponents != null && s.ByComponents.Largest == s.Dice && s.ByComponents.All >= 0 && s.ByComponents.Large >= 0);
         // Once every fold is scored, the review page shows each held-out stack with both outlines.
         var review = results.Review.ShouldNotBeNull();
         review.Rows.Select(r => (r.Name, r.Case.Group, r.Error)).ShouldBe(results.Stacks.Select(s => (s.Stack, (string?)s.Fold, (string?)null)));
@@ -71,6 +74,7 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
 
         string report = File.ReadAllText(again.WriteReport());
         report.ShouldContain("| DWI | 1 |");
+        report.ShouldContain("| components | mean Dice | DWI | FMRI | T2W | worst stack |");
         report.ShouldContain("FMRI_vol0000");
 
         // With its data gone, the review still lists every stack's scores and says why there is no mosaic.
@@ -173,8 +177,8 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         var options = Options();
         var (folds, recipe) = CrossValidationRunner.Plan(options);
         string current = CrossValidationRunner.Describe(options, recipe, folds);
-        // As an earlier GreenSeg wrote it: post-processing as a switch, and no key for an option added since.
-        string earlier = System.Text.RegularExpressions.Regex.Replace(current, "\"PostProcessing\":\\{[^}]*\\}",
+        // As an earlier GreenSeg wrote it: post-processing given (as a switch), not left to the models, and no key for an option added since.
+        string earlier = System.Text.RegularExpressions.Regex.Replace(current, "\"PostProcessing\":null",
             "\"PostProcessing\":{\"KeepLargestComponent\":true,\"FillHoles\":1,\"Connectivity\":26}").Replace("  multi-planar: 0\n", "");
         earlier.ShouldNotBe(current);
         CrossValidationRunner.SamePlan(earlier, current).ShouldBeTrue();
@@ -188,5 +192,9 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         string otherEpochs = CrossValidationRunner.Describe(options, recipe.WithSchedule(s => s with { Epochs = s.Epochs + 1 }), folds);
         CrossValidationRunner.SamePlan(earlier, otherEpochs).ShouldBeFalse();
         CrossValidationRunner.SamePlan(earlier.Replace("DWI: test ", "DWI: test X,"), current).ShouldBeFalse();
+        // Post-processing other than the recipe's is another plan.
+        string large = CrossValidationRunner.Describe(options with { Segmentation = options.Segmentation with { PostProcessing = PostProcessingOptions.Default with { Components = ComponentSelection.Large } } }, recipe, folds);
+        CrossValidationRunner.SamePlan(large, current).ShouldBeFalse();
+        CrossValidationRunner.SamePlan(earlier, large).ShouldBeFalse();
     }
 }

@@ -1,5 +1,6 @@
 using GreenSeg.Common;
 using GreenSeg.CrossValidation;
+using GreenSeg.Transforms;
 using Microsoft.Data.Sqlite;
 
 namespace GreenSeg.Tests.CrossValidation;
@@ -59,6 +60,34 @@ public sealed class CrossValidationStoreTests : IDisposable
 
         var stack = CrossValidationResults.Load(_folder).Stacks.Single();
         (stack.Dice, stack.RawDice, stack.RawComponents).ShouldBe((0.8, (double?)null, (int?)null));
+        stack.ByComponents.ShouldBeNull();
+        CrossValidationResults.Load(_folder).ByComponentSelection.ShouldBeEmpty();
+        CrossValidationResults.Load(_folder).ToMarkdown().ShouldNotContain("Which connected components");
+    }
+
+    [Fact]
+    public void EachComponentSelectionIsSummarisedOverTheStacksAndTheBestNamed()
+    {
+        using (var store = CrossValidationStore.Open(_folder))
+        {
+            store.Record(Fold("fold1", 0, new StackScore("fold1", "DWI_vol0001", "DWI", 20, 0.8, 5, 1, 100, 110, 0.7, 2, new ComponentDices(0.8, 0.9, 0.7))));
+            store.Record(Fold("fold2", 1, new StackScore("fold2", "DWI_vol0002", "DWI", 30, 0.6, 5, 1, 100, 110, 0.5, 1, new ComponentDices(0.6, 0.6, 0.5)),
+                new StackScore("fold2", "T2W_vol0001", "T2W", 40, 0.3, 5, 1, 100, 110, 0.6, 3, new ComponentDices(0.3, 0.75, 0.6))));
+        }
+
+        var results = CrossValidationResults.Load(_folder);
+
+        results.Stacks.Single(s => s.Stack == "T2W_vol0001").ByComponents.ShouldBe(new ComponentDices(0.3, 0.75, 0.6));
+        var large = results.ByComponentSelection.Single(c => c.Selection == ComponentSelection.Large);
+        large.MeanDice.ShouldBe((0.9 + 0.6 + 0.75) / 3, 1e-12);
+        large.BySequence.Select(s => s.Sequence).ShouldBe(["DWI", "T2W"]);
+        large.BySequence.Select(s => s.MeanDice).ShouldBe([0.75, 0.75], tolerance: 1e-12);
+        (large.WorstStack, large.WorstDice).ShouldBe(("DWI_vol0002", 0.6));
+        results.ByComponentSelection.Select(c => c.Selection).ShouldBe([ComponentSelection.All, ComponentSelection.Largest, ComponentSelection.Large], ignoreOrder: true);
+        string report = results.ToMarkdown();
+        report.ShouldContain("| large | 0.750 | 0.750 | 0.750 | DWI_vol0002 0.600 |");
+        report.ShouldContain("| largest | 0.567 | 0.700 | 0.300 | T2W_vol0001 0.300 |");
+        report.ShouldContain("Best mean: `--components large`");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using GreenSeg.Transforms;
 using GreenSeg.Models;
 using GreenSeg.Common;
 using GreenSeg.Imaging;

@@ -41,12 +41,13 @@ public sealed class TinyModel : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 
     /// <summary>An untrained, seeded micronet saved into <paramref name="folder"/> as training saves a checkpoint: deterministic, no training.</summary>
-    public static string UntrainedCheckpoint(string folder, int seed = 1, double spacing = 1, int size = 32)
+    public static string UntrainedCheckpoint(string folder, int seed = 1, double spacing = 1, int size = 32,
+        GreenSeg.Transforms.PostProcessingOptions? postProcessing = null)
     {
         Directory.CreateDirectory(folder);
         using (var model = GreenSeg.Models.ModelRegistry.Create("micronet", new GreenSeg.Models.ModelOptions { Seed = seed }))
             GreenSeg.Models.ModelWeights.Save(model, Path.Combine(folder, CheckpointManifest.WeightsFileName));
-        new CheckpointManifest { Model = "micronet", Spacing = spacing, Size = size }.Save(folder);
+        new CheckpointManifest { Model = "micronet", Spacing = spacing, Size = size, PostProcessing = postProcessing }.Save(folder);
         return folder;
     }
 }

@@ -70,6 +70,9 @@ public sealed class PretrainedModelSegmentationTests
         using var segmenter = Segmenter.Load(PretrainedModels.Default().Folder, new SegmentOptions { Threads = 2 });
         var mask = segmenter.Segment(image).Mask;
 
+        // It keeps the large components, as cross-validation of its recipe chose; its model.json says so.
+        segmenter.ResolvedPostProcessing.Components.ShouldBe(GreenSeg.Transforms.ComponentSelection.Large);
+
         (mask.SizeX, mask.SizeY, mask.SizeZ).ShouldBe((image.SizeX, image.SizeY, image.SizeZ));
         // A phantom is not a fetus, but a model that found no brain at all would be no model.
         mask.BinaryMask().Count(v => v == 1).ShouldBeGreaterThan(0);

@@ -166,8 +166,9 @@ public class ConfigSectionsTests
     [Fact]
     public void The_key_table_comes_from_the_sections()
     {
-        TrainingOptionKeys.Sections.ShouldBe(["fire-net", "preprocessing", "loading", "compute", "optimisation", "schedule", "stopping", "distillation", "parallel", "energy"]);
+        TrainingOptionKeys.Sections.ShouldBe(["fire-net", "preprocessing", "loading", "compute", "optimisation", "schedule", "stopping", "postprocessing", "distillation", "parallel", "energy"]);
         TrainingOptionKeys.SectionOf["learning-rate"].ShouldBe("optimisation");
+        TrainingOptionKeys.SectionOf["components"].ShouldBe("postprocessing");
         TrainingOptionKeys.SectionOf["augmentation"].ShouldBe("loading");
         TrainingOptionKeys.SectionOf["cpu-tdp"].ShouldBe("energy");
         TrainingOptionKeys.SectionOf["distill-from"].ShouldBe("distillation");

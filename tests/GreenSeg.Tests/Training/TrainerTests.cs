@@ -82,11 +82,14 @@ public sealed class TrainerTests(SmallPhantom phantom) : IClassFixture<SmallPhan
         var predicted = (byte[])truth.Clone();
         predicted[7 + Size * (7 + Size * 1)] = 1;
 
-        var (raw, cleaned) = Validation.ScoreStack(predicted, truth, Size, postprocess: true);
+        var (raw, cleaned) = Validation.ScoreStack(predicted, truth, Size, GreenSeg.Transforms.PostProcessingOptions.Default);
 
         raw.ShouldBe(2.0 * 8 / (8 + 9), 1e-12);
         cleaned.ShouldBe(1.0);
-        Validation.ScoreStack(predicted, truth, Size, postprocess: false).PostProcessed.ShouldBeNull();
+        // The recipe's post-processing is the one scored: keeping every component keeps the stray voxel.
+        Validation.ScoreStack(predicted, truth, Size, GreenSeg.Transforms.PostProcessingOptions.Default with { Components = GreenSeg.Transforms.ComponentSelection.All })
+            .PostProcessed!.Value.ShouldBe(raw, 1e-12);
+        Validation.ScoreStack(predicted, truth, Size, postprocessing: null).PostProcessed.ShouldBeNull();
     }
 
     [Fact]

@@ -95,6 +95,7 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
             (options.Optimisation.EmaDecay > 0 ? FormattableString.Invariant($", weights averaged (EMA {options.Optimisation.EmaDecay})") : ""),
         CanonicalOrientation = options.Preprocessing.CanonicalOrientation,
         MultiPlanar = options.Loading.MultiPlanar,
+        PostProcessing = options.Postprocessing.ToPostProcessingOptions(),
         PreprocessingVersion = Transforms.PreprocessingOptions.Version,
     };
 }

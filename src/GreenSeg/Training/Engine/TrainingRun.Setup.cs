@@ -47,7 +47,8 @@ public sealed partial class TrainingRun
             Trainer.BalancingWeights(_trainStacks, options.Loading.Balance), request.Group is { } group ? (group.Rank, group.Size) : null);
         if (request.Group is { Size: > 1 } ranks)
             Recorder.Say($"data parallel over {ranks.Size} ranks: batch {BatchSize} per rank, global batch {BatchSize * ranks.Size}, {Loader.BatchesPerEpoch} steps per epoch");
-        _validation = new Validation(validationStacks, _cache, BatchSize, options.Preprocessing.Size, options.Stopping.PostprocessValidation);
+        _validation = new Validation(validationStacks, _cache, BatchSize, options.Preprocessing.Size,
+            options.Stopping.PostprocessValidation ? options.Postprocessing.ToPostProcessingOptions() : null);
         LearningRate = RestoreOrFindLearningRate();
         _selection = new EarlyStopping(int.MaxValue, 0, options.Stopping.SelectsByDice ? MetricMode.Max : MetricMode.Min);
         _stopRules = StopRules.From(options);

@@ -1,3 +1,4 @@
+using GreenSeg.Transforms;
 using GreenSeg.Common;
 using GreenSeg.Data;
 using GreenSeg.Inference;
@@ -19,9 +20,10 @@ internal sealed record ValidationScore(double Loss, IReadOnlyList<double> StackD
 
 /// <summary>
 /// Scores held-out stacks after an epoch: loss (mean over slices) and each stack's 3D Dice in the prepared geometry,
-/// on the thresholded output and, when <see cref="PostProcess"/>, after segment's post-processing.
+/// on the thresholded output and, when <see cref="PostProcessing"/> is given, after that post-processing (the recipe's, which
+/// segment applies).
 /// </summary>
-internal sealed record Validation(IReadOnlyList<TrainingStack> Stacks, SampleCache Cache, int BatchSize, int Size, bool PostProcess)
+internal sealed record Validation(IReadOnlyList<TrainingStack> Stacks, SampleCache Cache, int BatchSize, int Size, PostProcessingOptions? PostProcessing)
 {
     /// <summary>
     /// Scores every stack; in a data-parallel run each rank scores the stacks i with i mod ranks = rank and the
@@ -39,14 +41,14 @@ internal sealed record Validation(IReadOnlyList<TrainingStack> Stacks, SampleCac
             for (int i = rank; i < n; i += ranks)
             {
                 var (predicted, truth, lossSum) = Predict(parts, Stacks[i], 0);
-                var (rawDice, cleanedDice) = ScoreStack(predicted, truth, Size, PostProcess);
+                var (rawDice, cleanedDice) = ScoreStack(predicted, truth, Size, PostProcessing);
                 (figures[i], figures[n + i], figures[2 * n + i]) = (lossSum, rawDice, cleanedDice ?? 0);
             }
         }
         if (ranks > 1) group!.AllreduceSum(figures);
         int slices = Stacks.Sum(s => s.Slices.Count);
         var raw = figures[n..(2 * n)];
-        return new ValidationScore(figures[..n].Sum() / slices, PostProcess ? figures[(2 * n)..] : raw, raw);
+        return new ValidationScore(figures[..n].Sum() / slices, PostProcessing is not null ? figures[(2 * n)..] : raw, raw);
     }
 
     /// <summary>A stack's thresholded prediction and mask on the canvas, and the running loss sum with its slices' losses added in order.</summary>
@@ -73,12 +75,12 @@ internal sealed record Validation(IReadOnlyList<TrainingStack> Stacks, SampleCac
         return (predicted, truth, lossSum);
     }
 
-    /// <summary>A stack's Dice on its thresholded prediction and, when asked, after post-processing (size x size slices, x fastest).</summary>
-    internal static (double Raw, double? PostProcessed) ScoreStack(byte[] predicted, byte[] truth, int size, bool postprocess)
+    /// <summary>A stack's Dice on its thresholded prediction and, when given post-processing, after it (size x size slices, x fastest).</summary>
+    internal static (double Raw, double? PostProcessed) ScoreStack(byte[] predicted, byte[] truth, int size, PostProcessingOptions? postprocessing)
     {
         double raw = Evaluation.Overlap.Dice(predicted, truth);
-        if (!postprocess) return (raw, null);
+        if (postprocessing is null) return (raw, null);
         var grid = new VoxelGrid(size, size, predicted.Length / (size * size));
-        return (raw, Evaluation.Overlap.Dice(PostProcessing.Apply(predicted, grid, PostProcessingOptions.Default), truth));
+        return (raw, Evaluation.Overlap.Dice(Transforms.PostProcessing.Apply(predicted, grid, postprocessing), truth));
     }
 }

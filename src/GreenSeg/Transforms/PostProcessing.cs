@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using GreenSeg.Common;
 
-namespace GreenSeg.Inference;
+namespace GreenSeg.Transforms;
 
 /// <summary>Which voxels count as touching when components are labelled.</summary>
 public enum ComponentConnectivity

@@ -1,9 +1,9 @@
 using CsCheck;
 using GreenSeg.Common;
-using GreenSeg.Inference;
+using GreenSeg.Transforms;
 using GreenSeg.Tests.Evaluation;
 
-namespace GreenSeg.Tests.Inference;
+namespace GreenSeg.Tests.Transforms;
 
 public class PostProcessingTests
 {

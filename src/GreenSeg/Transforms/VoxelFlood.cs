@@ -1,6 +1,6 @@
 using GreenSeg.Common;
 
-namespace GreenSeg.Inference;
+namespace GreenSeg.Transforms;
 
 /// <summary>
 /// Breadth-first flood fill with an explicit queue (no recursion, so a component of millions of voxels
