@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Serialization;
 using GreenSeg.Common;
 
 namespace GreenSeg.Transforms;
@@ -36,14 +37,14 @@ public enum HoleFilling
 public enum ComponentSelection
 {
     /// <summary>Every component.</summary>
-    All,
+    [EnumMember(Value = "all")] All,
     /// <summary>Only the largest: one brain, no false positives elsewhere; but a brain split across slices by fetal motion keeps one piece.</summary>
-    Largest,
+    [EnumMember(Value = "largest")] Largest,
     /// <summary>
     /// Every component of at least <see cref="PostProcessingOptions.MinComponentShare"/> of the largest's voxels: small false
     /// positives go, the pieces of a brain that motion split across slices stay.
     /// </summary>
-    Large,
+    [EnumMember(Value = "large")] Large,
 }
 
 /// <summary>What <see cref="PostProcessing.Apply"/> does, in order: select components, then fill holes.</summary>
