@@ -82,7 +82,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--grad-averaging <BOOL>")] public bool? GradAveraging { get; init; }
     [CommandOption("--amsgrad <BOOL>")] public bool? AmsGrad { get; init; }
     [CommandOption("--grad-clip <NORM>")] public double? GradClip { get; init; }
-    [CommandOption("--ema-decay <D>")] [Description("Make the model a moving average of the weights, updated after every step with this decay (e.g. 0.99: about the last 100 steps; default 0: off).")]
+    [CommandOption("--ema-decay <D>")] [Description("Make the model a moving average of the weights, updated after every step with this decay (default 0.995: about the last 200 steps; 0: off, the last step's weights are the model).")]
     public double? EmaDecay { get; init; }
     [CommandOption("-b|--batch-size <N>")] [Description("A number, or auto (batch-size finder).")]
     public string? BatchSize { get; init; }

@@ -116,10 +116,11 @@ public sealed record OptimisationSection
     /// <summary>Max gradient norm; 0 turns clipping off.</summary>
     public double GradClip { get; init; }
     /// <summary>
-    /// Keep an exponential moving average of the weights with this decay (e.g. 0.99: about the last 100 steps) and make it
-    /// the model (<see cref="WeightAverage"/>); 0 turns it off.
+    /// Keep an exponential moving average of the weights with this decay (0.995: about the last 200 steps) and make it
+    /// the model (<see cref="WeightAverage"/>); 0 turns it off. On by default: cross-validation by stack put it ahead of the
+    /// last step's weights on two seeds and left one sequence out, at the same energy (README, cross-validation).
     /// </summary>
-    public double EmaDecay { get; init; }
+    public double EmaDecay { get; init; } = 0.995;
     /// <summary>A number, or "auto" to pick the batch size with the best throughput that fits <see cref="MemoryLimitMb"/>.</summary>
     public string BatchSize { get; init; } = "8";
     public int MemoryLimitMb { get; init; } = 8192;

@@ -87,11 +87,12 @@ public sealed partial record TrainingOptions
         Model = "att-squeeze-unet",
         ModelWidth = null,
         Preprocessing = new() { Size = 256, Spacing = 1.0 },
-        Optimisation = new() { Optimizer = OptimizerKind.Novograd, LearningRate = "auto" },
+        // The study's recipes are the paper's: the last step's weights, no moving average.
+        Optimisation = new() { Optimizer = OptimizerKind.Novograd, LearningRate = "auto", EmaDecay = 0 },
         Schedule = new() { Epochs = 40 },
     };
 
-    /// <summary>The study's baseline: U-Net with 64 features, fp32 NCHW, no cache, no prefetch, Adam, fixed LR.</summary>
+    /// <summary>The study's baseline: U-Net with 64 features, fp32 NCHW, no cache, no prefetch, Adam, fixed LR, no weight averaging.</summary>
     public static TrainingOptions Baseline(string data) => new()
     {
         Data = data,
@@ -99,7 +100,7 @@ public sealed partial record TrainingOptions
         ModelWidth = 64,
         Compute = new() { Precision = PrecisionChoice.Fp32, ChannelsLast = false },
         Loading = new() { Cache = GreenSeg.Data.CacheMode.None, Prefetch = 0 },
-        Optimisation = new() { Optimizer = OptimizerKind.Adam, LearningRate = "1e-4" },
+        Optimisation = new() { Optimizer = OptimizerKind.Adam, LearningRate = "1e-4", EmaDecay = 0 },
         Schedule = new() { LrPolicy = LrPolicyKind.Fixed },
     };
 

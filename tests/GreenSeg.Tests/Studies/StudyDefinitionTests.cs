@@ -179,6 +179,16 @@ public class StudyDefinitionTests
     }
 
     [Fact]
+    public void The_study_recipes_are_the_papers_the_last_steps_weights_while_the_default_averages_them()
+    {
+        TrainingOptions.Baseline("/data").Optimisation.EmaDecay.ShouldBe(0);
+        TrainingOptions.StudyGreen("/data").Optimisation.EmaDecay.ShouldBe(0);
+        new TrainingOptions { Data = "/data" }.Optimisation.EmaDecay.ShouldBe(0.995);
+        var plan = StudyPlanner.Expand(StudyPresets.Load("techniques"), "/data");
+        plan.Runs.ShouldAllBe(r => r.Options.Optimisation.EmaDecay == 0);
+    }
+
+    [Fact]
     public void The_architectures_preset_trains_every_model_of_the_zoo_with_the_green_recipe()
     {
         var plan = StudyPlanner.Expand(StudyPresets.Load("architectures"), "/data");
