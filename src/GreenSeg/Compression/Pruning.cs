@@ -137,7 +137,7 @@ public static class Pruning
         string config = Path.Combine(options.Run, "config.yaml"), summary = Path.Combine(options.Run, RunFolder.SummaryFileName);
         if (!File.Exists(config))
             throw new InvalidInputException(Path.GetFullPath(options.Run), "has no config.yaml to fine-tune with; give a training run folder, or prune without --finetune-epochs");
-        var recipe = TrainingOptions.Load(config);
+        var recipe = TrainingOptions.LoadWritten(config);
         double rate = recipe.Optimisation.LearningRateIsAuto && File.Exists(summary)
             ? JsonSerializer.Deserialize<TrainingResult>(File.ReadAllText(summary), RunFolder.JsonOptions)?.LearningRate ?? 1e-3
             : recipe.Optimisation.LearningRateIsAuto ? 1e-3 : recipe.Optimisation.FixedLearningRate;

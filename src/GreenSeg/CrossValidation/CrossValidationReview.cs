@@ -14,7 +14,7 @@ public static class CrossValidationReview
 {
     public static ReviewResult Write(CrossValidationResults results, string? folder = null, ReviewOptions? options = null)
     {
-        string data = TrainingOptions.Parse(results.OptionsYaml, Path.Combine(results.Folder, CrossValidationStore.FileName)).Data;
+        string data = TrainingOptions.ParseWritten(results.OptionsYaml, Path.Combine(results.Folder, CrossValidationStore.FileName)).Data;
         // Without its data (moved, or another machine) the page still lists every stack's scores, each row saying why it has no mosaic.
         Dictionary<string, TrainingStack> stacks = [];
         string? missing = null;

@@ -148,7 +148,7 @@ public static class CrossValidationRunner
         if (storedFolds != folds) return false;
         try
         {
-            var storedRecipe = TrainingOptions.Parse(storedOptions, "the stored plan");
+            var storedRecipe = TrainingOptions.ParseWritten(storedOptions, "the stored plan");
             return storedRecipe.ToYaml().TrimEnd('\n') == options.TrimEnd('\n')
                 && SameSegmentation(JsonSerializer.Deserialize<SegmentOptions>(storedSegmentation), JsonSerializer.Deserialize<SegmentOptions>(segmentation), storedRecipe);
         }
@@ -212,7 +212,7 @@ public static class CrossValidationRunner
         using var store = OpenModelSource(source);
         string recipeYaml = store.GetMeta("options") ?? throw new InvalidInputException(store.Path, "holds no recipe: is it a cross-validation GreenSeg wrote?");
         string folds = store.GetMeta("folds") ?? throw new InvalidInputException(store.Path, "holds no fold plan: is it a cross-validation GreenSeg wrote?");
-        var recipe = TrainingOptions.Parse(recipeYaml, store.Path);
+        var recipe = TrainingOptions.ParseWritten(recipeYaml, store.Path);
         return options with { Data = recipe.Data, Folds = FoldSpec.Parse(folds), Training = recipe, ModelsFrom = null };
     }
 

@@ -44,7 +44,7 @@ public sealed record StoredRun
     /// <summary>Its deployed model measured (a study with deployment measurement), else null.</summary>
     public DeploymentMeasurement? Deployment { get; init; }
 
-    public TrainingOptions Options(string source) => TrainingOptions.Parse(OptionsYaml, source);
+    public TrainingOptions Options(string source) => TrainingOptions.ParseWritten(OptionsYaml, source);
 }
 
 /// <summary>
@@ -324,7 +324,7 @@ public sealed class StudyStore : IDisposable
     {
         try
         {
-            return TrainingOptions.Parse(storedYaml, "the stored plan").ToYaml();
+            return TrainingOptions.ParseWritten(storedYaml, "the stored plan").ToYaml();
         }
         catch (GreenSegException)
         {

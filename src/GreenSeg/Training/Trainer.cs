@@ -55,7 +55,7 @@ public static class Trainer
         // Checked before RunFolder, which creates its folder: a mistyped path must not leave one behind.
         if (!Directory.Exists(runFolder)) throw new InvalidInputException(Path.GetFullPath(runFolder), "no such run folder to resume");
         var run = new RunFolder(runFolder);
-        var options = TrainingOptions.Load(run.ConfigPath).Validate();
+        var options = TrainingOptions.LoadWritten(run.ConfigPath).Validate();
         string last = run.FindCheckpoint("last") ?? throw new InvalidInputException(run.Path, "has no checkpoint to resume from (checkpoints/last)");
         string manifest = Path.Combine(last, CheckpointManifest.FileName);
         var widths = File.Exists(manifest) ? CheckpointManifest.FromJson(File.ReadAllText(manifest), manifest).InternalWidths : null;

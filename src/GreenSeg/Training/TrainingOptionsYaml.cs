@@ -38,12 +38,40 @@ public sealed partial record TrainingOptions
     /// sections (every key at the top level, <c>epochs: 25</c>) reads as its sectioned form: each top-level key of a
     /// section is moved under it first (<see cref="TrainingOptionKeys"/>); a key given both ways is refused.
     /// </summary>
-    public static TrainingOptions Parse(string yaml, string source)
+    public static TrainingOptions Parse(string yaml, string source) => Read(yaml, source, writtenByGreenSeg: false);
+
+    /// <summary>
+    /// Reads options GreenSeg itself wrote (a run's config.yaml, a study's, a tuning's or a cross-validation's plan). Such
+    /// text holds every option of the GreenSeg that wrote it, so a key it lacks is an option added since, and it meant the
+    /// default that option had when it was added: where that default has changed (<see cref="DefaultsWhenAdded"/>), an
+    /// earlier run resumes, and an earlier plan compares, as what it was.
+    /// </summary>
+    public static TrainingOptions ParseWritten(string yaml, string source) => Read(yaml, source, writtenByGreenSeg: true);
+
+    /// <summary><see cref="ParseWritten"/> of a file GreenSeg wrote (a run's config.yaml).</summary>
+    public static TrainingOptions LoadWritten(string path)
+    {
+        if (!File.Exists(path)) throw new InvalidInputException(path, "config file not found");
+        RegularFile.Require(path);
+        return ParseWritten(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Options whose default changed after they were added: the key, and the options as their first default.</summary>
+    private static readonly (string Key, Func<TrainingOptions, TrainingOptions> AsWhenAdded)[] DefaultsWhenAdded =
+    [
+        // Added off; on (0.995) since cross-validation chose it on 2026-12-03.
+        ("ema-decay", o => o with { Optimisation = o.Optimisation with { EmaDecay = 0 } }),
+    ];
+
+    private static TrainingOptions Read(string yaml, string source, bool writtenByGreenSeg)
     {
         try
         {
             var events = SectionedConfig.Regroup(ReadEvents(yaml), source);
-            return Deserializer.Deserialize<TrainingOptions?>(new EventParser(events)) ?? new TrainingOptions();
+            var options = Deserializer.Deserialize<TrainingOptions?>(new EventParser(events)) ?? new TrainingOptions();
+            if (!writtenByGreenSeg) return options;
+            var keys = events.OfType<Scalar>().Select(s => s.Value).ToHashSet(StringComparer.Ordinal);
+            return DefaultsWhenAdded.Where(d => !keys.Contains(d.Key)).Aggregate(options, (o, d) => d.AsWhenAdded(o));
         }
         catch (YamlException e)
         {

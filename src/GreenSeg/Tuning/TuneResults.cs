@@ -133,7 +133,7 @@ public sealed record TuneResults
     public string BestConfig()
     {
         var best = Best ?? throw new GreenSegException($"{DatabasePath}: no trial has a result yet; nothing to write as the best recipe");
-        var options = TrainingOptions.Parse(best.Trial.OptionsYaml, $"{best.Trial.Name}'s options");
+        var options = TrainingOptions.ParseWritten(best.Trial.OptionsYaml, $"{best.Trial.Name}'s options");
         if (RungUnit == RungUnit.Kilojoules && best.Last!.Rung == RungResources.Count - 1)
             options = options with { Stopping = options.Stopping with { EnergyBudget = RungResources[^1].ToString("0.###", CultureInfo.InvariantCulture) + "kJ" } };
         var last = best.Last!;

@@ -240,7 +240,7 @@ public static class TuneRunner
     private static TrialAssignment Assignment(TuneRequest request, TrialRecord trial, int rung)
     {
         var rungs = request.Space.Rungs;
-        var options = TrainingOptions.Parse(trial.OptionsYaml, $"{trial.Name}'s options");
+        var options = TrainingOptions.ParseWritten(trial.OptionsYaml, $"{trial.Name}'s options");
         double? allowance = request.Objective == TuneObjective.DiceAtBudget ? rungs.Resources[rung] : null;
         return new TrialAssignment(trial.Id, trial.RunFolder, options, rung, rungs.PauseAt(rung), allowance);
     }

@@ -172,6 +172,19 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
     }
 
     [Fact]
+    public void APlanWrittenBeforeWeightAveragingExistedAsksForTheLastStepsWeights()
+    {
+        var options = Options();
+        var (folds, recipe) = CrossValidationRunner.Plan(options);
+        string lastStep = CrossValidationRunner.Describe(options, recipe.WithOptimisation(o => o with { EmaDecay = 0 }), folds);
+        string averaged = CrossValidationRunner.Describe(options, recipe.WithOptimisation(o => o with { EmaDecay = 0.995 }), folds);
+        string earlier = lastStep.Replace("  ema-decay: 0\n", "");
+        earlier.ShouldNotBe(lastStep);
+        CrossValidationRunner.SamePlan(earlier, lastStep).ShouldBeTrue();
+        CrossValidationRunner.SamePlan(earlier, averaged).ShouldBeFalse();
+    }
+
+    [Fact]
     public void APlanWrittenByAnEarlierGreenSegResumesWhenItAsksForTheSame()
     {
         var options = Options();

@@ -83,4 +83,27 @@ public sealed class WeightAverageTests
         Should.Throw<GreenSeg.Common.GreenSegException>(() => new TrainingOptions { Data = "d", Optimisation = new() { EmaDecay = 1 } }.Validate())
             .Message.ShouldContain("ema-decay");
     }
+
+    [Fact]
+    public void Options_written_before_weight_averaging_existed_mean_the_last_steps_weights_while_a_users_config_gets_the_default()
+    {
+        string written = new TrainingOptions { Data = "d", Optimisation = new() { EmaDecay = 0.9 } }.ToYaml();
+        string before = written.Replace("  ema-decay: 0.9\n", "");
+        before.ShouldNotBe(written);
+        TrainingOptions.ParseWritten(written, "config.yaml").Optimisation.EmaDecay.ShouldBe(0.9);
+        TrainingOptions.ParseWritten(before, "config.yaml").Optimisation.EmaDecay.ShouldBe(0);
+        TrainingOptions.Parse(before, "run.yaml").Optimisation.EmaDecay.ShouldBe(0.995);
+        // A run's config.yaml from then resumes without averaging.
+        string folder = Directory.CreateTempSubdirectory("greenseg-written-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "config.yaml"), before);
+            TrainingOptions.LoadWritten(Path.Combine(folder, "config.yaml")).Optimisation.EmaDecay.ShouldBe(0);
+            TrainingOptions.Load(Path.Combine(folder, "config.yaml")).Optimisation.EmaDecay.ShouldBe(0.995);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
