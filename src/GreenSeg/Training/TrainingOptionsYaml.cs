@@ -26,12 +26,7 @@ public sealed partial record TrainingOptions
     public void Save(string path) => AtomicFile.WriteAllText(path, ToYaml());
 
     /// <summary>Reads a YAML config; keys are the hyphenated option names (e.g. <c>learning-rate: auto</c>).</summary>
-    public static TrainingOptions Load(string path)
-    {
-        if (!File.Exists(path)) throw new InvalidInputException(path, "config file not found");
-        RegularFile.Require(path);
-        return Parse(File.ReadAllText(path), path);
-    }
+    public static TrainingOptions Load(string path) => ReadFile(path, writtenByGreenSeg: false);
 
     /// <summary>
     /// Reads options from YAML text; <paramref name="source"/> names it in errors. A config written before the
@@ -49,11 +44,13 @@ public sealed partial record TrainingOptions
     public static TrainingOptions ParseWritten(string yaml, string source) => Read(yaml, source, writtenByGreenSeg: true);
 
     /// <summary><see cref="ParseWritten"/> of a file GreenSeg wrote (a run's config.yaml).</summary>
-    public static TrainingOptions LoadWritten(string path)
+    public static TrainingOptions LoadWritten(string path) => ReadFile(path, writtenByGreenSeg: true);
+
+    private static TrainingOptions ReadFile(string path, bool writtenByGreenSeg)
     {
         if (!File.Exists(path)) throw new InvalidInputException(path, "config file not found");
         RegularFile.Require(path);
-        return ParseWritten(File.ReadAllText(path), path);
+        return Read(File.ReadAllText(path), path, writtenByGreenSeg);
     }
 
     /// <summary>Options whose default changed after they were added: the key, and the options as their first default.</summary>
