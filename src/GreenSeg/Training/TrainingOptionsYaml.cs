@@ -202,17 +202,36 @@ public static class TrainingOptionKeys
         return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
-    private static IEnumerable<string> OptionPaths(YamlMappingNode mapping, string prefix)
+    /// <summary>Each single option's value as its config writes it (a list as <c>[a, b]</c>), by dotted path, in config order.</summary>
+    public static IReadOnlyList<(string Path, string Value)> Values(TrainingOptions options) => [.. OptionValues(Mapping(options), "")];
+
+    /// <summary>The options whose values differ between two recipes: path, value in the first, value in the second.</summary>
+    public static IReadOnlyList<(string Path, string First, string Second)> Differences(TrainingOptions first, TrainingOptions second)
+    {
+        var secondValues = Values(second).ToDictionary(v => v.Path, v => v.Value, StringComparer.Ordinal);
+        return [.. Values(first).Where(v => secondValues[v.Path] != v.Value).Select(v => (v.Path, v.Value, secondValues[v.Path]))];
+    }
+
+    private static IEnumerable<string> OptionPaths(YamlMappingNode mapping, string prefix) => OptionValues(mapping, prefix).Select(v => v.Path);
+
+    private static IEnumerable<(string Path, string Value)> OptionValues(YamlMappingNode mapping, string prefix)
     {
         foreach (var (key, value) in mapping.Children)
         {
             string path = prefix + Text(key);
             if (value is YamlMappingNode inner)
-                foreach (string innerPath in OptionPaths(inner, path + ".")) yield return innerPath;
+                foreach (var innerValue in OptionValues(inner, path + ".")) yield return innerValue;
             else
-                yield return path;
+                yield return (path, ValueText(value));
         }
     }
+
+    private static string ValueText(YamlNode node) => node switch
+    {
+        YamlScalarNode scalar => scalar.Value ?? "",
+        YamlSequenceNode sequence => $"[{string.Join(", ", sequence.Children.Select(ValueText))}]",
+        _ => node.ToString(),
+    };
 
     private static string Text(YamlNode node) => ((YamlScalarNode)node).Value!;
 }

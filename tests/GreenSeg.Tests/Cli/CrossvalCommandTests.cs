@@ -35,6 +35,16 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         rescoreOutput.ShouldContain("mean Dice over 3 stacks");
         rescoreOutput.ShouldNotContain("epoch 0");
         rescoreOutput.ShouldContain("scoring DWI's model");
+        // The two compared stack by stack: the same fold models, so the same folds and the same recipe.
+        string comparison = _out + "-comparison";
+        var (compareExit, compared) = CliRunner.Run("report", _out, rescored, "--out", comparison);
+        compareExit.ShouldBe(0, compared);
+        compared.ShouldContain("cv (reference)");
+        compared.ShouldContain("cv-three-planes");
+        File.ReadAllText(Path.Combine(comparison, "crossval-comparison.md")).ShouldContain("| cv-three-planes | 3 | yes |");
+        var (notCrossvalExit, notCrossval) = CliRunner.Run("report", _out, comparison);
+        notCrossvalExit.ShouldNotBe(0);
+        notCrossval.ShouldContain("not a cross-validation folder");
         // Post-processing is part of the plan: resuming with other components is another cross-validation.
         var (otherExit, other) = CliRunner.Run("crossval", "--models-from", _out, "--views", "three-planes", "--tta", "--components", "large", "--out", rescored);
         otherExit.ShouldNotBe(0);
