@@ -33,7 +33,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public double? Spacing { get; init; }
     [CommandOption("--size <PIXELS>")] [Description("Side of the square network input (default 128).")]
     public int? Size { get; init; }
-    [CommandOption("--normalization <MODE>")] [Description("ZScoreNonzero (default) | Percentile: per-slice intensity normalisation.")]
+    [CommandOption("--normalization <MODE>")] [Description("Percentile (default: each slice's 1st..99th percentile range mapped to 0..1) | ZScoreNonzero (z-score over nonzero voxels): per-slice intensity normalisation.")]
     [TypeConverter(typeof(ChoiceConverter<GreenSeg.Transforms.IntensityNormalization>))]
     public GreenSeg.Transforms.IntensityNormalization? Normalization { get; init; }
     [CommandOption("--cache <MODE>")] [Description("none | memory | disk")]

@@ -22,8 +22,11 @@ public sealed record PreprocessingSection
     public double Spacing { get; init; } = 2.0;
     /// <summary>Side of the square network input, in pixels.</summary>
     public int Size { get; init; } = 128;
-    /// <summary>How each slice's intensities are normalised (z-score over nonzero voxels, or percentile scaling).</summary>
-    public IntensityNormalization Normalization { get; init; } = IntensityNormalization.ZScoreNonzero;
+    /// <summary>
+    /// How each slice's intensities are normalised: percentile scaling (the default since cross-validation chose it on
+    /// 2026-12-03: it does not change with how much of the mother's body a slice holds), or z-score over nonzero voxels.
+    /// </summary>
+    public IntensityNormalization Normalization { get; init; } = IntensityNormalization.Percentile;
     /// <summary>Turn every slice to one canonical in-plane orientation from its image's affine (<see cref="InPlaneOrientation"/>); segment then does the same.</summary>
     public bool CanonicalOrientation { get; init; }
 

@@ -3,6 +3,7 @@ using GreenSeg.Common;
 using GreenSeg.Models;
 using GreenSeg.Training.Optimizers;
 using GreenSeg.Training.Schedules;
+using GreenSeg.Transforms;
 
 namespace GreenSeg.Training;
 
@@ -86,8 +87,8 @@ public sealed partial record TrainingOptions
         Data = data,
         Model = "att-squeeze-unet",
         ModelWidth = null,
-        Preprocessing = new() { Size = 256, Spacing = 1.0 },
-        // The study's recipes are the paper's: the last step's weights, no moving average.
+        // The study's recipes are the paper's: z-score normalisation, the last step's weights, no moving average.
+        Preprocessing = new() { Size = 256, Spacing = 1.0, Normalization = IntensityNormalization.ZScoreNonzero },
         Optimisation = new() { Optimizer = OptimizerKind.Novograd, LearningRate = "auto", EmaDecay = 0 },
         Schedule = new() { Epochs = 40 },
     };
@@ -99,6 +100,7 @@ public sealed partial record TrainingOptions
         Model = "unet",
         ModelWidth = 64,
         Compute = new() { Precision = PrecisionChoice.Fp32, ChannelsLast = false },
+        Preprocessing = new() { Normalization = IntensityNormalization.ZScoreNonzero },
         Loading = new() { Cache = GreenSeg.Data.CacheMode.None, Prefetch = 0 },
         Optimisation = new() { Optimizer = OptimizerKind.Adam, LearningRate = "1e-4", EmaDecay = 0 },
         Schedule = new() { LrPolicy = LrPolicyKind.Fixed },

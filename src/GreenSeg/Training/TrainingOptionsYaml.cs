@@ -58,6 +58,8 @@ public sealed partial record TrainingOptions
     [
         // Added off; on (0.995) since cross-validation chose it on 2026-12-03.
         ("ema-decay", o => o with { Optimisation = o.Optimisation with { EmaDecay = 0 } }),
+        // Added as z-score over nonzero voxels; percentile scaling since cross-validation chose it on 2026-12-03.
+        ("normalization", o => o with { Preprocessing = o.Preprocessing with { Normalization = Transforms.IntensityNormalization.ZScoreNonzero } }),
     ];
 
     private static TrainingOptions Read(string yaml, string source, bool writtenByGreenSeg)

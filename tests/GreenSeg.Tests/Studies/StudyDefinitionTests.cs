@@ -7,6 +7,7 @@ using GreenSeg.Pipelines;
 using GreenSeg.Studies;
 using GreenSeg.Models;
 using GreenSeg.Training;
+using GreenSeg.Transforms;
 
 namespace GreenSeg.Tests.Studies;
 
@@ -186,6 +187,16 @@ public class StudyDefinitionTests
         new TrainingOptions { Data = "/data" }.Optimisation.EmaDecay.ShouldBe(0.995);
         var plan = StudyPlanner.Expand(StudyPresets.Load("techniques"), "/data");
         plan.Runs.ShouldAllBe(r => r.Options.Optimisation.EmaDecay == 0);
+    }
+
+    [Fact]
+    public void The_study_recipes_normalise_by_z_score_as_the_paper_while_the_default_scales_by_percentiles()
+    {
+        TrainingOptions.Baseline("/data").Preprocessing.Normalization.ShouldBe(IntensityNormalization.ZScoreNonzero);
+        TrainingOptions.StudyGreen("/data").Preprocessing.Normalization.ShouldBe(IntensityNormalization.ZScoreNonzero);
+        new TrainingOptions { Data = "/data" }.Preprocessing.Normalization.ShouldBe(IntensityNormalization.Percentile);
+        var plan = StudyPlanner.Expand(StudyPresets.Load("techniques"), "/data");
+        plan.Runs.ShouldAllBe(r => r.Options.Preprocessing.Normalization == IntensityNormalization.ZScoreNonzero);
     }
 
     [Fact]

@@ -8,6 +8,19 @@ namespace GreenSeg.Tests.Training;
 public class TrainingOptionsTests
 {
     [Fact]
+    public void Options_written_before_percentile_scaling_was_the_default_keep_z_score_while_a_users_config_gets_the_default()
+    {
+        string written = new TrainingOptions { Data = "d", Preprocessing = new() { Normalization = IntensityNormalization.ZScoreNonzero } }.ToYaml();
+        string before = written.Replace("  normalization: ZScoreNonzero\n", "");
+        before.ShouldNotBe(written);
+        TrainingOptions.ParseWritten(written, "config.yaml").Preprocessing.Normalization.ShouldBe(IntensityNormalization.ZScoreNonzero);
+        TrainingOptions.ParseWritten(before, "config.yaml").Preprocessing.Normalization.ShouldBe(IntensityNormalization.ZScoreNonzero);
+        TrainingOptions.Parse(before, "run.yaml").Preprocessing.Normalization.ShouldBe(IntensityNormalization.Percentile);
+        string percentile = new TrainingOptions { Data = "d" }.ToYaml();
+        TrainingOptions.ParseWritten(percentile, "config.yaml").Preprocessing.Normalization.ShouldBe(IntensityNormalization.Percentile);
+    }
+
+    [Fact]
     public void The_augmentation_section_of_a_config_round_trips_and_keeps_unnamed_defaults()
     {
         var options = TrainingOptions.Parse("""
