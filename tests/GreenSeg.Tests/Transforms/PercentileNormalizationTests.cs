@@ -47,7 +47,8 @@ public sealed class PercentileNormalizationTests
     {
         var options = new TrainingOptions { Preprocessing = new() { Normalization = IntensityNormalization.Percentile } };
         options.Preprocessing.ToPreprocessingOptions().Normalization.ShouldBe(IntensityNormalization.Percentile);
-        options.Preprocessing.ToPreprocessingOptions().Fingerprint().ShouldNotBe(new TrainingOptions().Preprocessing.ToPreprocessingOptions().Fingerprint());
+        options.Preprocessing.ToPreprocessingOptions().Fingerprint().ShouldNotBe(
+            new TrainingOptions { Preprocessing = new() { Normalization = IntensityNormalization.ZScoreNonzero } }.Preprocessing.ToPreprocessingOptions().Fingerprint());
 
         string folder = Directory.CreateTempSubdirectory("greenseg-manifest-").FullName;
         try
