@@ -48,7 +48,7 @@ public class SamplePreparationTests
         var notAugmented = SamplePreparation.Create(withSynthetic.WithLoading(l => l with { Augment = false }));
 
         plain.Prepare(raw).Classes.ShouldBeNull();
-        plain.Fingerprint.ShouldBe(new PreprocessingOptions { TargetWidth = 64, TargetHeight = 64 }.Fingerprint());
+        plain.Fingerprint.ShouldBe(new PreprocessingOptions { TargetWidth = 64, TargetHeight = 64, Normalization = IntensityNormalization.Percentile }.Fingerprint());
         notAugmented.Prepare(raw).Classes.ShouldBeNull();
         notAugmented.Fingerprint.ShouldBe(plain.Fingerprint);
         PreparedSample prepared = synthetic.Prepare(raw);
@@ -60,7 +60,12 @@ public class SamplePreparationTests
     public void The_writer_renders_a_synthetic_contrast_from_the_classes_and_keeps_the_mask()
     {
         (float[] image, byte[] mask) = SyntheticContrastTests.Slice();
-        var preparation = SamplePreparation.Create(new TrainingOptions { Preprocessing = new() { Size = 64 }, Loading = new() { Augmentation = AugmentationOptions.None with { SyntheticContrastProbability = 1 } } });
+        // Under z-score normalisation a rendering is normalised again to mean 0.
+        var preparation = SamplePreparation.Create(new TrainingOptions
+        {
+            Preprocessing = new() { Size = 64, Normalization = IntensityNormalization.ZScoreNonzero },
+            Loading = new() { Augmentation = AugmentationOptions.None with { SyntheticContrastProbability = 1 } },
+        });
         PreparedSample prepared = preparation.Prepare(new RawSlice(image, mask, 64, 64, 1, 1));
         var imageOut = new float[64 * 64];
         var maskOut = new float[64 * 64];
