@@ -47,7 +47,7 @@ public sealed class CrossValidationComparison
             if (shared.Count == 0)
                 throw new InvalidInputException(candidate.Folder, $"held out no stack that {reference.Folder} held out: cross-validations of different data cannot be compared");
             var differences = PairedDifferences.Of([.. shared.Select(s => s.Dice - referenceDice[s.Stack])]);
-            var recipe = TrainingOptionKeys.Differences(referenceRecipe, Recipe(candidate));
+            var recipe = TrainingOptionKeys.Differences(referenceRecipe, Recipe(candidate)).Where(d => !Locations.Contains(d.Path)).ToList();
             return new CandidateComparison(labels[i + 1], candidate, shared.Count, SameFolds(reference, candidate, shared), differences, recipe);
         }).ToList();
         var stacks = results.SelectMany(r => r.Stacks).GroupBy(s => s.Stack, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
@@ -132,6 +132,9 @@ public sealed class CrossValidationComparison
     private static Dictionary<string, HashSet<string>> TrainingStacksByTestStack(CrossValidationResults results) =>
         results.FoldResults.SelectMany(f => f.Scores.Select(s => (s.Stack, Training: new HashSet<string>(f.TrainStacks, StringComparer.Ordinal))))
             .ToDictionary(p => p.Stack, p => p.Training, StringComparer.Ordinal);
+
+    /// <summary>Where a run reads its data and writes its folders: the same recipe run from another place is the same recipe.</summary>
+    private static readonly HashSet<string> Locations = new(StringComparer.Ordinal) { "data", "validation-data", "output", "loading.cache-dir" };
 
     /// <summary>The recipe a cross-validation stored, read as it was written (options added since read as they were then).</summary>
     private static TrainingOptions Recipe(CrossValidationResults results) =>

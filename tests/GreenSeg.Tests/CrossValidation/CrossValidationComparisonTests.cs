@@ -44,7 +44,9 @@ public sealed class CrossValidationComparisonTests : IDisposable
         var recipe = new TrainingOptions();
         string reference = Write("default", recipe, Dice(0.8, 0.5, 0.6, 0.1), ["DWI_vol0000", "T2W_vol0000"], ["DWI_vol0001", "FMRI_vol0000"]);
         string wider = Write("wider", recipe with { ModelWidth = 32 }, Dice(0.9, 0.6, 0.7, 0.2), ["DWI_vol0000", "T2W_vol0000"], ["DWI_vol0001", "FMRI_vol0000"]);
-        string otherFolds = Write("other-folds", recipe, Dice(0.8, 0.505, 0.3, 0.1), ["DWI_vol0000", "FMRI_vol0000"], ["DWI_vol0001", "T2W_vol0000"]);
+        // The same recipe run from another checkout: where it read and wrote is not the recipe.
+        string otherFolds = Write("other-folds", recipe with { Data = "/elsewhere/e2mip-fetal", Output = "/elsewhere/runs" }, Dice(0.8, 0.505, 0.3, 0.1),
+            ["DWI_vol0000", "FMRI_vol0000"], ["DWI_vol0001", "T2W_vol0000"]);
 
         var comparison = CrossValidationComparison.Load([reference, wider, otherFolds]);
 
