@@ -39,20 +39,23 @@ public sealed class CrossValidationComparison
         if (results.Count < 2) throw new ArgumentException("a comparison needs at least two cross-validations", nameof(results));
         var labels = LabelsOf(results);
         var reference = results[0];
-        var referenceDice = reference.Stacks.ToDictionary(s => s.Stack, s => s.Dice, StringComparer.Ordinal);
+        // Each result's Dice and training stacks by held-out stack, read once (Stacks is recomputed on every access).
+        var dice = results.Select(r => r.Stacks.ToDictionary(s => s.Stack, s => s.Dice, StringComparer.Ordinal)).ToList();
+        var referenceTraining = TrainingStacksByTestStack(reference);
         var referenceRecipe = Recipe(reference);
         var candidates = results.Skip(1).Select((candidate, i) =>
         {
-            var shared = candidate.Stacks.Where(s => referenceDice.ContainsKey(s.Stack)).ToList();
+            var shared = dice[i + 1].Keys.Where(dice[0].ContainsKey).ToList();
             if (shared.Count == 0)
                 throw new InvalidInputException(candidate.Folder, $"held out no stack that {reference.Folder} held out: cross-validations of different data cannot be compared");
-            var differences = PairedDifferences.Of([.. shared.Select(s => s.Dice - referenceDice[s.Stack])]);
+            var differences = PairedDifferences.Of([.. shared.Select(stack => dice[i + 1][stack] - dice[0][stack])]);
+            var candidateTraining = TrainingStacksByTestStack(candidate);
+            bool sameFolds = shared.All(stack => referenceTraining[stack].SetEquals(candidateTraining[stack]));
             var recipe = TrainingOptionKeys.Differences(referenceRecipe, Recipe(candidate)).Where(d => !Locations.Contains(d.Path)).ToList();
-            return new CandidateComparison(labels[i + 1], candidate, shared.Count, SameFolds(reference, candidate, shared), differences, recipe);
+            return new CandidateComparison(labels[i + 1], candidate, shared.Count, sameFolds, differences, recipe);
         }).ToList();
         var stacks = results.SelectMany(r => r.Stacks).GroupBy(s => s.Stack, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => new ComparedStack(g.Key, g.First().Sequence,
-                [.. results.Select(r => r.Stacks.FirstOrDefault(s => s.Stack == g.Key)?.Dice)]))
+            .Select(g => new ComparedStack(g.Key, g.First().Sequence, [.. dice.Select(d => d.TryGetValue(g.Key, out double value) ? value : (double?)null)]))
             .ToList();
         return new CrossValidationComparison { Labels = labels, Results = results, Candidates = candidates, Stacks = stacks };
     }
@@ -121,16 +124,13 @@ public sealed class CrossValidationComparison
         return path;
     }
 
-    /// <summary>Whether every shared stack was held out of the same training stacks in both.</summary>
-    private static bool SameFolds(CrossValidationResults reference, CrossValidationResults candidate, IReadOnlyList<StackScore> shared)
-    {
-        var referenceTraining = TrainingStacksByTestStack(reference);
-        var candidateTraining = TrainingStacksByTestStack(candidate);
-        return shared.All(s => referenceTraining[s.Stack].SetEquals(candidateTraining[s.Stack]));
-    }
-
+    /// <summary>The stacks each held-out stack's fold trained on (one set per fold).</summary>
     private static Dictionary<string, HashSet<string>> TrainingStacksByTestStack(CrossValidationResults results) =>
-        results.FoldResults.SelectMany(f => f.Scores.Select(s => (s.Stack, Training: new HashSet<string>(f.TrainStacks, StringComparer.Ordinal))))
+        results.FoldResults.SelectMany(f =>
+            {
+                var training = new HashSet<string>(f.TrainStacks, StringComparer.Ordinal);
+                return f.Scores.Select(s => (s.Stack, Training: training));
+            })
             .ToDictionary(p => p.Stack, p => p.Training, StringComparer.Ordinal);
 
     /// <summary>Where a run reads its data and writes its folders: the same recipe run from another place is the same recipe.</summary>

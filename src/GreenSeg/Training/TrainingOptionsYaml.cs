@@ -174,7 +174,7 @@ public static class TrainingOptionKeys
         .ToDictionary(p => p.Key, p => p.Section, StringComparer.Ordinal);
 
     /// <summary>The dotted path of every single option (a scalar or a list, at any depth), in config order.</summary>
-    public static IReadOnlyList<string> Paths { get; } = [.. OptionPaths(Defaults, "")];
+    public static IReadOnlyList<string> Paths { get; } = [.. OptionValues(Defaults, "").Select(v => v.Path)];
 
     /// <summary>
     /// The short keys, in config order: top-level options and the sections' own single options, as a config written
@@ -213,8 +213,6 @@ public static class TrainingOptionKeys
         var secondValues = Values(second).ToDictionary(v => v.Path, v => v.Value, StringComparer.Ordinal);
         return [.. Values(first).Where(v => secondValues[v.Path] != v.Value).Select(v => (v.Path, v.Value, secondValues[v.Path]))];
     }
-
-    private static IEnumerable<string> OptionPaths(YamlMappingNode mapping, string prefix) => OptionValues(mapping, prefix).Select(v => v.Path);
 
     private static IEnumerable<(string Path, string Value)> OptionValues(YamlMappingNode mapping, string prefix)
     {
