@@ -62,6 +62,38 @@ public sealed class TrainingRunTests(SmallPhantom phantom) : IClassFixture<Small
         trained.parameters().Zip(initial.parameters()).ShouldAllBe(pair => pair.First.equal(pair.Second).all().item<bool>());
     }
 
+    /// <summary>Sets every weight of the models it is handed before validation to zero, and keeps them.</summary>
+    private sealed class ZeroBeforeValidation : ITrainingHook
+    {
+        public List<SegmentationModel> Models { get; } = [];
+
+        public void BeforeValidation(SegmentationModel model)
+        {
+            Models.Add(model);
+            using var noGrad = torch.no_grad();
+            foreach (var parameter in model.parameters()) parameter.zero_();
+        }
+    }
+
+    [Fact]
+    public void BeforeValidationReachesTheWeightAverageThatValidationScoresAndTheCheckpointKeeps()
+    {
+        // A data-parallel run's ranks are made to agree here; the average is the run's model, so it must be handed over too.
+        var averaged = new ZeroBeforeValidation();
+        var result = Trainer.Train(Tiny(epochs: 1) with { Optimisation = new() { LearningRate = "3e-3", BatchSize = "8", EmaDecay = 0.9 } },
+            Path.Combine(_runs, "averaged"), plugins: new TrainingPlugins { Hooks = [averaged] });
+        averaged.Models.Count.ShouldBe(2, "the trained model, then its average");
+        averaged.Models[1].ShouldNotBeSameAs(averaged.Models[0]);
+        using var kept = ModelRegistry.Create("micronet", new ModelOptions());
+        ModelWeights.Load(kept, Path.Combine(result.RunFolder, "checkpoints", "last", RunRecorder.AveragedWeightsFileName));
+        kept.parameters().ShouldAllBe(parameter => parameter.count_nonzero().item<long>() == 0);
+
+        var plain = new ZeroBeforeValidation();
+        Trainer.Train(Tiny(epochs: 1) with { Optimisation = new() { LearningRate = "3e-3", BatchSize = "8", EmaDecay = 0 } },
+            Path.Combine(_runs, "plain-weights"), plugins: new TrainingPlugins { Hooks = [plain] });
+        plain.Models.Count.ShouldBe(1, "without an average only the trained model");
+    }
+
     [Fact]
     public void ALossHookChangesWhatIsTrained()
     {

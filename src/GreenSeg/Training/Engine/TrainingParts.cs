@@ -40,7 +40,10 @@ public interface ITrainingHook
     /// <summary>The optimizer has moved the weights (e.g. pruned weights set back to zero). Not called for a skipped step.</summary>
     void AfterOptimizerStep(SegmentationModel model) { }
 
-    /// <summary>An epoch's steps are done, validation comes next (e.g. the ranks of a data-parallel run made to hold rank 0's weights and buffers).</summary>
+    /// <summary>
+    /// An epoch's steps are done, validation comes next (e.g. the ranks of a data-parallel run made to hold rank 0's weights and
+    /// buffers). Called for the trained model, then, when the run keeps one, for its weight average (what validation scores).
+    /// </summary>
     void BeforeValidation(SegmentationModel model) { }
 
     /// <summary>An epoch is recorded; its metrics row is final.</summary>

@@ -112,7 +112,12 @@ public sealed partial class TrainingRun : IDisposable
         Recorder.Observer.EpochStarted(epoch, Options.Schedule.Epochs, Loader.BatchesPerEpoch);
         var (trainLoss, skippedSteps) = TrainEpoch(epoch, cancellationToken);
         double trainSeconds = epochClock.Elapsed.TotalSeconds;
-        foreach (var hook in _request.Hooks) hook.BeforeValidation(Parts.Model);
+        foreach (var hook in _request.Hooks)
+        {
+            hook.BeforeValidation(Parts.Model);
+            // The weight average is what validation scores and the checkpoint keeps: data-parallel ranks must agree on it too.
+            if (_average is not null) hook.BeforeValidation(_average.Model);
+        }
         var score = _validation.Score(Parts with { Model = ResultModel }, _request.Group);
         // Without a held-out set the plateau policy listens to the training loss.
         _policy.AfterEpoch(_validation.Stacks.Count == 0 ? trainLoss : score.Loss);
