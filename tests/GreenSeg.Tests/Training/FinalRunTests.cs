@@ -28,7 +28,10 @@ public sealed class FinalRunTests(SmallPhantom phantom) : IClassFixture<SmallPha
         result.EpochsRun.ShouldBe(3);
         result.BestEpoch.ShouldBe(2);
         double.IsNaN(result.BestValidationDice).ShouldBeTrue();
-        File.ReadAllText(Path.Combine(result.RunFolder, "train.log")).ShouldContain("training micronet on 3 stacks");
+        string log = File.ReadAllText(Path.Combine(result.RunFolder, "train.log"));
+        log.ShouldContain("training micronet on 3 stacks");
+        log.ShouldContain("the model is epoch 2's (nothing held out)");
+        log.ShouldNotContain("NaN");
         var rows = MetricsFile.Read(Path.Combine(result.RunFolder, "metrics.csv"));
         rows.Count.ShouldBe(3);
         rows.ShouldAllBe(r => double.IsNaN(r.ValidationDice) && r.IsBest);

@@ -197,7 +197,8 @@ public sealed partial class TrainingRun : IDisposable
         Recorder.WriteSummary(result);
         if (_distillation is not null)
             Recorder.Say($"the teacher's forward passes took {_distillation.TeacherTime.TotalSeconds:0.0} s of this process, counted in its energy");
-        Recorder.Say($"stopped: {stopReason}; best epoch {_bestEpoch} with validation Dice {result.BestValidationDice:0.0000}; {result.TotalEnergyKj:0.00} kJ ({(result.EnergyEstimated ? "estimated" : "measured")})");
+        string model = _validation.Stacks.Count == 0 ? $"the model is epoch {_bestEpoch}'s (nothing held out)" : $"best epoch {_bestEpoch} with validation Dice {result.BestValidationDice:0.0000}";
+        Recorder.Say($"stopped: {stopReason}; {model}; {result.TotalEnergyKj:0.00} kJ ({(result.EnergyEstimated ? "estimated" : "measured")})");
         return result;
     }
 
