@@ -44,9 +44,9 @@ public sealed class ModelsShowSettings : CommandSettings
     [DefaultValue(256)]
     public int Size { get; init; } = 256;
 
-    [CommandOption("--base-features <N>")]
-    [Description("Width of the first stage (default: the model's own).")]
-    public int? BaseFeatures { get; init; }
+    [CommandOption("--model-width <N>")]
+    [Description("Width of the first stage, as training's --model-width (default: the model's own).")]
+    public int? ModelWidth { get; init; }
 }
 
 /// <summary>greenseg models show NAME: the layer table of one architecture.</summary>
@@ -55,7 +55,7 @@ public sealed class ModelsShowCommand : Command<ModelsShowSettings>
     public override int Execute(CommandContext context, ModelsShowSettings settings, CancellationToken cancellationToken)
     {
         var info = ModelRegistry.Describe(settings.Name);
-        using var model = ModelRegistry.Create(info.Name, new ModelOptions { BaseFeatures = settings.BaseFeatures });
+        using var model = ModelRegistry.Create(info.Name, new ModelOptions { BaseFeatures = settings.ModelWidth });
         var profile = ModelProfiler.Profile(model, settings.Size, settings.Size);
         ConsoleTable.Line($"{info.Name}: {info.Description} ({info.Reference})");
         ConsoleTable.Write(["layer", "type", "output", "params", "MMACs"],

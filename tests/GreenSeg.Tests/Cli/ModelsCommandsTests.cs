@@ -24,6 +24,15 @@ public class ModelsCommandsTests
     }
 
     [Fact]
+    public void ShowTakesTheWidthAsTrainingNamesIt()
+    {
+        // The plain U-Net recipe's network: twice the default's width, four times its parameters.
+        var (exitCode, output) = CliRunner.Run("models", "show", "unet", "--model-width", "32", "--size", "128");
+        exitCode.ShouldBe(0, output);
+        output.ShouldContain("width 32, total stride 16: 7,762,465 parameters");
+    }
+
+    [Fact]
     public void AnUnknownOptionIsAnErrorNotIgnored()
     {
         var (exitCode, output) = CliRunner.Run("models", "list", "--sise", "32");
