@@ -15,6 +15,7 @@ namespace GreenSeg.Common;
 /// <c>GREENSEG_ALLOW_AVX512=1</c> on a machine whose AVX-512 is sound.</item>
 /// <item><c>OMP_WAIT_POLICY=PASSIVE</c>: libtorch's OpenMP threads otherwise spin while they wait; when
 /// another process holds a core, a 2-thread step ran 23x slower than a 1-thread one.</item>
+/// <item><c>TORCH_CPP_LOG_LEVEL=ERROR</c> where capped: libtorch's NNPACK cannot start then and warns on convolutions.</item>
 /// </list>
 /// </summary>
 public static class NativeEnvironment
@@ -63,6 +64,7 @@ public static class NativeEnvironment
             if (SetEnv(name, value, overwrite: 0) == 0) applied[name] = value;
         }
         Applied = applied;
+        ApplyLibtorchLogLevel();
         string isa = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? (defaults.TryGetValue("ONEDNN_MAX_CPU_ISA", out var capped) ? capped : "");
         NativeBf16 = CpuFlags().Contains("avx512_bf16") && !isa.StartsWith("AVX2", StringComparison.OrdinalIgnoreCase)
             && !isa.StartsWith("SSE", StringComparison.OrdinalIgnoreCase) && !isa.Equals("AVX", StringComparison.OrdinalIgnoreCase);
@@ -80,6 +82,26 @@ public static class NativeEnvironment
             return [];
         }
     }
+
+    /// <summary>
+    /// libtorch reads <c>TORCH_CPP_LOG_LEVEL</c> only in <c>c10::initLogging</c>, which PyTorch calls at import and
+    /// TorchSharp never does: without this call the variable has no effect. Loading libc10 here is the copy libtorch links
+    /// to later (the loader matches it by name).
+    /// </summary>
+    private static void ApplyLibtorchLogLevel()
+    {
+        try
+        {
+            InitC10Logging();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No libtorch beside this program: nothing here logs through it.
+        }
+    }
+
+    [DllImport("c10", EntryPoint = "_ZN3c1011initLoggingEv")]
+    private static extern void InitC10Logging();
 
     [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi)]
     private static extern int SetEnv(string name, string value, int overwrite);

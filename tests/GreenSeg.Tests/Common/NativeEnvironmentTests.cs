@@ -23,6 +23,17 @@ public sealed class NativeEnvironmentTests
     }
 
     [Fact]
+    public void LibtorchsLogLevelFollowsTheVariable()
+    {
+        // c10's levels: 0 info, 1 warning, 2 error, 3 fatal. Read from the libc10 libtorch computes with.
+        using var loaded = zeros(1);
+        var levels = new Dictionary<string, int> { ["INFO"] = 0, ["WARNING"] = 1, ["ERROR"] = 2, ["FATAL"] = 3 };
+        int expected = Native("TORCH_CPP_LOG_LEVEL") is { } set && levels.TryGetValue(set.ToUpperInvariant(), out int level) ? level : 1;
+        var c10 = NativeLibrary.Load("libc10.so", typeof(TorchSharp.torch).Assembly, null);
+        Marshal.ReadInt32(NativeLibrary.GetExport(c10, "FLAGS_caffe2_log_level")).ShouldBe(expected);
+    }
+
+    [Fact]
     public void CappedAtAvx2TheAutoPrecisionsChooseFp32()
     {
         if (Environment.GetEnvironmentVariable(NativeEnvironment.AllowAvx512Variable) == "1") return;
