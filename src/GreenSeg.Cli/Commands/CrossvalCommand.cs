@@ -106,5 +106,10 @@ public sealed class CrossvalCommand : Command<CrossvalSettings>
 
         public void StackScored(Fold fold, StackScore score) =>
             training.Message(FormattableString.Invariant($"  {score.Stack}: Dice {score.Dice:0.000}, HD95 {score.Hd95Mm?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-"} mm, {score.PredictedMl:0.0} ml predicted / {score.TruthMl:0.0} ml"));
+
+        // A long run's progress at a glance, resumed runs' earlier folds included.
+        public void FoldScored(Fold fold, int count, CrossValidationResults soFar) =>
+            training.Message(FormattableString.Invariant(
+                $"[{fold.Index + 1}/{count}] {fold.Name} scored; so far {soFar.FoldResults.Count} of {count} folds: mean Dice {soFar.MeanDice:0.000} over {soFar.Stacks.Count} stacks, worst {soFar.Worst?.Stack} {soFar.Worst?.Dice:0.000}; training {soFar.TrainingKj:0.0} kJ"));
     }
 }

@@ -51,6 +51,8 @@ public interface ICrossValidationObserver
     void FoldStarting(Fold fold, int count, FoldStart start);
     void FoldSkipped(Fold fold, int count);
     void StackScored(Fold fold, StackScore score);
+    /// <summary>A fold is scored and recorded; <paramref name="soFar"/> holds every fold recorded up to now.</summary>
+    void FoldScored(Fold fold, int count, CrossValidationResults soFar);
 }
 
 public sealed class SilentCrossValidationObserver : ICrossValidationObserver
@@ -60,6 +62,7 @@ public sealed class SilentCrossValidationObserver : ICrossValidationObserver
     public void FoldStarting(Fold fold, int count, FoldStart start) { }
     public void FoldSkipped(Fold fold, int count) { }
     public void StackScored(Fold fold, StackScore score) { }
+    public void FoldScored(Fold fold, int count, CrossValidationResults soFar) { }
 }
 
 /// <summary>
@@ -106,6 +109,7 @@ public static class CrossValidationRunner
             store.Record(trained is null
                 ? RunFold(options, recipe, fold, folds.Count, observer, cancellationToken)
                 : ScoreTrainedFold(options, recipe, fold, folds.Count, trained[fold.Name], observer, cancellationToken));
+            observer.FoldScored(fold, folds.Count, CrossValidationResults.From(store));
         }
         var results = CrossValidationResults.From(store);
         if (options.Review && results.FoldResults.Count == folds.Count) results = results with { Review = CrossValidationReview.Write(results) };

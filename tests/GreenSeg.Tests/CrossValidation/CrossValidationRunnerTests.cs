@@ -36,6 +36,8 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         public void FoldStarting(Fold fold, int count, FoldStart start) => Events.Add(start == FoldStart.ScoringOnly ? $"score only {fold.Name}" : $"start {fold.Name}");
         public void FoldSkipped(Fold fold, int count) => Events.Add($"skip {fold.Name}");
         public void StackScored(Fold fold, StackScore score) => Events.Add($"score {score.Stack}");
+        public void FoldScored(Fold fold, int count, CrossValidationResults soFar) =>
+            Events.Add($"scored {fold.Name}: {soFar.FoldResults.Count} of {count} folds, {soFar.Stacks.Count} stacks");
     }
 
     [Fact]
@@ -66,6 +68,9 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         review.Rows.ShouldAllBe(r => r.ReferenceMl > 0 && File.Exists(Path.Combine(review.MosaicFolder, r.MosaicFile!)));
         review.PagePath.ShouldBe(Path.Combine(results.Folder, "review.html"));
         first.Events.Count(e => e.StartsWith("start")).ShouldBe(3);
+        // After each fold, the results so far: every fold recorded up to it.
+        first.Events.Where(e => e.StartsWith("scored")).ShouldBe(
+            ["scored DWI: 1 of 3 folds, 1 stacks", "scored FMRI: 2 of 3 folds, 2 stacks", "scored T2W: 3 of 3 folds, 3 stacks"]);
 
         var second = new Recorder();
         var again = CrossValidationRunner.Run(Options(), second);
@@ -160,6 +165,7 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         public void FoldStarting(Fold fold, int count, FoldStart start) { }
         public void FoldSkipped(Fold fold, int count) { }
         public void StackScored(Fold fold, StackScore score) => stop.Cancel();
+        public void FoldScored(Fold fold, int count, CrossValidationResults soFar) { }
     }
 
     [Fact]
