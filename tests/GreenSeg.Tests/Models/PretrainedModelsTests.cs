@@ -81,7 +81,11 @@ public sealed class PretrainedModelSegmentationTests
     [Fact]
     public void TheDefaultModelWasTrainedOnCutPlanesAndSegmentsAllThreePlanesOfAStackOnRequest()
     {
-        PretrainedModels.Default().Manifest().MultiPlanar.ShouldBeGreaterThan(0);
+        var manifest = PretrainedModels.Default().Manifest();
+        manifest.MultiPlanar.ShouldBeGreaterThan(0);
+        // Today's default recipe, as cross-validation chose it: percentile scaling, the weight average.
+        manifest.Normalization.ShouldBe(GreenSeg.Transforms.IntensityNormalization.Percentile);
+        manifest.TrainedWith.ShouldContain("weights averaged");
         var image = PhantomImage();
         (image.SizeZ * image.SpacingZ).ShouldBeGreaterThanOrEqualTo(GreenSeg.Data.MultiPlanarCuts.MinimumThroughPlaneMm);
         using var threePlanes = Segmenter.Load(PretrainedModels.Default().Folder, new SegmentOptions { Threads = 2, Views = SegmentationViews.ThreePlanes });
