@@ -57,7 +57,10 @@ public class ComputeConvolutionTests
         output.shape.ShouldBe([8, outChannels, side / 2, side / 2]);
         output.allclose(reference, rtol: 1e-5, atol: 1e-5).ShouldBeTrue();
         channelsLast.grad!.allclose(nchw.grad!, rtol: 1e-5, atol: 1e-5).ShouldBeTrue();
-        conv.Weight.grad!.allclose(weight.grad!, rtol: 1e-4, atol: 1e-4).ShouldBeTrue();
+        // Each weight's gradient sums batch x side² / 4 products (32768 at 128²) in another order in each layout: its rounding
+        // follows the sum's scale, not the entry's, so an entry near 0 is compared at the scale of the largest.
+        double scale = weight.grad!.abs().max().item<float>();
+        ((double)(conv.Weight.grad! - weight.grad!).abs().max().item<float>()).ShouldBeLessThan(1e-4 * scale);
     }
 
     [Theory]
