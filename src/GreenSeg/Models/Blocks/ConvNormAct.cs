@@ -75,7 +75,12 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <summary>The BatchNorm in eval mode as a per-channel affine map: x·scale + shift.</summary>
     private (Tensor Scale, Tensor Shift) BatchNormAffine()
     {
-        var scale = bn!.weight! / (bn.running_var! + bn.eps).sqrt();
+        // The Scalars are held to the end, not made implicitly: TorchSharp's tensor + double passes two temporary Scalars
+        // (the value, an alpha of 1) whose finalizers can free them while libtorch reads them (a CI run failed here
+        // with "Expected false to be true" from Scalar::toFloat; FinalizerSafeBatchNorm2d says more).
+        using var eps = bn!.eps.ToScalar();
+        using var one = 1.0.ToScalar();
+        var scale = bn.weight! / bn.running_var!.add(eps, one).sqrt();
         var shift = bn.bias! - bn.running_mean! * scale;
         return (scale, shift);
     }
