@@ -102,7 +102,8 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         var table = new Table().AddColumns("run", "epochs", "best epoch", "val Dice", "energy", "CO2eq", "time", "stopped");
         table.AddRow(Markup.Escape(result.RunFolder), result.EpochsRun.ToString(), result.BestEpoch.ToString(),
-            FormattableString.Invariant($"{result.BestValidationDice:0.0000}"),
+            // A final run holds nothing out, so it has no validation Dice to show (NaN in the result).
+            double.IsNaN(result.BestValidationDice) ? "none held out" : FormattableString.Invariant($"{result.BestValidationDice:0.0000}"),
             FormattableString.Invariant($"{result.TotalEnergyKj:0.00} kJ ({(result.EnergyEstimated ? "estimated" : "measured")})"),
             FormattableString.Invariant($"{result.Co2Grams:0.0} g"), result.Duration.ToString(@"hh\:mm\:ss"), Markup.Escape(result.StopReason));
         AnsiConsole.Write(table);
