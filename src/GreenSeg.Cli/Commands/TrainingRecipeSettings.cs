@@ -127,6 +127,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     public bool SyncBatchNorm { get; init; }
     [CommandOption("--collective-timeout <SECONDS>")] [Description("A rank that waits this long for the others in a collective aborts the job (default 600).")]
     public double? CollectiveTimeout { get; init; }
+    [CommandOption("--set <KEY=VALUE>")] [Description("Any training option by its config key or dotted path, e.g. --set augmentation.max-scale=1.4 (repeatable; applied after the other flags).")]
+    public string[] Set { get; init; } = [];
 
 
     /// <summary>
@@ -171,7 +173,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
         if (SyncBatchNorm) flags.Add("sync-batchnorm", true);
         // --pue has a default of its own: only a value other than it overrides the base.
         if (Pue != DefaultPue) flags.Add("pue", Pue);
-        return [.. flags.Settings, .. DataSettings()];
+        return [.. flags.Settings, .. Set.Select(StudyOverrides.ParseSetting), .. DataSettings()];
     }
 
     /// <summary>A command's own data flags (--data, --validation-data) as option settings.</summary>

@@ -51,6 +51,7 @@ public sealed class TrainSettingsTests : IDisposable
             EarlyStoppingMinDelta = 0.01, SelectBestBy = SelectionMetric.Loss, PostprocessValidation = false, EnergyBudget = "5kJ",
             Components = GreenSeg.Transforms.ComponentSelection.Large, MinComponentShare = 0.2, GreenStopDicePerKj = 0.02, GreenStopWindow = 5, DistillFrom = "teacher", DistillWeight = 0.3, DistillTemperature = 4,
             Distributed = DistributedMode.Mpi, GradCompression = GradCompression.Int8, SyncEvery = 4, SyncBatchNorm = true, CollectiveTimeout = 30, CpuTdp = 65, Country = "POL", CarbonIntensity = 700, Pue = 1.3,
+            Set = ["augmentation.max-scale=1.4"],
     };
 
     /// <summary>The flags of <c>greenseg train</c> that are training options (not where options come from or where the run goes).</summary>
@@ -78,7 +79,7 @@ public sealed class TrainSettingsTests : IDisposable
         o.Loading.ShouldBe(new LoadingSection
         {
             Cache = CacheMode.Disk, CacheDir = "c", Prefetch = 3, Augment = false, Balance = BalanceMode.Stack, MultiPlanar = 0.5,
-            Augmentation = new AugmentationOptions { SyntheticContrastProbability = 0.4 },
+            Augmentation = new AugmentationOptions { SyntheticContrastProbability = 0.4, MaxScale = 1.4 },
         });
         o.Compute.ShouldBe(new ComputeSection { Precision = PrecisionChoice.Fp32, ChannelsLast = false, Threads = 1, Device = "cpu" });
         o.Optimisation.ShouldBe(new OptimisationSection
@@ -154,6 +155,21 @@ public sealed class TrainSettingsTests : IDisposable
         options.Loading.Augmentation.SyntheticContrastProbability.ShouldBe(0.7);
         options.Loading.Augmentation.SyntheticContrastClasses.ShouldBe(8);
         new TrainSettings().Resolve().Loading.Augmentation.SyntheticContrastProbability.ShouldBe(0);
+    }
+
+    [Fact]
+    public void Set_reaches_nested_options_wins_over_the_config_and_names_an_unknown_key()
+    {
+        string config = Path.Combine(_dir, "run.yaml");
+        File.WriteAllText(config, "data: d\nloading:\n  augmentation:\n    max-scale: 1.2\n    min-scale: 0.9\n");
+
+        var options = new TrainSettings { Config = config, Set = ["augmentation.max-scale=1.4", "augmentation.bias-field-probability=0.5"] }.Resolve();
+
+        options.Loading.Augmentation.MaxScale.ShouldBe(1.4);
+        options.Loading.Augmentation.MinScale.ShouldBe(0.9);
+        options.Loading.Augmentation.BiasFieldProbability.ShouldBe(0.5);
+        Should.Throw<GreenSegException>(() => new TrainSettings { Set = ["augmentation.max-scael=1.4"] }.Settings()).Message.ShouldContain("max-scael");
+        Should.Throw<GreenSegException>(() => new TrainSettings { Set = ["max-scale"] }.Settings()).Message.ShouldContain("KEY=VALUE");
     }
 
     [Fact]
