@@ -5,6 +5,7 @@ using GreenSeg.Common;
 using GreenSeg.Pipelines;
 using GreenSeg.Studies;
 using GreenSeg.Training;
+using CsCheck;
 
 namespace GreenSeg.Tests.Studies;
 
@@ -117,6 +118,26 @@ public class StudyPlanTests
     public void Command_line_settings_parse_as_key_value(string text, string key, string? value)
     {
         StudyOverrides.ParseSetting(text).ShouldBe(new OptionSetting(key, value));
+    }
+
+    /// <summary>
+    /// Fuzz: any text given to --set is either a setting of a known key, applied or refused with the option named, or
+    /// refused as a whole; never another exception.
+    /// </summary>
+    [Fact]
+    public void Any_set_text_is_parsed_and_applied_or_refused_with_a_clear_error()
+    {
+        var key = Gen.OneOf(Gen.OneOfConst([.. OptionOverrides.Keys, "augmentation.max-scale", "optimisation.learning-rate"]), Gen.String);
+        var value = Gen.OneOf(Gen.OneOfConst("", "~", "1", "-3", "0.5", "1e400", "true", "nan", "[1, 2]", "{a: b}", "'x"), Gen.String);
+        Gen.Select(key, Gen.OneOfConst("=", " = ", ""), value, (k, eq, v) => k + eq + v).Sample(text =>
+        {
+            OptionSetting setting;
+            try { setting = StudyOverrides.ParseSetting(text); }
+            catch (GreenSegException) { return; }
+            OptionOverrides.IsKey(setting.Key).ShouldBeTrue();
+            try { OptionOverrides.Apply(new TrainingOptions(), [setting], "--set"); }
+            catch (GreenSegException e) { e.Message.ShouldNotBeNullOrWhiteSpace(); }
+        }, iter: 300);
     }
 
     [Theory]
