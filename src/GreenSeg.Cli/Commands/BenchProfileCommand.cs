@@ -14,6 +14,8 @@ public sealed class BenchProfileSettings : CommandSettings
     public string Model { get; init; } = "att-squeeze-unet";
     [CommandOption("--model-width <N>")] [Description("Base width (default: the architecture's own).")]
     public int? Width { get; init; }
+    [CommandOption("--first-stage-width <N>")] [Description("Width of a U-Net's full-resolution stage (default: the base width).")]
+    public int? FirstStageWidth { get; init; }
     [CommandOption("--size <PIXELS>")] [DefaultValue(128)]
     public int Size { get; init; } = 128;
     [CommandOption("-b|--batch-size <N>")] [DefaultValue(8)]
@@ -37,7 +39,7 @@ public sealed class BenchProfileCommand : Command<BenchProfileSettings>
         var compute = new ComputeSettings(PrecisionOption.Parse(settings.Precision, CPU), ChannelsLast: !settings.Nchw);
         var result = LayerProfileBenchmark.Run(new LayerProfileOptions
         {
-            Model = settings.Model, Width = settings.Width, Size = settings.Size, Batch = settings.BatchSize, Steps = settings.Steps, Compute = compute,
+            Model = settings.Model, Width = settings.Width, FirstStageWidth = settings.FirstStageWidth, Size = settings.Size, Batch = settings.BatchSize, Steps = settings.Steps, Compute = compute,
         }, cancellationToken);
 
         double parts = result.Kinds.Sum(k => k.TotalMilliseconds);

@@ -47,6 +47,10 @@ public sealed class ModelsShowSettings : CommandSettings
     [CommandOption("--model-width <N>")]
     [Description("Width of the first stage, as training's --model-width (default: the model's own).")]
     public int? ModelWidth { get; init; }
+
+    [CommandOption("--first-stage-width <N>")]
+    [Description("Width of a U-Net's full-resolution stage, as training's --first-stage-width (default: the model width).")]
+    public int? FirstStageWidth { get; init; }
 }
 
 /// <summary>greenseg models show NAME: the layer table of one architecture.</summary>
@@ -55,7 +59,7 @@ public sealed class ModelsShowCommand : Command<ModelsShowSettings>
     public override int Execute(CommandContext context, ModelsShowSettings settings, CancellationToken cancellationToken)
     {
         var info = ModelRegistry.Describe(settings.Name);
-        using var model = ModelRegistry.Create(info.Name, new ModelOptions { BaseFeatures = settings.ModelWidth });
+        using var model = ModelRegistry.Create(info.Name, new ModelOptions { BaseFeatures = settings.ModelWidth, FirstStageWidth = settings.FirstStageWidth });
         var profile = ModelProfiler.Profile(model, settings.Size, settings.Size);
         ConsoleTable.Line($"{info.Name}: {info.Description} ({info.Reference})");
         ConsoleTable.Write(["layer", "type", "output", "params", "MMACs"],
@@ -66,7 +70,7 @@ public sealed class ModelsShowCommand : Command<ModelsShowSettings>
                 (l.MultiplyAccumulates / 1e6).ToString("F1", CultureInfo.InvariantCulture),
             }), 3, 4);
         ConsoleTable.Line(string.Create(CultureInfo.InvariantCulture,
-            $"input 1x{model.InChannels}x{settings.Size}x{settings.Size}, width {model.BaseFeatures}, total stride {model.TotalStride}: " +
+            $"input 1x{model.InChannels}x{settings.Size}x{settings.Size}, width {model.BaseFeatures}{(model.FirstStageWidth is int first ? $" (first stage {first})" : "")}, total stride {model.TotalStride}: " +
             $"{profile.Parameters:N0} parameters, {profile.GigaMacs:F2} GMACs, " +
             $"training activations >= {Format.MiB(profile.PeakTrainingActivationBytes)} MiB per image (largest layer output {Format.MiB(profile.LargestActivationBytes)} MiB)"));
         return 0;
@@ -97,7 +101,7 @@ public sealed class ModelsPretrainedCommand : Command
             ConsoleTable.Line($"{model.Name}{(model.Name == PretrainedModels.DefaultName ? " (segment's default)" : "")}: {model.Card.Description}");
             ConsoleTable.Write(["", ""],
             [
-                ["network", FormattableString.Invariant($"{manifest.Model}{(manifest.ModelWidth is int w ? $" width {w}" : "")}, {manifest.Size}x{manifest.Size} at {manifest.Spacing} mm, {manifest.Normalization}{(manifest.CanonicalOrientation ? ", canonical orientation" : "")}")],
+                ["network", FormattableString.Invariant($"{manifest.Model}{(manifest.ModelWidth is int w ? $" width {w}" : "")}{(manifest.FirstStageWidth is int first ? $" (first stage {first})" : "")}, {manifest.Size}x{manifest.Size} at {manifest.Spacing} mm, {manifest.Normalization}{(manifest.CanonicalOrientation ? ", canonical orientation" : "")}")],
                 ["size", Format.MiB(model.SizeBytes) + " MiB"],
                 ["trained on", model.Card.TrainedOn],
                 ["command", model.Card.Command],

@@ -57,6 +57,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("-m|--model <NAME>")] [Description("Model name (greenseg models list).")]
     public string? Model { get; init; }
     [CommandOption("--model-width <N>")] public int? ModelWidth { get; init; }
+    [CommandOption("--first-stage-width <N>")] [Description("Width of a U-Net's full-resolution stage (default: the model width); narrower is a cheaper step.")]
+    public int? FirstStageWidth { get; init; }
     [CommandOption("--precision <P>")] [Description("auto (bf16-mixed where bf16 runs in hardware, else fp32) | fp32 | bf16-mixed | fp16-mixed (CUDA); bf16 and fp16 are accepted too.")]
     [TypeConverter(typeof(ChoiceConverter<PrecisionChoice>))]
     public PrecisionChoice? Precision { get; init; }
@@ -149,7 +151,7 @@ public abstract class TrainingRecipeSettings : EnergySettings
     {
         var flags = new FlagSettings()
             .Add("validation-fraction", ValidationFraction).Add("final", Final).Add("seed", Seed).Add("split-seed", SplitSeed)
-            .Add("model", Model).Add("model-width", ModelWidth)
+            .Add("model", Model).Add("model-width", ModelWidth).Add("first-stage-width", FirstStageWidth)
             .Add("spacing", Spacing).Add("size", Size).Add("normalization", Normalization)
             .Add("cache", Cache).Add("cache-dir", CacheDir).Add("prefetch", Prefetch).Add("augment", Augment).Add("balance", Balance)
             .Add("multi-planar", MultiPlanar)

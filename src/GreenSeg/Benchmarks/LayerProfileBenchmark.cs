@@ -34,6 +34,8 @@ public sealed record LayerProfileOptions
 {
     public string Model { get; init; } = "att-squeeze-unet";
     public int? Width { get; init; }
+    /// <summary>A U-Net's full-resolution stage width (<see cref="ModelOptions.FirstStageWidth"/>); null: the base width.</summary>
+    public int? FirstStageWidth { get; init; }
     public int Size { get; init; } = 128;
     public int Batch { get; init; } = 8;
     public int Steps { get; init; } = 5;
@@ -64,7 +66,7 @@ public static class LayerProfileBenchmark
     {
         if (options.Batch < 1 || options.Steps < 1 || options.WarmupSteps < 0 || options.Size < 1)
             throw new GreenSegException("bench profile: batch, steps and size must be positive, warm-up steps >= 0");
-        using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.Width, Seed = options.Seed });
+        using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.Width, FirstStageWidth = options.FirstStageWidth, Seed = options.Seed });
         model.CheckInputShape([options.Batch, model.InChannels, options.Size, options.Size]);
         model.train();
         ComputeMode.Apply(model, options.Compute);

@@ -62,7 +62,7 @@ public static class TrainingThroughputBenchmark
         {
             var cache = new SampleCache(mode, preparation.Prepare, preparation.Fingerprint, diskFolder);
             torch.manual_seed(options.Seed);
-            using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth });
+            using var model = ModelRegistry.Create(options.Model, options.ModelOptions());
             var profile = ModelProfiler.Profile(model, options.Preprocessing.Size, options.Preprocessing.Size);
             model.to(device);
             ComputeMode.Apply(model, precision, options.Compute.ChannelsLast);

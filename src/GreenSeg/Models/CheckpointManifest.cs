@@ -23,6 +23,9 @@ public sealed record CheckpointManifest
 
     public required string Model { get; init; }
     public int? ModelWidth { get; init; }
+    /// <summary>A U-Net's full-resolution stage width when training narrowed it (<see cref="ModelOptions.FirstStageWidth"/>); absent: the model width.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? FirstStageWidth { get; init; }
     /// <summary>The fire-module network's shape when training changed it (architecture search); absent: the network's own.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public FireNetShape? FireNet { get; init; }
@@ -63,7 +66,7 @@ public sealed record CheckpointManifest
 
     /// <summary>A fresh (untrained) network of the architecture, width and channels this manifest describes.</summary>
     public SegmentationModel CreateModel() =>
-        ModelRegistry.Create(Model, new ModelOptions { BaseFeatures = ModelWidth, InChannels = InChannels, OutChannels = OutChannels, InternalWidths = InternalWidths, FireNet = FireNet });
+        ModelRegistry.Create(Model, new ModelOptions { BaseFeatures = ModelWidth, FirstStageWidth = FirstStageWidth, InChannels = InChannels, OutChannels = OutChannels, InternalWidths = InternalWidths, FireNet = FireNet });
 
     /// <summary>The preprocessing the model was trained with, which inference must repeat exactly.</summary>
     public Transforms.PreprocessingOptions Preprocessing() => new()
@@ -104,10 +107,12 @@ public sealed record CheckpointManifest
         if (Size is < ModelLimits.MinSize or > ModelLimits.MaxSize) return $"Size {Size} must lie in {ModelLimits.MinSize}..{ModelLimits.MaxSize} pixels";
         if (!(Spacing >= ModelLimits.MinSpacingMm && Spacing <= ModelLimits.MaxSpacingMm)) return $"Spacing {Spacing} must lie in {ModelLimits.MinSpacingMm}..{ModelLimits.MaxSpacingMm} mm";
         if (ModelWidth is < 1 or > ModelLimits.MaxModelWidth) return $"ModelWidth {ModelWidth} must lie in 1..{ModelLimits.MaxModelWidth}";
+        if (FirstStageWidth is < 1 or > ModelLimits.MaxModelWidth) return $"FirstStageWidth {FirstStageWidth} must lie in 1..{ModelLimits.MaxModelWidth}";
         if (InChannels is < 1 or > 64 || OutChannels is < 1 or > 64) return $"InChannels {InChannels} and OutChannels {OutChannels} must lie in 1..64";
         if (InternalWidths is { } widths && (widths.Count > 100_000 || widths.Any(w => w is < 1 or > ModelLimits.MaxModelWidth * 64)))
             return $"InternalWidths must each lie in 1..{ModelLimits.MaxModelWidth * 64}";
         if (ModelRegistry.TryDescribe(Model) is not null && ModelRegistry.ShapeProblem(Model, FireNet) is { } shape) return shape;
+        if (ModelRegistry.TryDescribe(Model) is not null && ModelRegistry.FirstStageWidthProblem(Model, FirstStageWidth) is { } firstStage) return firstStage;
         if (PostProcessing is { } post && PostProcessingProblem(post) is { } cleanUp) return cleanUp;
         if (!Enum.IsDefined(Normalization)) return $"Normalization {Normalization} is not one this GreenSeg knows";
         if (PreprocessingVersion is < 1 or > Transforms.PreprocessingOptions.Version)

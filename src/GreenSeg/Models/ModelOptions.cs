@@ -18,6 +18,13 @@ public sealed record ModelOptions
     public int? BaseFeatures { get; init; }
 
     /// <summary>
+    /// Width of a U-Net's full-resolution stage (its first encoder and last decoder level), which does a fifth of the
+    /// convolutions and most of the normalisation and activation work of a step; null: <see cref="BaseFeatures"/>, as
+    /// published. Only the networks whose <see cref="ModelInfo.TakesFirstStageWidth"/> is set take it.
+    /// </summary>
+    public int? FirstStageWidth { get; init; }
+
+    /// <summary>
     /// Seed of a private generator for the initial weights (reproducible, untouched by other threads);
     /// null draws from torch's global generator (torch.manual_seed).
     /// </summary>
@@ -46,6 +53,8 @@ public sealed record ModelOptions
         if (OutChannels <= 0) throw new GreenSegException($"model '{model}': OutChannels must be positive, got {OutChannels}");
         int width = BaseFeatures ?? defaultWidth;
         if (width < 4) throw new GreenSegException($"model '{model}': BaseFeatures must be at least 4, got {width}");
+        if (FirstStageWidth is < 1 or > ModelLimits.MaxModelWidth)
+            throw new GreenSegException($"model '{model}': FirstStageWidth must lie in 1..{ModelLimits.MaxModelWidth}, got {FirstStageWidth}");
         return width;
     }
 }

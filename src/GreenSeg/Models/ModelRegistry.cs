@@ -6,10 +6,11 @@ namespace GreenSeg.Models;
 
 /// <summary>
 /// One architecture of the zoo: its name, what it is, where it comes from, how to build it, and which parts of a
-/// <see cref="FireNetShape"/> it lets change (none for a network without fire modules).
+/// <see cref="FireNetShape"/> it lets change (none for a network without fire modules), and whether its full-resolution
+/// stage may be narrower than the rest (<see cref="ModelOptions.FirstStageWidth"/>).
 /// </summary>
 public sealed record ModelInfo(string Name, string Description, string Reference, int DefaultBaseFeatures,
-    Func<ModelOptions, SegmentationModel> Factory, FireNetParts FireNet = FireNetParts.None);
+    Func<ModelOptions, SegmentationModel> Factory, FireNetParts FireNet = FireNetParts.None, bool TakesFirstStageWidth = false);
 
 /// <summary>The architectures users can train and compare by name.</summary>
 public static class ModelRegistry
@@ -17,9 +18,9 @@ public static class ModelRegistry
     private static readonly ModelInfo[] All =
     [
         new("unet", "Classic U-Net, 4 down / 4 up, 2x(3x3 conv+BN+ReLU), transposed-conv up (the study's baseline)",
-            "Ronneberger et al., MICCAI 2015", 64, o => new UNet(o)),
+            "Ronneberger et al., MICCAI 2015", 64, o => new UNet(o), TakesFirstStageWidth: true),
         new("attention-unet", "U-Net with additive attention gates on the skips",
-            "Oktay et al., MIDL 2018", 64, o => new AttentionUNet(o)),
+            "Oktay et al., MIDL 2018", 64, o => new AttentionUNet(o), TakesFirstStageWidth: true),
         new("squeeze-unet", "U-Net of SqueezeNet fire modules, stride-2 fire down, transposed fire up",
             "Beheshti & Johnsson, CVPRW 2020", 64, o => new SqueezeUNet(o), FireNetParts.All),
         new("att-squeeze-unet", "Fire-module encoder, attention-gated decoder, as used in the study",
@@ -63,6 +64,16 @@ public static class ModelRegistry
             : $"model '{info.Name}' keeps its published {PartNames(refused)}: of the fire-net: section it takes {PartNames(info.FireNet)} only";
     }
 
+    /// <summary>Why the model of this name cannot take a first-stage width; null when it can, or when none is asked for.</summary>
+    public static string? FirstStageWidthProblem(string name, int? firstStageWidth)
+    {
+        if (firstStageWidth is null) return null;
+        var info = Describe(name);
+        if (info.TakesFirstStageWidth) return null;
+        var takers = All.Where(m => m.TakesFirstStageWidth).Select(m => m.Name);
+        return $"model '{info.Name}' has no separate full-resolution stage: first-stage-width shapes {string.Join(", ", takers)} only";
+    }
+
     private static string PartNames(FireNetParts parts) => string.Join(", ", new[]
     {
         parts.HasFlag(FireNetParts.Stages) ? "stages" : null,
@@ -76,6 +87,7 @@ public static class ModelRegistry
         var info = Describe(name);
         options ??= ModelOptions.Default;
         if (ShapeProblem(info.Name, options.FireNet) is { } problem) throw new GreenSegException(problem);
+        if (FirstStageWidthProblem(info.Name, options.FirstStageWidth) is { } firstStage) throw new GreenSegException(firstStage);
         using var seeded = options.Seed is { } seed ? InitialWeights.Seeded(seed) : null;
         using var widths = InternalWidthPlan.Use(options.InternalWidths);
         var model = info.Factory(options);

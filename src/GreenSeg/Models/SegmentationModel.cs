@@ -16,6 +16,8 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
     public int InChannels { get; }
     public int OutChannels { get; }
     public int BaseFeatures { get; }
+    /// <summary>The full-resolution stage's width when it differs from <see cref="BaseFeatures"/> (<see cref="ModelOptions.FirstStageWidth"/>); null otherwise.</summary>
+    public int? FirstStageWidth { get; }
     /// <summary>The internal widths it was built with (<see cref="ModelOptions.InternalWidths"/>); null: the architecture's own.</summary>
     public IReadOnlyList<int>? InternalWidths { get; }
 
@@ -30,6 +32,7 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
         InChannels = options.InChannels;
         OutChannels = options.OutChannels;
         InternalWidths = options.InternalWidths;
+        FirstStageWidth = options.FirstStageWidth;
         TotalStride = totalStride;
     }
 

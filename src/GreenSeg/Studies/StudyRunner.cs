@@ -74,14 +74,14 @@ public static class StudyRunner
         Directory.CreateDirectory(root);
         using var store = StudyStore.Open(root);
         RecordStudy(store, plan);
-        var profiles = new Dictionary<(string, int?, FireNetShape, int), ModelProfile>();
+        var profiles = new Dictionary<(string, ModelOptions, int), ModelProfile>();
         for (int i = 0; i < plan.Runs.Count; i++)
         {
             var options = plan.Runs[i].Options;
-            var key = (options.Model, options.ModelWidth, options.FireNet, options.Preprocessing.Size);
+            var key = (options.Model, options.ModelOptions(), options.Preprocessing.Size);
             if (!profiles.TryGetValue(key, out var profile))
             {
-                using var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, FireNet = options.FireNet });
+                using var model = ModelRegistry.Create(options.Model, options.ModelOptions());
                 profiles[key] = profile = ModelProfiler.Profile(model, options.Preprocessing.Size, options.Preprocessing.Size);
             }
             store.Register(plan.Runs[i], i, profile.Parameters, profile.GigaMacs);

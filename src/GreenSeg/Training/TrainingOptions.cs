@@ -58,6 +58,11 @@ public sealed partial record TrainingOptions
     /// <summary>A name of the model registry (<c>greenseg models list</c>).</summary>
     public string Model { get; init; } = "unet";
     public int? ModelWidth { get; init; } = 16;
+    /// <summary>
+    /// A U-Net's full-resolution stage narrower (or wider) than <see cref="ModelWidth"/> (<see cref="ModelOptions.FirstStageWidth"/>);
+    /// null: the model width. Recorded in the checkpoint's model.json.
+    /// </summary>
+    public int? FirstStageWidth { get; init; }
     /// <summary>Where run folders go when none is named.</summary>
     public string Output { get; init; } = "runs";
     /// <summary>
@@ -112,6 +117,9 @@ public sealed partial record TrainingOptions
         GpuIndices = device.type == TorchSharp.DeviceType.CUDA ? [Math.Max(0, (int)device.index)] : [],
     };
 
+    /// <summary>The network these options build (fresh weights from torch's global generator unless a seed is added).</summary>
+    public ModelOptions ModelOptions() => new() { BaseFeatures = ModelWidth, FirstStageWidth = FirstStageWidth, FireNet = FireNet };
+
     /// <summary>Throws a <see cref="GreenSegException"/> naming the first option that cannot work (by its config key).</summary>
     public TrainingOptions Validate()
     {
@@ -136,9 +144,11 @@ public sealed partial record TrainingOptions
         if (Final && Stopping.GreenStopDicePerKj is not null && ValidationData is null)
             throw new GreenSegException("green-stop-dice-per-kj needs validation Dice, which a final run (no held-out stack) does not have");
         OptionCheck.Require(ModelWidth is null or (>= 1 and <= ModelLimits.MaxModelWidth), "model-width", $"must lie in 1..{ModelLimits.MaxModelWidth}", ModelWidth);
+        OptionCheck.Require(FirstStageWidth is null or (>= 1 and <= ModelLimits.MaxModelWidth), "first-stage-width", $"must lie in 1..{ModelLimits.MaxModelWidth}", FirstStageWidth);
         FireNet.Validate();
         // An unknown model is named when the run builds it; a shape the known one cannot take is named here.
         if (ModelRegistry.TryDescribe(Model) is not null && ModelRegistry.ShapeProblem(Model, FireNet) is { } shape) throw new GreenSegException(shape);
+        if (ModelRegistry.TryDescribe(Model) is not null && ModelRegistry.FirstStageWidthProblem(Model, FirstStageWidth) is { } firstStage) throw new GreenSegException(firstStage);
         Preprocessing.Validate();
         if (FireNet.Stages is int stages && Preprocessing.Size % (1 << stages) != 0)
             throw new GreenSegException($"fire-net stages {stages} halve the input {stages} times: size must be a multiple of {1 << stages}, got {Preprocessing.Size}");

@@ -44,7 +44,7 @@ public sealed class TrainSettingsTests : IDisposable
     {
             Data = "d", ValidationData = "v", ValidationFraction = 0.3, Final = true, Seed = 5, SplitSeed = 6, Spacing = 1.5, Size = 96,
             Normalization = IntensityNormalization.Percentile, Cache = CacheMode.Disk, CacheDir = "c", Prefetch = 3, Augment = false,
-            Balance = BalanceMode.Stack, CanonicalOrientation = true, MultiPlanar = 0.5, SyntheticContrast = 0.4, Model = "micronet", ModelWidth = 8,
+            Balance = BalanceMode.Stack, CanonicalOrientation = true, MultiPlanar = 0.5, SyntheticContrast = 0.4, Model = "attention-unet", ModelWidth = 8, FirstStageWidth = 4,
             Precision = PrecisionChoice.Fp32, ChannelsLast = false, Threads = 1, Device = "cpu", Loss = LossKind.Dice, Optimizer = OptimizerKind.Sgd,
             LearningRate = "2e-3", LrPolicy = LrPolicyKind.OneCycle, WeightDecay = 0.01, Momentum = 0.8, Nesterov = true, GradAveraging = true,
             AmsGrad = true, GradClip = 2, EmaDecay = 0.99, BatchSize = "4", MemoryLimitMb = 100, Epochs = 9, LrFinderSteps = 30, EarlyStoppingPatience = 4,
@@ -73,8 +73,8 @@ public sealed class TrainSettingsTests : IDisposable
 
         var o = settings.Resolve();
 
-        (o.Data, o.ValidationData, o.ValidationFraction, o.Final, o.Seed, o.SplitSeed, o.Model, o.ModelWidth)
-            .ShouldBe(("d", "v", 0.3, true, 5, (int?)6, "micronet", (int?)8));
+        (o.Data, o.ValidationData, o.ValidationFraction, o.Final, o.Seed, o.SplitSeed, o.Model, o.ModelWidth, o.FirstStageWidth)
+            .ShouldBe(("d", "v", 0.3, true, 5, (int?)6, "attention-unet", (int?)8, (int?)4));
         o.Preprocessing.ShouldBe(new PreprocessingSection { Spacing = 1.5, Size = 96, Normalization = IntensityNormalization.Percentile, CanonicalOrientation = true });
         o.Loading.ShouldBe(new LoadingSection
         {

@@ -8,7 +8,8 @@ namespace GreenSeg.Models.Architectures;
 
 /// <summary>
 /// Classic U-Net (Ronneberger et al. 2015) with BatchNorm and "same" padding: four 2x max-pool stages
-/// down, four 2x2 transposed-conv stages up, widths b, 2b, 4b, 8b, 16b. b = 64 gives 31.04 M parameters.
+/// down, four 2x2 transposed-conv stages up, widths b, 2b, 4b, 8b, 16b. b = 64 gives 31.04 M parameters. The
+/// full-resolution stage may be narrower than b (<see cref="ModelOptions.FirstStageWidth"/>), for a cheaper step.
 /// </summary>
 public class UNet : SegmentationModel
 {
@@ -26,6 +27,7 @@ public class UNet : SegmentationModel
         : base(modelName, options, defaultBaseFeatures: 64, totalStride: 1 << Levels)
     {
         var widths = Enumerable.Range(0, Levels + 1).Select(level => (long)BaseFeatures << level).ToArray();
+        if (FirstStageWidth is int first) widths[0] = first;
         inConv = new DoubleConv(InChannels, widths[0]);
         down = nn.ModuleList<nn.Module<Tensor, Tensor>>();
         for (int level = 1; level <= Levels; level++)

@@ -85,6 +85,7 @@ public sealed class RunRecorder(RunFolder run, TrainingOptions options, ITrainin
     {
         Model = options.Model,
         ModelWidth = options.ModelWidth,
+        FirstStageWidth = options.FirstStageWidth,
         FireNet = options.FireNet.IsDefault() ? null : options.FireNet,
         Spacing = options.Preprocessing.Spacing,
         Size = options.Preprocessing.Size,

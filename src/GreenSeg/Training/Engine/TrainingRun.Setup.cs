@@ -114,7 +114,7 @@ public sealed partial class TrainingRun
     private SegmentationModel CreateModel(Precision precision, torch.Device device)
     {
         var options = Options;
-        var model = ModelRegistry.Create(options.Model, new ModelOptions { BaseFeatures = options.ModelWidth, Seed = options.Seed, InternalWidths = _request.InternalWidths, FireNet = options.FireNet });
+        var model = ModelRegistry.Create(options.Model, options.ModelOptions() with { Seed = options.Seed, InternalWidths = _request.InternalWidths });
         model.to(device);
         ComputeMode.Apply(model, precision, options.Compute.ChannelsLast);
         return model;
