@@ -74,7 +74,7 @@ public static class ChannelPruning
         var widths = kept.Select(k => k.Length).ToList();
         var pruned = ModelRegistry.Create(model.ModelName, new ModelOptions
         {
-            BaseFeatures = model.BaseFeatures, InChannels = model.InChannels, OutChannels = model.OutChannels, InternalWidths = widths,
+            BaseFeatures = model.BaseFeatures, FirstStageWidth = model.FirstStageWidth, InChannels = model.InChannels, OutChannels = model.OutChannels, InternalWidths = widths,
         });
         try
         {

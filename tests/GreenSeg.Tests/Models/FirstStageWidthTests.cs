@@ -49,6 +49,19 @@ public sealed class FirstStageWidthTests : IDisposable
         narrowProfile.GigaMacs.ShouldBeLessThan(plainProfile.GigaMacs * 0.9);
     }
 
+    [Fact]
+    public void Channel_pruning_keeps_the_narrow_stage()
+    {
+        using var model = ModelRegistry.Create("unet", new ModelOptions { BaseFeatures = 8, FirstStageWidth = 4, Seed = 5 });
+        var pruned = GreenSeg.Compression.ChannelPruning.Prune(model, 0.5);
+        using var narrow = pruned.Model;
+
+        narrow.FirstStageWidth.ShouldBe(4);
+        narrow.ParameterCount().ShouldBeLessThan(model.ParameterCount());
+        using var scope = NewDisposeScope();
+        narrow.call(randn(1, 1, 32, 32)).shape.ShouldBe([1, 1, 32, 32]);
+    }
+
     [Theory]
     [InlineData("att-squeeze-unet")]
     [InlineData("micronet")]
