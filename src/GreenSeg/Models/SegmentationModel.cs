@@ -16,7 +16,7 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
     public int InChannels { get; }
     public int OutChannels { get; }
     public int BaseFeatures { get; }
-    /// <summary>The full-resolution stage's width when it differs from <see cref="BaseFeatures"/> (<see cref="ModelOptions.FirstStageWidth"/>); null otherwise.</summary>
+    /// <summary>The full-resolution stage's width as built with (<see cref="ModelOptions.FirstStageWidth"/>); null: <see cref="BaseFeatures"/>.</summary>
     public int? FirstStageWidth { get; }
     /// <summary>The internal widths it was built with (<see cref="ModelOptions.InternalWidths"/>); null: the architecture's own.</summary>
     public IReadOnlyList<int>? InternalWidths { get; }
