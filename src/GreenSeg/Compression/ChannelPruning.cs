@@ -72,10 +72,7 @@ public static class ChannelPruning
         if (blocks.Count == 0) throw new GreenSegException($"{model.ModelName}: has no blocks with internal channels; not supported by l1-channels");
         var kept = ChannelsToKeep(model, sparsity, originalWidths);
         var widths = kept.Select(k => k.Length).ToList();
-        var pruned = ModelRegistry.Create(model.ModelName, new ModelOptions
-        {
-            BaseFeatures = model.BaseFeatures, FirstStageWidth = model.FirstStageWidth, InChannels = model.InChannels, OutChannels = model.OutChannels, InternalWidths = widths,
-        });
+        var pruned = ModelRegistry.Create(model.ModelName, model.BuildOptions with { InternalWidths = widths });
         try
         {
             CopyKept(model, pruned, kept);

@@ -16,10 +16,18 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
     public int InChannels { get; }
     public int OutChannels { get; }
     public int BaseFeatures { get; }
+
+    /// <summary>
+    /// The options it was built with, its width resolved and no seed: what rebuilds the same network (pruning narrows a copy of
+    /// it, keeping a fire-net shape or a narrow first stage).
+    /// </summary>
+    public ModelOptions BuildOptions { get; }
+
     /// <summary>The full-resolution stage's width as built with (<see cref="ModelOptions.FirstStageWidth"/>); null: <see cref="BaseFeatures"/>.</summary>
-    public int? FirstStageWidth { get; }
+    public int? FirstStageWidth => BuildOptions.FirstStageWidth;
+
     /// <summary>The internal widths it was built with (<see cref="ModelOptions.InternalWidths"/>); null: the architecture's own.</summary>
-    public IReadOnlyList<int>? InternalWidths { get; }
+    public IReadOnlyList<int>? InternalWidths => BuildOptions.InternalWidths;
 
     /// <summary>Downsampling factor of the deepest feature map: input sides must be multiples of it.</summary>
     public int TotalStride { get; }
@@ -31,8 +39,7 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>, IOnnxExport
         BaseFeatures = options.ResolveBaseFeatures(modelName, defaultBaseFeatures);
         InChannels = options.InChannels;
         OutChannels = options.OutChannels;
-        InternalWidths = options.InternalWidths;
-        FirstStageWidth = options.FirstStageWidth;
+        BuildOptions = options with { BaseFeatures = BaseFeatures, Seed = null };
         TotalStride = totalStride;
     }
 

@@ -49,10 +49,44 @@ public sealed class ChannelPruningTests(SmallPhantom phantom, ITestOutputHelper 
     public void ThePrunedModelEqualsTheOriginalWithThePrunedChannelsContributionsRemoved(string name)
     {
         using var model = Trained(name);
+        PrunesToTheMaskedOriginal(model).Dispose();
+    }
+
+    public static TheoryData<string, int?, int?, double?> ShapedFireNets() => new()
+    {
+        { "squeeze-unet", 3, 1, null },
+        { "micronet", 2, null, 0.5 },
+        { "att-squeeze-unet", null, 1, 0.25 },
+    };
+
+    /// <summary>An architecture search's network (another fire-net shape) is pruned as it was built, and its manifest rebuilds the narrow one.</summary>
+    [Theory]
+    [MemberData(nameof(ShapedFireNets))]
+    public void APrunedFireNetKeepsItsShape(string name, int? stages, int? firesPerStage, double? squeezeRatio)
+    {
+        var shape = new FireNetShape { Stages = stages, FiresPerStage = firesPerStage, SqueezeRatio = squeezeRatio };
+        using var model = ModelRegistry.Create(name, new ModelOptions { BaseFeatures = OnnxTestData.Width(name), Seed = 7, FireNet = shape });
+        ModelTestData.UpdateBatchNormStatistics(model, Size);
+        using var published = ModelRegistry.Create(name, new ModelOptions { BaseFeatures = OnnxTestData.Width(name) });
+        model.ParameterCount().ShouldNotBe(published.ParameterCount());
+
+        var pruned = PrunesToTheMaskedOriginal(model);
+
+        pruned.BuildOptions.FireNet.ShouldBe(shape);
+        var manifest = new CheckpointManifest { Model = name, ModelWidth = OnnxTestData.Width(name), Size = Size, Spacing = 4, FireNet = shape, InternalWidths = pruned.InternalWidths };
+        using var rebuilt = manifest.CreateModel();
+        rebuilt.ParameterCount().ShouldBe(pruned.ParameterCount());
+        pruned.Dispose();
+    }
+
+    /// <summary>Prunes half the channels and checks the narrow model computes what the original does with them masked; returns the narrow one.</summary>
+    private SegmentationModel PrunesToTheMaskedOriginal(SegmentationModel model)
+    {
+        string name = model.ModelName;
         var blocks = model.PrunableBlocks();
         blocks.ShouldNotBeEmpty();
         var pruned = ChannelPruning.Prune(model, 0.5);
-        using var narrow = pruned.Model;
+        var narrow = pruned.Model;
         narrow.eval();
 
         // Parameters shrink by exactly the removed channels' share; MACs shrink.
@@ -72,6 +106,7 @@ public sealed class ChannelPruningTests(SmallPhantom phantom, ITestOutputHelper 
         double difference = (actual - expected).abs().max().item<float>();
         output.WriteLine($"{name}: max |pruned - masked| = {difference:E2}, max |logit| = {expected.abs().max().item<float>():F2}");
         difference.ShouldBeLessThan(1e-5);
+        return narrow;
     }
 
     [Theory]
