@@ -46,7 +46,7 @@ public sealed class SegmentSettings : EnergySettings
     public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
 
     [CommandOption("--no-postprocess")]
-    [Description("Keep the thresholded mask as it is (default: keep the components the model's recipe keeps, the largest 3D component unless it says otherwise, and fill holes per slice).")]
+    [Description("Keep the thresholded mask as it is (default: keep the components the model's recipe keeps (a model whose model.json names none, from before recipes carried it: the largest 3D component) and fill holes per slice).")]
     public bool NoPostprocess { get; init; }
 
     [CommandOption("--components <WHICH>")]

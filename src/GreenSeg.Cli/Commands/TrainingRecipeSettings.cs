@@ -97,9 +97,9 @@ public abstract class TrainingRecipeSettings : EnergySettings
     [CommandOption("--select-best-by <METRIC>")] [Description("dice | loss")]
     [TypeConverter(typeof(ChoiceConverter<SelectionMetric>))]
     public SelectionMetric? SelectBestBy { get; init; }
-    [CommandOption("--postprocess-validation <BOOL>")] [Description("Score validation stacks after segment's post-processing (largest component, holes filled); default true.")]
+    [CommandOption("--postprocess-validation <BOOL>")] [Description("Score validation stacks after the post-processing the model carries (--components, holes filled); default true.")]
     public bool? PostprocessValidation { get; init; }
-    [CommandOption("--components <WHICH>")] [Description("Post-processing the model carries (segment applies it unless told otherwise; validation scores with it): which connected components of the thresholded mask are kept: largest (default) | large (every one of at least --min-component-share of the largest) | all.")]
+    [CommandOption("--components <WHICH>")] [Description("Post-processing the model carries (segment applies it unless told otherwise; validation scores with it): which connected components of the thresholded mask are kept: large (the default: every one of at least --min-component-share of the largest) | largest | all.")]
     [TypeConverter(typeof(ChoiceConverter<GreenSeg.Transforms.ComponentSelection>))]
     public GreenSeg.Transforms.ComponentSelection? Components { get; init; }
     [CommandOption("--min-component-share <SHARE>")] [Description("With --components large: the smallest component kept, as a share of the largest (default 0.1).")]

@@ -223,7 +223,11 @@ public sealed record StoppingSection
 /// </summary>
 public sealed record PostprocessingSection
 {
-    public Transforms.ComponentSelection Components { get; init; } = Transforms.ComponentSelection.Largest;
+    /// <summary>
+    /// Large by default since 2026-12-04: on every cross-validation of today's recipes it scored at least the largest
+    /// component's mean, mostly by keeping brains that fetal motion splits into 3D pieces (README, "Post-processing").
+    /// </summary>
+    public Transforms.ComponentSelection Components { get; init; } = Transforms.ComponentSelection.Large;
     /// <summary>With <see cref="Components"/> large: the smallest component kept, as a share of the largest's voxels.</summary>
     public double MinComponentShare { get; init; } = Transforms.PostProcessingOptions.DefaultMinComponentShare;
 

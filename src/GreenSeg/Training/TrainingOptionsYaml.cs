@@ -60,6 +60,8 @@ public sealed partial record TrainingOptions
         ("ema-decay", o => o with { Optimisation = o.Optimisation with { EmaDecay = 0 } }),
         // Added as z-score over nonzero voxels; percentile scaling since cross-validation chose it on 2026-12-03.
         ("normalization", o => o with { Preprocessing = o.Preprocessing with { Normalization = Transforms.IntensityNormalization.ZScoreNonzero } }),
+        // Added as the largest component; the large ones since cross-validation chose them on 2026-12-04.
+        ("components", o => o with { Postprocessing = o.Postprocessing with { Components = Transforms.ComponentSelection.Largest } }),
     ];
 
     private static TrainingOptions Read(string yaml, string source, bool writtenByGreenSeg)

@@ -56,7 +56,10 @@ public sealed record PostProcessingOptions(
 {
     public const double DefaultMinComponentShare = 0.1;
 
-    /// <summary>The default of `greenseg segment`: largest 26-connected component, holes filled per slice.</summary>
+    /// <summary>
+    /// Largest 26-connected component, holes filled per slice: what `greenseg segment` applies for a model whose manifest
+    /// names no post-processing (written before recipes carried one; training recipes keep the large components since 2026-12-04).
+    /// </summary>
     public static PostProcessingOptions Default { get; } = new();
 
     public static PostProcessingOptions None { get; } = new(ComponentSelection.All, HoleFilling.None);

@@ -46,7 +46,7 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         notCrossvalExit.ShouldNotBe(0);
         notCrossval.ShouldContain("not a cross-validation folder");
         // Post-processing is part of the plan: resuming with other components is another cross-validation.
-        var (otherExit, other) = CliRunner.Run("crossval", "--models-from", _out, "--views", "three-planes", "--tta", "--components", "large", "--out", rescored);
+        var (otherExit, other) = CliRunner.Run("crossval", "--models-from", _out, "--views", "three-planes", "--tta", "--components", "largest", "--out", rescored);
         otherExit.ShouldNotBe(0);
         other.ShouldContain("other data, folds or options");
         // The threshold reaches the scoring: above every probability, no stack has a brain.

@@ -60,8 +60,8 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
                 File.Exists(Path.Combine(fold.RunFolder, "predictions", $"{stack}_maskpred.nii.gz")).ShouldBeTrue();
         }
         results.Stacks.ShouldAllBe(s => s.Dice >= 0 && s.Dice <= 1 && s.TruthMl > 0 && s.RawDice != null && s.RawDice >= 0 && s.RawDice <= 1 && s.RawComponents >= 0);
-        // Every component selection scored on the same prediction; the one the recipe carries (largest) is the stack's Dice.
-        results.Stacks.ShouldAllBe(s => s.ByComponents != null && s.ByComponents.Largest == s.Dice && s.ByComponents.All >= 0 && s.ByComponents.Large >= 0);
+        // Every component selection scored on the same prediction; the one the recipe carries (large by default) is the stack's Dice.
+        results.Stacks.ShouldAllBe(s => s.ByComponents != null && s.ByComponents.Large == s.Dice && s.ByComponents.All >= 0 && s.ByComponents.Largest >= 0);
         // Once every fold is scored, the review page shows each held-out stack with both outlines.
         var review = results.Review.ShouldNotBeNull();
         review.Rows.Select(r => (r.Name, r.Case.Group, r.Error)).ShouldBe(results.Stacks.Select(s => (s.Stack, (string?)s.Fold, (string?)null)));
@@ -194,16 +194,19 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
     public void APlanWrittenByAnEarlierGreenSegResumesWhenItAsksForTheSame()
     {
         var options = Options();
-        var (folds, recipe) = CrossValidationRunner.Plan(options);
+        var (folds, planned) = CrossValidationRunner.Plan(options);
+        // The only post-processing an earlier GreenSeg had: the largest component.
+        var recipe = planned with { Postprocessing = planned.Postprocessing with { Components = ComponentSelection.Largest } };
         string current = CrossValidationRunner.Describe(options, recipe, folds);
         // As an earlier GreenSeg wrote it: post-processing given (as a switch), not left to the models, and no key for an option added since.
         string earlier = System.Text.RegularExpressions.Regex.Replace(current, "\"PostProcessing\":null",
-            "\"PostProcessing\":{\"KeepLargestComponent\":true,\"FillHoles\":1,\"Connectivity\":26}").Replace("  multi-planar: 0\n", "");
+            "\"PostProcessing\":{\"KeepLargestComponent\":true,\"FillHoles\":1,\"Connectivity\":26}")
+            .Replace("  multi-planar: 0\n", "").Replace("postprocessing:\n  components: largest\n  min-component-share: 0.1\n", "");
         earlier.ShouldNotBe(current);
         CrossValidationRunner.SamePlan(earlier, current).ShouldBeTrue();
         // And before the options had sections: every key at the top level.
-        string yaml = recipe.ToYaml(), flat = GreenSeg.Tests.Training.ConfigSectionsTests.Flat(yaml).Replace("multi-planar: 0\n", "");
-        string flatPlan = earlier.Replace(yaml.Replace("  multi-planar: 0\n", ""), flat);
+        string yaml = recipe.ToYaml().Replace("  multi-planar: 0\n", "").Replace("postprocessing:\n  components: largest\n  min-component-share: 0.1\n", "");
+        string flatPlan = earlier.Replace(yaml, GreenSeg.Tests.Training.ConfigSectionsTests.Flat(yaml));
         flatPlan.ShouldContain("\nepochs: 1\n");
         CrossValidationRunner.SamePlan(flatPlan, current).ShouldBeTrue();
         CrossValidationRunner.SamePlan(flatPlan.Replace("\nepochs: 1\n", "\nepochs: 2\n"), current).ShouldBeFalse();

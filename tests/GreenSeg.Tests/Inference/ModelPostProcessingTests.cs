@@ -82,6 +82,7 @@ public sealed class ModelPostProcessingTests : IDisposable
         var recipe = new TrainingOptions { Data = "d", Postprocessing = new() { Components = ComponentSelection.Large, MinComponentShare = 0.25 } };
 
         RunRecorder.ManifestFor(recipe, 3, 0.5).PostProcessing.ShouldBe(Large);
-        RunRecorder.ManifestFor(new TrainingOptions { Data = "d" }, 3, 0.5).PostProcessing.ShouldBe(PostProcessingOptions.Default);
+        // The recipe's default (the large components), not segment's for manifests that name none (the largest).
+        RunRecorder.ManifestFor(new TrainingOptions { Data = "d" }, 3, 0.5).PostProcessing.ShouldBe(PostProcessingOptions.Default with { Components = ComponentSelection.Large });
     }
 }

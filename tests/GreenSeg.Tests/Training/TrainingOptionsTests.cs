@@ -21,6 +21,18 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void Options_written_before_the_large_components_were_the_default_keep_the_largest_while_a_users_config_gets_the_default()
+    {
+        string written = new TrainingOptions { Data = "d" }.ToYaml();
+        written.ShouldContain("  components: large\n");
+        string before = written.Replace("postprocessing:\n  components: large\n  min-component-share: 0.1\n", "");
+        before.ShouldNotBe(written);
+        TrainingOptions.ParseWritten(written, "config.yaml").Postprocessing.Components.ShouldBe(ComponentSelection.Large);
+        TrainingOptions.ParseWritten(before, "config.yaml").Postprocessing.Components.ShouldBe(ComponentSelection.Largest);
+        TrainingOptions.Parse(before, "run.yaml").Postprocessing.Components.ShouldBe(ComponentSelection.Large);
+    }
+
+    [Fact]
     public void The_augmentation_section_of_a_config_round_trips_and_keeps_unnamed_defaults()
     {
         var options = TrainingOptions.Parse("""
