@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using GreenSeg.Common;
 using GreenSeg.Studies.Reporting;
 using Spectre.Console.Cli;
 
@@ -14,6 +15,11 @@ public sealed class ReportSettings : CommandSettings
     [CommandOption("-o|--out <DIR>")]
     [Description("Where to write report.md, report.html and the PNGs (default: the study folder); for several cross-validations, where to write crossval-comparison.md (default: printed only).")]
     public string? Out { get; init; }
+
+    [CommandOption("--components <WHICH>")]
+    [TypeConverter(typeof(ChoiceConverter<GreenSeg.Transforms.ComponentSelection>))]
+    [Description("For several cross-validations: pair every stack's Dice after this component selection (largest | large | all), whatever each recipe keeps (default: each recipe's own post-processing).")]
+    public GreenSeg.Transforms.ComponentSelection? Components { get; init; }
 }
 
 /// <summary>greenseg report: the Markdown and self-contained HTML report of a study.</summary>
@@ -55,7 +61,7 @@ public sealed class ReportCommand : Command<ReportSettings>
         foreach (string folder in settings.Results)
             if (!CrossValidation.CrossValidationStore.Exists(folder))
                 throw new Common.InvalidInputException(folder, "not a cross-validation folder (no crossval.db): only cross-validations can be compared");
-        var comparison = CrossValidation.CrossValidationComparison.Load(settings.Results);
+        var comparison = CrossValidation.CrossValidationComparison.Load(settings.Results, settings.Components);
         ConsoleTable.Write(["cross-validation", "folds", "stacks", "mean Dice", "training kJ per fold"],
             comparison.Results.Select((r, i) => new[]
             {
@@ -73,6 +79,10 @@ public sealed class ReportCommand : Command<ReportSettings>
             }), 1, 3, 6);
         foreach (var c in comparison.Candidates.Where(c => c.RecipeDifferences.Count > 0))
             ConsoleTable.Line($"{c.Label}: " + string.Join(", ", c.RecipeDifferences.Select(r => $"{r.Path} {r.Reference} → {r.Candidate}")));
+        if (comparison.Components is { } components)
+            ConsoleTable.Line($"every stack scored after --components {ChoiceNames.Name(components)}, whatever its recipe keeps");
+        else if (comparison.CouldPairOneSelection)
+            ConsoleTable.Line("every stack as its own cross-validation post-processed it; --components largest|large|all pairs them after one selection");
         if (settings.Out is null)
         {
             ConsoleTable.Line("--out DIR writes the comparison with every stack to DIR/crossval-comparison.md");

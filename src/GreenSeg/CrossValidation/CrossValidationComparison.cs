@@ -30,13 +30,19 @@ public sealed class CrossValidationComparison
     public required IReadOnlyList<CandidateComparison> Candidates { get; init; }
     /// <summary>Every stack any of them tested, by name.</summary>
     public required IReadOnlyList<ComparedStack> Stacks { get; init; }
+    /// <summary>The component selection every stack was scored after; null: each recipe's own post-processing.</summary>
+    public Transforms.ComponentSelection? Components { get; init; }
 
     public CrossValidationResults Reference => Results[0];
 
-    /// <summary>Compares <paramref name="results"/>[1..] with <paramref name="results"/>[0]; each must share held-out stacks with it.</summary>
-    public static CrossValidationComparison Of(IReadOnlyList<CrossValidationResults> results)
+    /// <summary>
+    /// Compares <paramref name="results"/>[1..] with <paramref name="results"/>[0]; each must share held-out stacks with it.
+    /// With <paramref name="components"/>, every stack is scored after that component selection, whatever each recipe keeps.
+    /// </summary>
+    public static CrossValidationComparison Of(IReadOnlyList<CrossValidationResults> results, Transforms.ComponentSelection? components = null)
     {
         if (results.Count < 2) throw new ArgumentException("a comparison needs at least two cross-validations", nameof(results));
+        if (components is { } selection) results = [.. results.Select(r => r.WithComponents(selection))];
         var labels = LabelsOf(results);
         var reference = results[0];
         // Each result's Dice and training stacks by held-out stack, read once (Stacks is recomputed on every access).
@@ -57,10 +63,17 @@ public sealed class CrossValidationComparison
         var stacks = results.SelectMany(r => r.Stacks).GroupBy(s => s.Stack, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new ComparedStack(g.Key, g.First().Sequence, [.. dice.Select(d => d.TryGetValue(g.Key, out double value) ? value : (double?)null)]))
             .ToList();
-        return new CrossValidationComparison { Labels = labels, Results = results, Candidates = candidates, Stacks = stacks };
+        return new CrossValidationComparison { Labels = labels, Results = results, Candidates = candidates, Stacks = stacks, Components = components };
     }
 
-    public static CrossValidationComparison Load(IReadOnlyList<string> folders) => Of([.. folders.Select(CrossValidationResults.Load)]);
+    public static CrossValidationComparison Load(IReadOnlyList<string> folders, Transforms.ComponentSelection? components = null) =>
+        Of([.. folders.Select(CrossValidationResults.Load)], components);
+
+    /// <summary>
+    /// Whether the stacks are paired as each cross-validation post-processed them although every one also kept each
+    /// selection's score, so that they could be paired after one (<see cref="Of"/>'s components).
+    /// </summary>
+    public bool CouldPairOneSelection => Components is null && Results.All(r => r.ByComponentSelection.Count > 0);
 
     /// <summary>The comparison as Markdown: one row per cross-validation, the paired differences, the recipes' differences, every stack.</summary>
     public string ToMarkdown()
@@ -70,7 +83,9 @@ public sealed class CrossValidationComparison
         text.AppendLine("# Cross-validations compared")
             .AppendLine()
             .AppendLine($"Each against the reference, **{Labels[0]}**, on the stacks both held out (3D Dice per stack after post-processing, as " +
-                "`greenseg segment` writes masks). Over a dozen stacks the seed alone moves a mean by a few hundredths, so read the paired " +
+                "`greenseg segment` writes masks" +
+                (Components is { } selection ? $", every stack after `--components {ChoiceNames.Name(selection)}` whatever its recipe keeps" : "") +
+                "). Over a dozen stacks the seed alone moves a mean by a few hundredths, so read the paired " +
                 "columns: the interval of the mean difference and the sign-flip p-value say whether the stacks moved together.")
             .AppendLine()
             .AppendLine($"| cross-validation | folds | stacks | mean Dice | {string.Join(" | ", sequences.Select(s => $"{s} mean / worst"))} | training kJ per fold |")

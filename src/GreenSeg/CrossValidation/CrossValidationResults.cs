@@ -64,6 +64,22 @@ public sealed record CrossValidationResults
         }
     }
 
+    /// <summary>
+    /// The same results with every stack's Dice the one after <paramref name="selection"/> instead of after the recipe's own
+    /// post-processing (distances and volumes stay the recipe's), so that recipes keeping different components are compared
+    /// on one. Refused, naming the folder, for stacks scored before each selection was kept.
+    /// </summary>
+    public CrossValidationResults WithComponents(Transforms.ComponentSelection selection)
+    {
+        if (Stacks.FirstOrDefault(s => s.ByComponents is null) is { } unscored)
+            throw new InvalidInputException(Folder, $"{unscored.Stack} was scored before each component selection was kept; " +
+                "its stacks can only be compared as their recipe post-processed them (without --components)");
+        return this with
+        {
+            FoldResults = [.. FoldResults.Select(f => f with { Scores = [.. f.Scores.Select(s => s with { Dice = s.ByComponents!.For(selection) })] })],
+        };
+    }
+
     public static CrossValidationResults From(CrossValidationStore store) => new()
     {
         Folder = Path.GetDirectoryName(store.Path)!,

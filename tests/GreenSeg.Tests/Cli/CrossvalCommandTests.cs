@@ -53,6 +53,14 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         var (emptyExit, empty) = CliRunner.Run("crossval", "--models-from", _out, "--threshold", "1", "--components", "all", "--out", _out + "-empty");
         emptyExit.ShouldBe(0, empty);
         System.Text.RegularExpressions.Regex.Matches(empty, @"Dice 0\.000, HD95 - mm, 0\.0 ml predicted").Count.ShouldBe(3, empty);
+        // Stacks are paired as each cross-validation post-processed them (here: large against all), unless one selection is asked for.
+        var (mixedExit, mixed) = CliRunner.Run("report", _out, _out + "-empty");
+        mixedExit.ShouldBe(0, mixed);
+        mixed.ShouldContain("--components largest|large|all pairs them after one selection");
+        var (oneExit, one) = CliRunner.Run("report", _out, _out + "-empty", "--components", "all");
+        oneExit.ShouldBe(0, one);
+        one.ShouldContain("every stack scored after --components all, whatever its recipe keeps");
+        one.ShouldNotContain("pairs them after one selection");
         // Training options would be another recipe than the models were trained with.
         var (refusedExit, refused) = CliRunner.Run("crossval", "--models-from", _out, "--epochs", "3", "--out", _out + "-refused");
         refusedExit.ShouldNotBe(0);

@@ -1,6 +1,7 @@
 using GreenSeg.Common;
 using GreenSeg.CrossValidation;
 using GreenSeg.Training;
+using GreenSeg.Transforms;
 using Microsoft.Data.Sqlite;
 
 namespace GreenSeg.Tests.CrossValidation;
@@ -18,7 +19,11 @@ public sealed class CrossValidationComparisonTests : IDisposable
     private static readonly string[] AllStacks = ["DWI_vol0000", "DWI_vol0001", "FMRI_vol0000", "T2W_vol0000"];
 
     /// <summary>A cross-validation folder holding one fold per (test stacks) group, each trained on the other stacks.</summary>
-    private string Write(string name, TrainingOptions recipe, IReadOnlyDictionary<string, double> dice, params string[][] folds)
+    private string Write(string name, TrainingOptions recipe, IReadOnlyDictionary<string, double> dice, params string[][] folds) =>
+        Write(name, recipe, dice, byComponents: null, folds);
+
+    private string Write(string name, TrainingOptions recipe, IReadOnlyDictionary<string, double> dice,
+        IReadOnlyDictionary<string, ComponentDices>? byComponents, params string[][] folds)
     {
         string folder = Path.Combine(_root, name);
         using var store = CrossValidationStore.Open(folder);
@@ -27,7 +32,8 @@ public sealed class CrossValidationComparisonTests : IDisposable
         for (int i = 0; i < folds.Length; i++)
         {
             string fold = $"fold{i + 1}";
-            var scores = folds[i].Select(s => new StackScore(fold, s, s[..s.IndexOf('_')], 20, dice[s], 5, 1, 100, 110)).ToList();
+            var scores = folds[i].Select(s => new StackScore(fold, s, s[..s.IndexOf('_')], 20, dice[s], 5, 1, 100, 110,
+                ByComponents: byComponents?[s])).ToList();
             store.Record(new FoldResult(fold, i, [.. AllStacks.Except(folds[i])], folds[i], $"/runs/{fold}", 25, 40 + i, 0.1, true, 600, scores));
         }
         return folder;
@@ -105,5 +111,55 @@ public sealed class CrossValidationComparisonTests : IDisposable
         string second = Write(Path.Combine("b", "cv"), recipe, Dice(0.7, 0.5, 0.6, 0.1), ["DWI_vol0000"]);
 
         CrossValidationComparison.Load([first, second]).Labels.ShouldBe([first, second]);
+    }
+
+    [Fact]
+    public void RecipesKeepingOtherComponentsArePairedAfterOneSelectionWhenAsked()
+    {
+        string[][] folds = [["DWI_vol0000", "T2W_vol0000"], ["DWI_vol0001", "FMRI_vol0000"]];
+        var largest = new TrainingOptions { Postprocessing = new() { Components = ComponentSelection.Largest } };
+        var large = new TrainingOptions { Postprocessing = new() { Components = ComponentSelection.Large } };
+        // Each stack's Dice is its recipe's selection's: the reference's largest, the candidate's large.
+        string reference = Write("largest", largest, Dice(0.8, 0.5, 0.6, 0.1), new Dictionary<string, ComponentDices>
+        {
+            ["DWI_vol0000"] = new(0.8, 0.82, 0.81), ["DWI_vol0001"] = new(0.5, 0.5, 0.5), ["FMRI_vol0000"] = new(0.6, 0.6, 0.55), ["T2W_vol0000"] = new(0.1, 0.4, 0.4),
+        }, folds);
+        string candidate = Write("large", large, Dice(0.84, 0.5, 0.6, 0.5), new Dictionary<string, ComponentDices>
+        {
+            ["DWI_vol0000"] = new(0.8, 0.84, 0.83), ["DWI_vol0001"] = new(0.5, 0.5, 0.5), ["FMRI_vol0000"] = new(0.6, 0.6, 0.6), ["T2W_vol0000"] = new(0.2, 0.5, 0.5),
+        }, folds);
+
+        var asRecipes = CrossValidationComparison.Load([reference, candidate]);
+        asRecipes.CouldPairOneSelection.ShouldBeTrue();
+        asRecipes.Candidates[0].Differences.MeanDifference.ShouldBe((0.04 + 0.4) / 4, 1e-12);
+
+        var afterLarge = CrossValidationComparison.Load([reference, candidate], ComponentSelection.Large);
+        afterLarge.CouldPairOneSelection.ShouldBeFalse();
+        afterLarge.Components.ShouldBe(ComponentSelection.Large);
+        afterLarge.Candidates[0].Differences.MeanDifference.ShouldBe((0.02 + 0.1) / 4, 1e-12);
+        afterLarge.Results[0].MeanDice.ShouldBe((0.82 + 0.5 + 0.6 + 0.4) / 4, 1e-12);
+        afterLarge.Stacks.Single(s => s.Stack == "T2W_vol0000").Dice.ShouldBe([0.4, 0.5]);
+        afterLarge.ToMarkdown().ShouldContain("every stack after `--components large` whatever its recipe keeps");
+
+        CrossValidationComparison.Load([reference, candidate], ComponentSelection.Largest).Candidates[0].Differences.MeanDifference
+            .ShouldBe(0.1 / 4, 1e-12);
+    }
+
+    [Fact]
+    public void CrossValidationsScoredBeforeEverySelectionWasKeptAreRefusedOneSelectionNamingTheFolder()
+    {
+        var recipe = new TrainingOptions();
+        string reference = Write("old", recipe, Dice(0.8, 0.5, 0.6, 0.1), ["DWI_vol0000", "DWI_vol0001"]);
+        string candidate = Write("new", recipe, Dice(0.8, 0.5, 0.6, 0.1), new Dictionary<string, ComponentDices>
+        {
+            ["DWI_vol0000"] = new(0.8, 0.8, 0.8), ["DWI_vol0001"] = new(0.5, 0.5, 0.5),
+        }, ["DWI_vol0000", "DWI_vol0001"]);
+
+        var asRecipes = CrossValidationComparison.Load([reference, candidate]);
+        asRecipes.Candidates[0].Differences.MeanDifference.ShouldBe(0);
+        asRecipes.CouldPairOneSelection.ShouldBeFalse();
+        var error = Should.Throw<InvalidInputException>(() => CrossValidationComparison.Load([reference, candidate], ComponentSelection.Large));
+        error.Message.ShouldContain(reference);
+        error.Message.ShouldContain("scored before each component selection was kept");
     }
 }
