@@ -14,14 +14,16 @@ namespace GreenSeg.Cli.Commands;
 /// <summary>
 /// The training recipe's options, shared by <c>greenseg train</c>, <c>greenseg e2mip</c> and <c>greenseg crossval</c>.
 /// Each option that is given overrides the option of the same key in <see cref="TrainingOptions"/> (from --config,
-/// --baseline, else the defaults), as a study's <c>set:</c> would.
+/// --baseline or --study-green, else the defaults), as a study's <c>set:</c> would.
 /// </summary>
 public abstract class TrainingRecipeSettings : EnergySettings
 {
     [CommandOption("--config <FILE>")] [Description("YAML file of options (config.yaml of a run, sections or flat keys as the long option names); flags override it.")]
     public string? Config { get; init; }
-    [CommandOption("--baseline")] [Description("Start from the study's baseline recipe (unet 64, fp32, no cache, Adam, fixed LR) instead of the green one.")]
+    [CommandOption("--baseline")] [Description("Start from the study's baseline recipe (unet 64, fp32, no cache, Adam, fixed LR, z-score) instead of today's default.")]
     public bool Baseline { get; init; }
+    [CommandOption("--study-green")] [Description("Start from the study's green recipe (att-squeeze-unet at 256x256 and 1 mm, Novograd with the LR finder, 40 epochs, z-score, no weight averaging) instead of today's default.")]
+    public bool StudyGreen { get; init; }
 
     [CommandOption("--validation-fraction <F>")] public double? ValidationFraction { get; init; }
     [CommandOption("--final")] [Description("Train on every stack (none held out) for the fixed --epochs; the last epoch is the model.")]
@@ -134,12 +136,17 @@ public abstract class TrainingRecipeSettings : EnergySettings
 
 
     /// <summary>
-    /// Base options (config file, baseline or defaults) with every given flag applied (<see cref="Settings"/>) through
+    /// Base options (config file, one of the study's recipes, or the defaults) with every given flag applied (<see cref="Settings"/>) through
     /// the mechanism a study's <c>set:</c> uses; a flag not given keeps the base's value.
     /// </summary>
     public TrainingOptions Resolve()
     {
-        var options = Config is not null ? TrainingOptions.Load(Config) : Baseline ? TrainingOptions.Baseline("") : new TrainingOptions();
+        string[] bases = [.. new[] { (Config is not null, "--config"), (Baseline, "--baseline"), (StudyGreen, "--study-green") }.Where(b => b.Item1).Select(b => b.Item2)];
+        if (bases.Length > 1) throw new GreenSegException($"{string.Join(" and ", bases)} each give the recipe to start from: give one of them");
+        var options = Config is not null ? TrainingOptions.Load(Config)
+            : Baseline ? TrainingOptions.Baseline("")
+            : StudyGreen ? TrainingOptions.StudyGreen("")
+            : new TrainingOptions();
         return OptionOverrides.Apply(options, Settings(), "the command line");
     }
 

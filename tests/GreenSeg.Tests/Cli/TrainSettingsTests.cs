@@ -57,7 +57,7 @@ public sealed class TrainSettingsTests : IDisposable
     /// <summary>The flags of <c>greenseg train</c> that are training options (not where options come from or where the run goes).</summary>
     private static IEnumerable<PropertyInfo> RecipeFlags() => typeof(TrainSettings).GetProperties()
         .Where(p => p.GetCustomAttribute<CommandOptionAttribute>() is not null)
-        .Where(p => p.Name is not (nameof(TrainSettings.Config) or nameof(TrainSettings.Baseline) or nameof(TrainSettings.Resume)
+        .Where(p => p.Name is not (nameof(TrainSettings.Config) or nameof(TrainSettings.Baseline) or nameof(TrainSettings.StudyGreen) or nameof(TrainSettings.Resume)
             or nameof(TrainSettings.RunFolder) or nameof(TrainSettings.Gpus)));
 
     [Fact]
@@ -186,17 +186,34 @@ public sealed class TrainSettingsTests : IDisposable
     }
 
     [Fact]
-    public void BaselineIsTheStudysRecipeAndTheDefaultIsTheGreenOne()
+    public void BaselineAndStudyGreenAreTheStudysRecipesAndTheDefaultIsTodays()
     {
         var baseline = new TrainSettings { Baseline = true, Data = "d" }.Resolve();
         (baseline.Model, baseline.ModelWidth, baseline.Compute.Precision, baseline.Compute.ChannelsLast, baseline.Loading.Cache, baseline.Loading.Prefetch,
                 baseline.Optimisation.Optimizer, baseline.Schedule.LrPolicy)
             .ShouldBe(("unet", (int?)64, PrecisionChoice.Fp32, false, CacheMode.None, 0, OptimizerKind.Adam, LrPolicyKind.Fixed));
-        var green = new TrainSettings { Data = "d" }.Resolve();
-        (green.Model, green.ModelWidth, green.Compute.Precision, green.Compute.ChannelsLast, green.Loading.Cache, green.Optimisation.Optimizer,
-                green.Optimisation.LearningRate, green.Preprocessing.Size, green.Preprocessing.Spacing, green.Schedule.Epochs)
+        var today = new TrainSettings { Data = "d" }.Resolve();
+        (today.Model, today.ModelWidth, today.Compute.Precision, today.Compute.ChannelsLast, today.Loading.Cache, today.Optimisation.Optimizer,
+                today.Optimisation.LearningRate, today.Preprocessing.Size, today.Preprocessing.Spacing, today.Schedule.Epochs)
             .ShouldBe(("unet", (int?)16, PrecisionChoice.Auto, true, CacheMode.Memory, OptimizerKind.Adam, "1e-3", 128, 2.0, 25));
-        green.Loading.Prefetch.ShouldBeGreaterThan(0);
+        today.Loading.Prefetch.ShouldBeGreaterThan(0);
+        // The study's green recipe, with a flag on top as any base takes it.
+        var green = new TrainSettings { StudyGreen = true, Data = "d", Epochs = 30 }.Resolve();
+        (green.Model, green.ModelWidth, green.Preprocessing.Size, green.Preprocessing.Spacing, green.Preprocessing.Normalization,
+                green.Optimisation.Optimizer, green.Optimisation.LearningRate, green.Optimisation.EmaDecay, green.Schedule.Epochs)
+            .ShouldBe(("att-squeeze-unet", (int?)null, 256, 1.0, IntensityNormalization.ZScoreNonzero, OptimizerKind.Novograd, "auto", 0.0, 30));
+        new TrainSettings { StudyGreen = true, Data = "d" }.Resolve().Schedule.Epochs.ShouldBe(40);
+    }
+
+    [Fact]
+    public void OnlyOneRecipeToStartFromMayBeGiven()
+    {
+        string config = Path.Combine(_dir, "run.yaml");
+        File.WriteAllText(config, "data: d\n");
+        Should.Throw<GreenSegException>(() => new TrainSettings { Baseline = true, StudyGreen = true }.Resolve())
+            .Message.ShouldContain("--baseline and --study-green each give the recipe to start from");
+        Should.Throw<GreenSegException>(() => new TrainSettings { Config = config, StudyGreen = true }.Resolve())
+            .Message.ShouldContain("--config and --study-green");
     }
 
     [Fact]
