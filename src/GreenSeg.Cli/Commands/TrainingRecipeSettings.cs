@@ -141,7 +141,8 @@ public abstract class TrainingRecipeSettings : EnergySettings
     /// </summary>
     public TrainingOptions Resolve()
     {
-        string[] bases = [.. new[] { (Config is not null, "--config"), (Baseline, "--baseline"), (StudyGreen, "--study-green") }.Where(b => b.Item1).Select(b => b.Item2)];
+        string[] bases = [.. new (bool Given, string Flag)[] { (Config is not null, "--config"), (Baseline, "--baseline"), (StudyGreen, "--study-green") }
+            .Where(b => b.Given).Select(b => b.Flag)];
         if (bases.Length > 1) throw new GreenSegException($"{string.Join(" and ", bases)} each give the recipe to start from: give one of them");
         var options = Config is not null ? TrainingOptions.Load(Config)
             : Baseline ? TrainingOptions.Baseline("")
