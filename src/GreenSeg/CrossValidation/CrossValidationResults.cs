@@ -52,7 +52,7 @@ public sealed record CrossValidationResults
         get
         {
             var stacks = Stacks;
-            if (stacks.Count == 0 || stacks.Any(s => s.ByComponents is null)) return [];
+            if (stacks.Count == 0 || !ScoredEverySelection) return [];
             return new[] { Transforms.ComponentSelection.Largest, Transforms.ComponentSelection.Large, Transforms.ComponentSelection.All }.Select(selection =>
             {
                 var worst = stacks.MinBy(s => s.ByComponents!.For(selection))!;
@@ -64,6 +64,9 @@ public sealed record CrossValidationResults
         }
     }
 
+    /// <summary>Whether every stack was scored after each component selection too (cross-validations before that was kept were not).</summary>
+    public bool ScoredEverySelection => FoldResults.All(f => f.Scores.All(s => s.ByComponents is not null));
+
     /// <summary>
     /// The same results with every stack's Dice the one after <paramref name="selection"/> instead of after the recipe's own
     /// post-processing (distances and volumes stay the recipe's), so that recipes keeping different components are compared
@@ -71,8 +74,8 @@ public sealed record CrossValidationResults
     /// </summary>
     public CrossValidationResults WithComponents(Transforms.ComponentSelection selection)
     {
-        if (Stacks.FirstOrDefault(s => s.ByComponents is null) is { } unscored)
-            throw new InvalidInputException(Folder, $"{unscored.Stack} was scored before each component selection was kept; " +
+        if (!ScoredEverySelection)
+            throw new InvalidInputException(Folder, $"{Stacks.First(s => s.ByComponents is null).Stack} was scored before each component selection was kept; " +
                 "its stacks can only be compared as their recipe post-processed them (without --components)");
         return this with
         {
