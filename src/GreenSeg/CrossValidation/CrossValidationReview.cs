@@ -26,6 +26,9 @@ public static class CrossValidationReview
         {
             missing = $"the cross-validation's data cannot be read ({e.Path}: {e.Problem})";
         }
+        // A copy of the database alone (docs/crossval keeps only crossval.db) has no predictions to show.
+        string folds = Path.Combine(results.Folder, CrossValidationRunner.FoldsFolderName);
+        if (missing is null && !Directory.Exists(folds)) missing = $"no fold predictions beside the database ({folds} not found)";
         var cases = results.Stacks.Select(score => new ReviewCase(score.Stack, missing is null ? () => Load(results.Folder, score, stacks) : null)
         {
             Error = missing,

@@ -87,6 +87,13 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         var orphan = CrossValidationReview.Write(moved, Path.Combine(_out, "moved"));
         orphan.Rows.Select(r => r.Name).ShouldBe(again.Stacks.Select(s => s.Stack));
         orphan.Rows.ShouldAllBe(r => r.Error!.Contains("cannot be read") && r.Case.Dice != null && r.MosaicPng == null);
+
+        // The database copied alone (as docs/crossval keeps it): one reason for every stack, no per-file errors.
+        string copy = Path.Combine(_out, "database-only");
+        Directory.CreateDirectory(copy);
+        File.Copy(Path.Combine(_out, CrossValidationStore.FileName), Path.Combine(copy, CrossValidationStore.FileName));
+        var alone = CrossValidationReview.Write(CrossValidationResults.Load(copy));
+        alone.Rows.Select(r => r.Error).Distinct().ShouldBe([$"no fold predictions beside the database ({Path.Combine(copy, CrossValidationRunner.FoldsFolderName)} not found)"]);
     }
 
     [Fact]
