@@ -18,17 +18,18 @@ public static class CrossValidationReview
         // Without its data (moved, or another machine) the page still lists every stack's scores, each row saying why it has no mosaic.
         Dictionary<string, TrainingStack> stacks = [];
         string? missing = null;
-        try
-        {
-            stacks = DatasetReader.Open(data).TrainingStacks.ToDictionary(s => s.Id, StringComparer.Ordinal);
-        }
-        catch (InvalidInputException e)
-        {
-            missing = $"the cross-validation's data cannot be read ({e.Path}: {e.Problem})";
-        }
-        // A copy of the database alone (docs/crossval keeps only crossval.db) has no predictions to show.
+        // A copy of the database alone (docs/crossval keeps only crossval.db) has no predictions to show: its data is not read.
         string folds = Path.Combine(results.Folder, CrossValidationRunner.FoldsFolderName);
-        if (missing is null && !Directory.Exists(folds)) missing = $"no fold predictions beside the database ({folds} not found)";
+        if (!Directory.Exists(folds)) missing = $"no fold predictions beside the database ({folds} not found)";
+        else
+            try
+            {
+                stacks = DatasetReader.Open(data).TrainingStacks.ToDictionary(s => s.Id, StringComparer.Ordinal);
+            }
+            catch (InvalidInputException e)
+            {
+                missing = $"the cross-validation's data cannot be read ({e.Path}: {e.Problem})";
+            }
         var cases = results.Stacks.Select(score => new ReviewCase(score.Stack, missing is null ? () => Load(results.Folder, score, stacks) : null)
         {
             Error = missing,
