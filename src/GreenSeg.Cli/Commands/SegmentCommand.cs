@@ -14,7 +14,7 @@ public sealed class SegmentSettings : EnergySettings
     public string[] Inputs { get; init; } = [];
 
     [CommandOption("-m|--model <RUN_DIR_OR_CHECKPOINT>")]
-    [Description("A training run folder (its best checkpoint), a checkpoint folder, a model.pt with model.json beside it, a crossval output folder (its fold models as an ensemble: probabilities averaged), or a bundled model's name (greenseg models pretrained); default: the bundled fetal-brain-v3.")]
+    [Description("A training run folder (its best checkpoint), a checkpoint folder, a model.pt with model.json beside it, a crossval output folder (its fold models as an ensemble: probabilities averaged), or a bundled model's name (greenseg models pretrained); default: the bundled fetal-brain-v4.")]
     public string? Model { get; init; }
 
     [CommandOption("-o|--out <DIR>")]

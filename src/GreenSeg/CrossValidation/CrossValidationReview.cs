@@ -43,8 +43,11 @@ public static class CrossValidationReview
 
     private static ReviewVolumes Load(string folder, StackScore score, Dictionary<string, TrainingStack> stacks)
     {
-        string predictionPath = Path.Combine(folder, CrossValidationRunner.FoldsFolderName, score.Fold, CrossValidationRunner.PredictionsFolderName,
-            CrossValidationRunner.PredictionFileName(score.Stack));
+        string predictions = Path.Combine(folder, CrossValidationRunner.FoldsFolderName, score.Fold, CrossValidationRunner.PredictionsFolderName);
+        // A fold scored by an earlier run whose folder is gone (resumed from a copied database) has scores but no masks.
+        if (!Directory.Exists(predictions))
+            throw new InvalidInputException(predictions, $"not found: {score.Fold} was scored without its predictions being kept here (resumed from a copy of the database?)");
+        string predictionPath = Path.Combine(predictions, CrossValidationRunner.PredictionFileName(score.Stack));
         if (!stacks.TryGetValue(score.Stack, out var stack))
             throw new InvalidInputException(predictionPath, $"stack {score.Stack} is no longer in the cross-validation's data");
         var assembled = StackVolume.Assemble(stack);

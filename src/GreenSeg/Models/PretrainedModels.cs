@@ -39,7 +39,7 @@ public sealed record PretrainedModel(string Folder, PretrainedCard Card)
 /// </summary>
 public static class PretrainedModels
 {
-    public const string DefaultName = "fetal-brain-v3";
+    public const string DefaultName = "fetal-brain-v4";
     public const string CardFileName = "card.json";
 
     public static string Root => Path.Combine(AppContext.BaseDirectory, "pretrained");

@@ -94,6 +94,13 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         File.Copy(Path.Combine(_out, CrossValidationStore.FileName), Path.Combine(copy, CrossValidationStore.FileName));
         var alone = CrossValidationReview.Write(CrossValidationResults.Load(copy));
         alone.Rows.Select(r => r.Error).Distinct().ShouldBe([$"no fold predictions beside the database ({Path.Combine(copy, CrossValidationRunner.FoldsFolderName)} not found)"]);
+
+        // One fold scored by a run whose folder is gone (resumed from a copied database): its stacks say so, in one reason, the others show.
+        string dwiPredictions = Path.Combine(_out, CrossValidationRunner.FoldsFolderName, "DWI", CrossValidationRunner.PredictionsFolderName);
+        Directory.Move(dwiPredictions, dwiPredictions + "-gone");
+        var partial = CrossValidationReview.Write(again, Path.Combine(_out, "partial"));
+        partial.Rows.Where(r => r.Case.Group == "DWI").ShouldAllBe(r => r.Error == $"{dwiPredictions}: not found: DWI was scored without its predictions being kept here (resumed from a copy of the database?)");
+        partial.Rows.Where(r => r.Case.Group != "DWI").ShouldAllBe(r => r.Error == null && r.MosaicPng != null);
     }
 
     [Fact]
