@@ -36,6 +36,14 @@ public sealed record AugmentationOptions
     /// <summary>Largest coefficient of the log bias field's quadratic polynomial over the slice (coordinates in [-1, 1]).</summary>
     public double MaxBiasFieldStrength { get; init; } = 0.3;
     /// <summary>
+    /// Resamples the real slice down by a random factor and back up, as a coarser in-plane acquisition (3 mm
+    /// pixels where training stacks have 1-2.3 mm) would give; the same resolution loss synthetic renderings get,
+    /// without redrawing the contrast. Last, after the noise, as in an acquisition.
+    /// </summary>
+    public double ResolutionLossProbability { get; init; }
+    /// <summary>Largest resolution-loss factor (the slice resampled down by a factor in [1, this]).</summary>
+    public double MaxResolutionLossFactor { get; init; } = 2.5;
+    /// <summary>
     /// Replaces the image by a synthetic rendering of its intensity classes (<see cref="SyntheticContrast"/>)
     /// before the other augmentations: domain randomisation as in SynthSeg, so no one sequence's contrast is learnt.
     /// </summary>
@@ -68,6 +76,7 @@ public sealed record AugmentationOptions
             (nameof(GammaProbability), GammaProbability), (nameof(NoiseProbability), NoiseProbability),
             (nameof(IntensityCurveProbability), IntensityCurveProbability), (nameof(InvertProbability), InvertProbability),
             (nameof(BiasFieldProbability), BiasFieldProbability), (nameof(SyntheticContrastProbability), SyntheticContrastProbability),
+            (nameof(ResolutionLossProbability), ResolutionLossProbability),
         })
             if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(name, p, "a probability must be in [0, 1]");
         Require(MaxRotationDegrees is >= 0 and <= 180, nameof(MaxRotationDegrees), "must be in [0, 180]");
@@ -84,6 +93,7 @@ public sealed record AugmentationOptions
         // The blur kernel lives on the stack: a few pixels of sigma is all a 2D slice needs.
         Require(SyntheticContrastMaxBlurSigma is >= 0 and <= 8, nameof(SyntheticContrastMaxBlurSigma), "must be in [0, 8] pixels");
         Require(SyntheticContrastMaxDownsampleFactor is >= 1 and <= 8, nameof(SyntheticContrastMaxDownsampleFactor), "must be in [1, 8]");
+        Require(MaxResolutionLossFactor is >= 1 and <= 8, nameof(MaxResolutionLossFactor), "must be in [1, 8]");
     }
 
     private static void Require(bool condition, string name, string problem)
@@ -97,7 +107,8 @@ public sealed record AugmentationOptions
 /// BiasCoefficients multiply x, y, x², xy, y² of the log bias field; NoiseSeed seeds the noise values;
 /// ShiftX and ShiftY move the content by that fraction of the slice's width and height; IntensityCurve
 /// holds the curve's values at equally spaced points of [0, 1] from 0 to 1 inclusive (empty: no curve);
-/// SyntheticContrastSeed, when set, seeds the <see cref="SyntheticContrast"/> rendering that replaces the image first.
+/// SyntheticContrastSeed, when set, seeds the <see cref="SyntheticContrast"/> rendering that replaces the image first;
+/// ResolutionLossFactor resamples the image down by that factor and back up last (1: not applied).
 /// </summary>
 public sealed record AugmentationParameters(
     bool FlipX,
@@ -111,7 +122,8 @@ public sealed record AugmentationParameters(
     double ShiftX = 0,
     double ShiftY = 0,
     double[]? IntensityCurve = null,
-    ulong? SyntheticContrastSeed = null)
+    ulong? SyntheticContrastSeed = null,
+    double ResolutionLossFactor = 1)
 {
     public bool IsSpatialIdentity => !FlipX && !FlipY && RotationDegrees == 0 && Scale == 1 && ShiftX == 0 && ShiftY == 0;
 }

@@ -6,7 +6,7 @@ namespace GreenSeg.Transforms;
 /// Seeded training augmentation of an image/mask pair on the preprocessed canvas: optionally a synthetic
 /// contrast first (the image redrawn from its intensity classes), then flips, rotation and
 /// scaling about the centre in one resampling (bilinear for the image, nearest for the mask, zero
-/// outside), then a smooth multiplicative bias field, gamma, and Gaussian noise on the image. The same
+/// outside), then a smooth multiplicative bias field, gamma, an intensity curve, Gaussian noise and a resolution loss on the image. The same
 /// seed gives the same output; every parameter is drawn whether or not its augmentation fires, so
 /// changing one probability does not change the others' draws. Thread-safe.
 /// </summary>
@@ -54,9 +54,12 @@ public sealed class Augmenter
         // Synthetic contrast comes after those, for the same reason.
         bool synthetic = random.Chance(o.SyntheticContrastProbability);
         ulong syntheticSeed = random.NextUInt64();
+        // The resolution loss after those, for the same reason.
+        bool loseResolution = random.Chance(o.ResolutionLossProbability);
+        double resolutionLoss = random.Uniform(1, o.MaxResolutionLossFactor);
         return new AugmentationParameters(flipX, flipY, rotate ? angle : 0, scale ? factor : 1, gamma ? gammaValue : 1,
             noise ? sigma : 0, bias ? coefficients : new double[BiasTerms], noiseSeed, shift ? shiftX : 0, shift ? shiftY : 0,
-            curve ? knots : [], synthetic ? syntheticSeed : null);
+            curve ? knots : [], synthetic ? syntheticSeed : null, loseResolution ? resolutionLoss : 1);
     }
 
     /// <summary>A monotone curve from 0 to 1 (or 1 to 0 when inverted) through sorted random inner values.</summary>
@@ -124,6 +127,7 @@ public sealed class Augmenter
             float sigma = (float)parameters.NoiseSigma;
             for (int i = 0; i < imageOut.Length; i++) imageOut[i] += sigma * (float)random.NextGaussian();
         }
+        if (parameters.ResolutionLossFactor != 1) AxisTaps.LoseResolution(imageOut, width, height, parameters.ResolutionLossFactor);
     }
 
     /// <summary>Inverse mapping: each output pixel reads the input at F⁻¹ S⁻¹ R⁻¹ (p - centre - shift) + centre.</summary>

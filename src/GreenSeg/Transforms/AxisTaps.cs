@@ -96,6 +96,19 @@ internal sealed class AxisTaps : IDisposable
         Linear(source, width, xs, ys, destination, destinationWidth);
     }
 
+    /// <summary>
+    /// A coarser acquisition of the same field of view: bilinear down by factor along both axes and back up, in place
+    /// (a factor that keeps the size changes nothing).
+    /// </summary>
+    public static void LoseResolution(Span<float> image, int width, int height, double factor)
+    {
+        int lowWidth = Math.Max(1, (int)Math.Round(width / factor)), lowHeight = Math.Max(1, (int)Math.Round(height / factor));
+        if (lowWidth == width && lowHeight == height) return;
+        var low = new float[lowWidth * lowHeight];
+        Resize(image, width, height, low, lowWidth, lowHeight);
+        Resize(low, lowWidth, lowHeight, image, width, height);
+    }
+
     /// <summary>Separable bilinear resampling of a width x height source into destination (taps per axis).</summary>
     public static void Linear(ReadOnlySpan<float> source, int width, AxisTaps xs, AxisTaps ys, Span<float> destination, int destinationWidth)
     {

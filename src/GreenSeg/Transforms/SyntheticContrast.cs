@@ -70,17 +70,8 @@ public sealed class SyntheticContrast
         }
         if (blurSigma > 0f) GaussianBlur.Apply(painted, width, height, blurSigma);
         Augmenter.Apply(corruption, painted, [], width, height, imageOut, []);
-        LoseResolution(imageOut, width, height, downsampleFactor);
+        AxisTaps.LoseResolution(imageOut, width, height, downsampleFactor);
         Normalize(imageOut, classes);
-    }
-
-    private static void LoseResolution(Span<float> image, int width, int height, double factor)
-    {
-        int lowWidth = Math.Max(1, (int)Math.Round(width / factor)), lowHeight = Math.Max(1, (int)Math.Round(height / factor));
-        if (lowWidth == width && lowHeight == height) return;
-        var low = new float[lowWidth * lowHeight];
-        AxisTaps.Resize(image, width, height, low, lowWidth, lowHeight);
-        AxisTaps.Resize(low, lowWidth, lowHeight, image, width, height);
     }
 
     /// <summary>

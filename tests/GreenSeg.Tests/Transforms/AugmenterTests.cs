@@ -10,7 +10,7 @@ public class AugmenterTests
     {
         FlipXProbability = 1, FlipYProbability = 1, RotationProbability = 1, ScaleProbability = 1,
         GammaProbability = 1, NoiseProbability = 1, BiasFieldProbability = 1, ShiftProbability = 1,
-        IntensityCurveProbability = 1,
+        IntensityCurveProbability = 1, ResolutionLossProbability = 1,
     };
 
     [Fact]
@@ -174,6 +174,44 @@ public class AugmenterTests
     }
 
     [Fact]
+    public void Resolution_loss_blurs_the_image_keeps_its_mean_and_leaves_the_mask_exact()
+    {
+        (float[] image, byte[] mask) = Sample();
+        var checkerboard = new float[image.Length];
+        for (int i = 0; i < image.Length; i++) checkerboard[i] = image[i] + ((i % Size + i / Size) % 2 == 0 ? 1f : -1f);
+        var coarser = new AugmentationParameters(false, false, 0, 1, 1, 0, new double[Augmenter.BiasTerms], 0, ResolutionLossFactor: 2);
+        var imageOut = new float[image.Length];
+        var maskOut = new byte[mask.Length];
+
+        Augmenter.Apply(coarser, checkerboard, mask, Size, Size, imageOut, maskOut);
+
+        maskOut.ShouldBe(mask);
+        // The pixel-scale pattern is gone (halving the resolution cannot hold it), the slow structure stays.
+        NeighbourDifference(imageOut).ShouldBeLessThan(0.25 * NeighbourDifference(checkerboard));
+        imageOut.Average().ShouldBe(checkerboard.Average(), 0.05);
+        Correlation(imageOut, image).ShouldBeGreaterThan(0.95);
+
+        var unchanged = new float[image.Length];
+        Augmenter.Apply(coarser with { ResolutionLossFactor = 1 }, checkerboard, [], Size, Size, unchanged, []);
+        unchanged.ShouldBe(checkerboard);
+    }
+
+    private static double NeighbourDifference(float[] image) =>
+        Enumerable.Range(0, image.Length).Where(i => i % Size < Size - 1).Average(i => Math.Abs(image[i + 1] - image[i]));
+
+    private static double Correlation(float[] a, float[] b)
+    {
+        double meanA = a.Average(), meanB = b.Average(), ab = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            ab += (a[i] - meanA) * (b[i] - meanB);
+            aa += (a[i] - meanA) * (a[i] - meanA);
+            bb += (b[i] - meanB) * (b[i] - meanB);
+        }
+        return ab / Math.Sqrt(aa * bb);
+    }
+
+    [Fact]
     public void Bias_field_is_smooth_and_keeps_the_minimum()
     {
         (float[] image, _) = Sample();
@@ -212,6 +250,7 @@ public class AugmenterTests
             p.NoiseSigma.ShouldBeInRange(0, Everything.MaxNoiseSigma);
             Math.Abs(p.ShiftX).ShouldBeLessThanOrEqualTo(Everything.MaxShiftFraction);
             Math.Abs(p.ShiftY).ShouldBeLessThanOrEqualTo(Everything.MaxShiftFraction);
+            p.ResolutionLossFactor.ShouldBeInRange(1, Everything.MaxResolutionLossFactor);
         }
     }
 
@@ -222,6 +261,7 @@ public class AugmenterTests
         Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { MinScale = 1.2, MaxScale = 1.1 }));
         Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { MaxShiftFraction = 0.7 }));
         Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { IntensityCurveProbability = -0.1 }));
+        Should.Throw<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions { MaxResolutionLossFactor = 0.5 }));
         Should.Throw<ArgumentException>(() => new Augmenter(Everything).Augment(new float[10], [], 4, 4, 0));
     }
 
