@@ -6,8 +6,8 @@ namespace GreenSeg.Transforms;
 /// Seeded training augmentation of an image/mask pair on the preprocessed canvas: optionally a synthetic
 /// contrast first (the image redrawn from its intensity classes), then flips, rotation and
 /// scaling about the centre in one resampling (bilinear for the image, nearest for the mask, zero
-/// outside), then a smooth multiplicative bias field, gamma, an intensity curve, Gaussian noise and a resolution loss on the image. The same
-/// seed gives the same output; every parameter is drawn whether or not its augmentation fires, so
+/// outside), then a smooth multiplicative bias field, gamma, an intensity curve, Gaussian noise and a
+/// resolution loss on the image. The same seed gives the same output; every parameter is drawn whether or not its augmentation fires, so
 /// changing one probability does not change the others' draws. Thread-safe.
 /// </summary>
 public sealed class Augmenter

@@ -104,9 +104,12 @@ internal sealed class AxisTaps : IDisposable
     {
         int lowWidth = Math.Max(1, (int)Math.Round(width / factor)), lowHeight = Math.Max(1, (int)Math.Round(height / factor));
         if (lowWidth == width && lowHeight == height) return;
-        var low = new float[lowWidth * lowHeight];
+        // Called per augmented sample: the coarse image borrows its buffer from the shared pool.
+        float[] rented = ArrayPool<float>.Shared.Rent(lowWidth * lowHeight);
+        Span<float> low = rented.AsSpan(0, lowWidth * lowHeight);
         Resize(image, width, height, low, lowWidth, lowHeight);
         Resize(low, lowWidth, lowHeight, image, width, height);
+        ArrayPool<float>.Shared.Return(rented);
     }
 
     /// <summary>Separable bilinear resampling of a width x height source into destination (taps per axis).</summary>
