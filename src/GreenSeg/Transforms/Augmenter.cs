@@ -7,8 +7,8 @@ namespace GreenSeg.Transforms;
 /// contrast first (the image redrawn from its intensity classes), then flips, rotation and
 /// scaling about the centre in one resampling (bilinear for the image, nearest for the mask, zero
 /// outside), then a smooth multiplicative bias field, gamma, an intensity curve, Gaussian noise and a
-/// resolution loss on the image. The same seed gives the same output; every parameter is drawn whether or not its augmentation fires, so
-/// changing one probability does not change the others' draws. Thread-safe.
+/// resolution loss on the image. The same seed gives the same output; every parameter is drawn whether
+/// or not its augmentation fires, so changing one probability does not change the others' draws. Thread-safe.
 /// </summary>
 public sealed class Augmenter
 {
