@@ -44,7 +44,7 @@ public static class InputFiles
             else if (Directory.Exists(input))
             {
                 var inside = NiftiFiles.InFolder(input);
-                if (inside.Count == 0) problems.Add(new InputProblem(Path.GetFullPath(input), "folder holds no .nii or .nii.gz files (subfolders are not searched)"));
+                if (inside.Count == 0) problems.Add(new InputProblem(Path.GetFullPath(input), EmptyFolderProblem(input)));
                 inside.ForEach(Add);
             }
             else if (Glob.IsPattern(input))
@@ -56,6 +56,34 @@ public static class InputFiles
             else problems.Add(new InputProblem(Path.GetFullPath(input), "not found"));
         }
         return new ExpandedInputs(files, problems);
+    }
+
+    /// <summary>
+    /// Why a folder gave nothing; where the stacks sit one folder down (as an E2MIP folder's test_volume/images/), says
+    /// which subfolders hold them, so the user need not guess.
+    /// </summary>
+    private static string EmptyFolderProblem(string folder)
+    {
+        var holding = Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal)
+            .Select(sub => (Name: Path.GetFileName(sub), Count: CountNifti(sub))).Where(sub => sub.Count > 0).ToList();
+        if (holding.Count == 0) return "folder holds no .nii or .nii.gz files (subfolders are not searched)";
+        const int Named = 3;
+        string named = string.Join(", ", holding.Take(Named).Select(sub => $"{sub.Name}/ ({sub.Count})"))
+            + (holding.Count > Named ? $" and {holding.Count - Named} more" : "");
+        string glob = Path.Combine(Path.GetFullPath(folder), "**", "*.nii.gz");
+        return $"folder holds no .nii or .nii.gz files, but its subfolders do: {named}; give one of them, or the glob '{glob}'";
+    }
+
+    private static int CountNifti(string folder)
+    {
+        try
+        {
+            return NiftiFiles.InFolder(folder).Count;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return 0; // an unreadable subfolder is not where the user meant
+        }
     }
 }
 

@@ -55,6 +55,23 @@ public sealed class BatchSegmentationPlanTests : IDisposable
     }
 
     [Fact]
+    public void AFolderWhoseStacksSitOneFolderDownNamesThatSubfolder()
+    {
+        // As an E2MIP folder's test_volume/, whose stacks are in images/.
+        Touch("test_volume/images/DWI_vol0008.nii.gz");
+        Touch("test_volume/images/T2W_vol0005.nii.gz");
+        Touch("test_volume/notes/readme.txt");
+        string folder = Path.Combine(_root, "test_volume");
+
+        var expanded = InputFiles.Expand([folder]);
+
+        expanded.Files.ShouldBeEmpty();
+        expanded.Problems.Single().Problem.ShouldBe(
+            $"folder holds no .nii or .nii.gz files, but its subfolders do: images/ (2); give one of them, or the glob '{Path.Combine(folder, "**", "*.nii.gz")}'");
+        InputFiles.Expand([Path.Combine(folder, "images")]).Files.Count.ShouldBe(2);
+    }
+
+    [Fact]
     public void OutputsAreStemPlusSuffixInsideTheOutputFolder()
     {
         string stack = Touch("in/T2W_vol0005.nii.gz"), slice = Touch("in/case_slice03.nii");
