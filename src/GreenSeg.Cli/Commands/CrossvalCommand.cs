@@ -18,8 +18,9 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public string? Out { get; init; }
     [CommandOption("--no-preview")] [Description("Skip review.html (by default written once every fold is scored: each held-out stack's mosaic with prediction and reference outlined).")]
     public bool NoPreview { get; init; }
-    [CommandOption("--tta")] [Description("Segment held-out stacks with flip test-time augmentation too (as segment --tta).")]
-    public bool Tta { get; init; }
+    [CommandOption("--tta <MIRRORS>")] [TypeConverter(typeof(ChoiceConverter<TestTimeAugmentation>))] [Description("Test-time augmentation of held-out stacks, as segment --tta: none | left-right | flips.")]
+    [DefaultValue(TestTimeAugmentation.LeftRight)]
+    public TestTimeAugmentation Tta { get; init; } = TestTimeAugmentation.LeftRight;
     [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views, --tta, --threshold and --components (which then replace the post-processing the models carry) without retraining.")]
     public string? ModelsFrom { get; init; }
     [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented, as segment --views: stored | three-planes.")]
@@ -32,7 +33,7 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     public SegmentOptions Segmentation() => new()
     {
         Views = Views,
-        FlipTta = Tta,
+        Tta = Tta,
         Threshold = Threshold,
         // Training, --components and --min-component-share are the recipe's (its fold models carry them); scoring another
         // cross-validation's models, they replace the post-processing those models carry.

@@ -162,6 +162,8 @@ public static class InferenceSpeedBenchmark
     {
         using var segmenter = Segmenter.Load(checkpoint, new SegmentOptions
         {
+            // One network pass per slice: the modes' speeds, not test-time augmentation's multiple.
+            Tta = TestTimeAugmentation.None,
             Precision = mode.Precision,
             ChannelsLast = mode.ChannelsLast,
             BatchSize = options.BatchSize,

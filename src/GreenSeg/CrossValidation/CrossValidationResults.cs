@@ -22,6 +22,8 @@ public sealed record CrossValidationResults
     public required string Folds { get; init; }
     public required string OptionsYaml { get; init; }
     public required IReadOnlyList<FoldResult> FoldResults { get; init; }
+    /// <summary>How the held-out stacks were segmented (null for a store whose plan does not say).</summary>
+    public Inference.SegmentOptions? Segmentation { get; init; }
     /// <summary>The review page, when this run wrote one.</summary>
     public Review.ReviewResult? Review { get; init; }
 
@@ -89,6 +91,7 @@ public sealed record CrossValidationResults
         Folds = store.GetMeta("folds") ?? "?",
         OptionsYaml = store.GetMeta("options") ?? "",
         FoldResults = store.Folds(),
+        Segmentation = store.GetMeta(CrossValidationRunner.PlanKey) is { } plan ? CrossValidationRunner.PlanSegmentation(plan) : null,
     };
 
     public static CrossValidationResults Load(string folder)
@@ -107,7 +110,8 @@ public sealed record CrossValidationResults
             .AppendLine(Invariant($"{Stacks.Count} held-out stacks in {FoldResults.Count} folds: mean Dice **{MeanDice:0.000}**, worst {Worst?.Stack} {Worst?.Dice:0.000}; ") +
                 Invariant($"training {TrainingKj:0.0} kJ in all ({TrainingKjPerFold:0.0} kJ per fold), inference {InferenceKj:0.00} kJ{estimated}; {TimeSpan.FromSeconds(Seconds):hh\\:mm\\:ss}."))
             .AppendLine()
-            .AppendLine("Scores are 3D per stack after post-processing, exactly as `greenseg segment` writes masks.")
+            .AppendLine("Scores are 3D per stack after post-processing, exactly as `greenseg segment` writes masks" +
+                (Segmentation is { } segmentation ? $" (`{segmentation.MaskOptions()}`)." : "."))
             .AppendLine()
             .AppendLine("| sequence | stacks | mean Dice | worst stack |")
             .AppendLine("|---|---:|---:|---|");

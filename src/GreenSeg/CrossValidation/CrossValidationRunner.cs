@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using GreenSeg.Transforms;
 using GreenSeg.Models;
 using GreenSeg.Common;
@@ -79,7 +80,7 @@ public static class CrossValidationRunner
     public const string PredictionsFolderName = "predictions";
 
     public static string PredictionFileName(string stack) => $"{stack}_maskpred.nii.gz";
-    private const string PlanKey = "plan";
+    internal const string PlanKey = "plan";
 
     public static CrossValidationResults Run(CrossValidationOptions options, ICrossValidationObserver? observer = null,
         CancellationToken cancellationToken = default)
@@ -91,8 +92,8 @@ public static class CrossValidationRunner
         var trained = options.ModelsFrom is { } source ? TrainedFolds(source, folds) : null;
         using var store = CrossValidationStore.Open(options.OutputFolder);
         string plan = Describe(planned, recipe, folds, options.ModelsFrom);
-        if (store.GetMeta(PlanKey) is { } stored && stored != plan && !SamePlan(stored, plan))
-            throw new InvalidInputException(store.Path, "holds a cross-validation of other data, folds or options; resume it with the same ones or choose another --out");
+        if (store.GetMeta(PlanKey) is { } stored && stored != plan && PlanDifference(stored, plan) is { } difference)
+            throw new InvalidInputException(store.Path, $"holds a cross-validation {difference}; resume it with the same ones or choose another --out");
         store.SetMeta(PlanKey, plan);
         store.SetMeta("folds", planned.Folds.ToString());
         store.SetMeta("options", recipe.ToYaml());
@@ -145,21 +146,56 @@ public static class CrossValidationRunner
     /// Whether a plan stored by an earlier GreenSeg asks for what this one would do: the same folds, and options and
     /// segmentation that read back (through today's types, options added since at their defaults) as today's.
     /// </summary>
-    internal static bool SamePlan(string stored, string current)
+    internal static bool SamePlan(string stored, string current) => PlanDifference(stored, current) is null;
+
+    /// <summary>Null where a stored plan asks for what this one would do (<see cref="SamePlan"/>); else what differs, in words ("of other data, ...").</summary>
+    internal static string? PlanDifference(string stored, string current)
     {
+        const string Other = "of other data, folds or options";
         var (storedFolds, storedOptions, storedSegmentation) = Split(stored);
         var (folds, options, segmentation) = Split(current);
-        if (storedFolds != folds) return false;
+        if (storedFolds != folds) return Other;
         try
         {
             var storedRecipe = TrainingOptions.ParseWritten(storedOptions, "the stored plan");
-            return storedRecipe.ToYaml().TrimEnd('\n') == options.TrimEnd('\n')
-                && SameSegmentation(JsonSerializer.Deserialize<SegmentOptions>(storedSegmentation), JsonSerializer.Deserialize<SegmentOptions>(segmentation), storedRecipe);
+            if (storedRecipe.ToYaml().TrimEnd('\n') != options.TrimEnd('\n')) return Other;
+            var (was, now) = (ReadSegmentation(storedSegmentation), ReadSegmentation(segmentation));
+            return SameSegmentation(was, now, storedRecipe) ? null
+                : was is null || now is null ? Other
+                : $"whose held-out stacks were segmented otherwise (stored: {was.MaskOptions()}; asked: {now.MaskOptions()})";
         }
         catch (Exception e) when (e is GreenSegException or JsonException)
         {
-            return false;
+            return Other;
         }
+    }
+
+    /// <summary>How a plan (<see cref="Describe"/>) segments its held-out stacks; null for a plan that does not say.</summary>
+    public static SegmentOptions? PlanSegmentation(string plan)
+    {
+        try
+        {
+            return ReadSegmentation(Split(plan).Segmentation);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A plan's segmentation JSON read through today's type. Plans written before test-time augmentation had modes carry a
+    /// FlipTta switch instead: on was the left-right flip, off (or absent, before the switch) none, whatever today's default.
+    /// </summary>
+    private static SegmentOptions? ReadSegmentation(string json)
+    {
+        if (string.IsNullOrWhiteSpace(json) || JsonNode.Parse(json) is not JsonObject segmentation) return null;
+        if (!segmentation.ContainsKey(nameof(SegmentOptions.Tta)))
+        {
+            bool flipped = segmentation["FlipTta"] is JsonValue flip && flip.TryGetValue(out bool on) && on;
+            segmentation[nameof(SegmentOptions.Tta)] = (int)(flipped ? TestTimeAugmentation.LeftRight : TestTimeAugmentation.None);
+        }
+        return segmentation.Deserialize<SegmentOptions>();
     }
 
     /// <summary>

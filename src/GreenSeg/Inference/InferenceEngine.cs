@@ -24,39 +24,32 @@ public interface IInferenceEngine : IDisposable
     /// <summary>Logits for <paramref name="count"/> prepared slices (<paramref name="input"/>: count x size x size, row major); as many values out.</summary>
     float[] Logits(float[] input, int count, int size);
 
-    /// <summary>Sigmoid probabilities of the same batch, averaged with those of the left-right flipped slices when <paramref name="flipTta"/>.</summary>
-    float[] Probabilities(float[] input, int count, int size, bool flipTta) => EngineOutputs.Probabilities(this, input, count, size, flipTta);
+    /// <summary>Sigmoid probabilities of the same batch, averaged over the mirrored copies <paramref name="tta"/> asks for.</summary>
+    float[] Probabilities(float[] input, int count, int size, TestTimeAugmentation tta) => EngineOutputs.Probabilities(this, input, count, size, tta);
 }
 
-/// <summary>Probabilities from an engine's logits, and the left-right flip of slices, on host arrays.</summary>
+/// <summary>Probabilities from an engine's logits, and the mirroring of slices, on host arrays.</summary>
 public static class EngineOutputs
 {
-    public static float[] Probabilities(IInferenceEngine engine, float[] input, int count, int size, bool flipTta)
+    public static float[] Probabilities(IInferenceEngine engine, float[] input, int count, int size, TestTimeAugmentation tta)
     {
-        var probabilities = engine.Logits(input, count, size);
-        Sigmoid(probabilities);
-        if (!flipTta) return probabilities;
-        var back = engine.Logits(FlipX(input, size), count, size);
-        Sigmoid(back);
-        back = FlipX(back, size);
-        for (int i = 0; i < probabilities.Length; i++) probabilities[i] = (probabilities[i] + back[i]) / 2;
-        return probabilities;
+        var mirrors = tta.Mirrors();
+        float[]? sum = null;
+        foreach (var mirror in mirrors)
+        {
+            var probabilities = engine.Logits(mirror.Apply(input, size), count, size);
+            Sigmoid(probabilities);
+            // A mirror is its own inverse: mirroring the output again puts each probability back on its pixel.
+            probabilities = mirror.Apply(probabilities, size);
+            if (sum is null) sum = probabilities;
+            else for (int i = 0; i < sum.Length; i++) sum[i] += probabilities[i];
+        }
+        if (mirrors.Count > 1) for (int i = 0; i < sum!.Length; i++) sum[i] /= mirrors.Count;
+        return sum!;
     }
 
     public static void Sigmoid(Span<float> values)
     {
         for (int i = 0; i < values.Length; i++) values[i] = 1 / (1 + MathF.Exp(-values[i]));
-    }
-
-    /// <summary>Every row of every size x size plane reversed (torch's <c>flip(3)</c> of an N x C x size x size batch).</summary>
-    public static float[] FlipX(float[] planes, int size)
-    {
-        var flipped = new float[planes.Length];
-        for (int row = 0; row < planes.Length / size; row++)
-        {
-            int start = row * size;
-            for (int x = 0; x < size; x++) flipped[start + x] = planes[start + size - 1 - x];
-        }
-        return flipped;
     }
 }

@@ -16,22 +16,25 @@ public sealed class TorchInferenceEngine(SegmentationModel model, ComputeSetting
         return model.call(Images(input, count, size)).to_type(ScalarType.Float32).contiguous().cpu().data<float>().ToArray();
     }
 
-    /// <summary>Sigmoid probabilities for a batch of prepared slices (flip test-time augmentation when asked), computed by libtorch.</summary>
-    public float[] Probabilities(float[] input, int count, int size, bool flipTta)
+    /// <summary>Sigmoid probabilities for a batch of prepared slices (averaged over the mirrors <paramref name="tta"/> asks for), computed by libtorch.</summary>
+    public float[] Probabilities(float[] input, int count, int size, TestTimeAugmentation tta)
     {
         using var scalars = ScalarLifetimeGuard.Enter();
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var images = Images(input, count, size);
-        var probabilities = torch.sigmoid(model.call(images).to_type(ScalarType.Float32));
-        if (flipTta)
+        var mirrors = tta.Mirrors();
+        Tensor? sum = null;
+        foreach (var mirror in mirrors)
         {
-            var flipped = compute.PrepareInput(images.flip(3));
-            var back = torch.sigmoid(model.call(flipped).to_type(ScalarType.Float32)).flip(3);
-            probabilities = (probabilities + back) / 2;
+            var probabilities = mirror.IsIdentity ? Sigmoid(images)
+                : Sigmoid(compute.PrepareInput(images.flip(mirror.TensorDimensions()))).flip(mirror.TensorDimensions());
+            sum = sum is null ? probabilities : sum + probabilities;
         }
-        return probabilities.contiguous().cpu().data<float>().ToArray();
+        return (sum! / mirrors.Count).contiguous().cpu().data<float>().ToArray();
     }
+
+    private Tensor Sigmoid(Tensor images) => torch.sigmoid(model.call(images).to_type(ScalarType.Float32));
 
     /// <summary>The batch on the model's device, in its input type and memory layout (inside the caller's dispose scope).</summary>
     private Tensor Images(float[] input, int count, int size) =>

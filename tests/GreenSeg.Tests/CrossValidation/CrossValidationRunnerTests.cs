@@ -153,10 +153,12 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         rescored.Review.ShouldNotBeNull().Rows.ShouldAllBe(r => r.Error == null);
 
         // Other segmentation options are another cross-validation: resuming this one with them is refused.
-        Should.Throw<InvalidInputException>(() => CrossValidationRunner.Run(ModelsFromOut("rescored", new() { FlipTta = true })))
-            .Message.ShouldContain("other data, folds or options");
-        CrossValidationRunner.Run(ModelsFromOut("with-tta", new() { FlipTta = true, Views = GreenSeg.Inference.SegmentationViews.ThreePlanes }))
-            .Stacks.Count.ShouldBe(3);
+        Should.Throw<InvalidInputException>(() => CrossValidationRunner.Run(ModelsFromOut("rescored", new() { Tta = GreenSeg.Inference.TestTimeAugmentation.Flips })))
+            .Message.ShouldContain("whose held-out stacks were segmented otherwise (stored: --views stored --tta left-right --threshold 0.5; asked: --views stored --tta flips --threshold 0.5)");
+        var flipped = CrossValidationRunner.Run(ModelsFromOut("with-tta", new() { Tta = GreenSeg.Inference.TestTimeAugmentation.Flips, Views = GreenSeg.Inference.SegmentationViews.ThreePlanes }));
+        flipped.Stacks.Count.ShouldBe(3);
+        // The report says how its stacks were segmented, read back from the store.
+        CrossValidationResults.Load(Path.Combine(_out, "with-tta")).ToMarkdown().ShouldContain("(`--views three-planes --tta flips --threshold 0.5`)");
     }
 
     [Fact]
@@ -202,6 +204,26 @@ public sealed class CrossValidationRunnerTests(SmallPhantom phantom) : IClassFix
         earlier.ShouldNotBe(lastStep);
         CrossValidationRunner.SamePlan(earlier, lastStep).ShouldBeTrue();
         CrossValidationRunner.SamePlan(earlier, averaged).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void APlanWrittenBeforeTestTimeAugmentationHadModesReadsItsSwitch()
+    {
+        var options = Options();
+        var (folds, recipe) = CrossValidationRunner.Plan(options);
+        string Plan(GreenSeg.Inference.TestTimeAugmentation tta) => CrossValidationRunner.Describe(options with { Segmentation = options.Segmentation with { Tta = tta } }, recipe, folds);
+        string none = Plan(GreenSeg.Inference.TestTimeAugmentation.None), leftRight = Plan(GreenSeg.Inference.TestTimeAugmentation.LeftRight);
+        string off = none.Replace("\"Tta\":0", "\"FlipTta\":false"), on = none.Replace("\"Tta\":0", "\"FlipTta\":true");
+        off.ShouldNotBe(none);
+
+        CrossValidationRunner.SamePlan(off, none).ShouldBeTrue();
+        CrossValidationRunner.SamePlan(on, leftRight).ShouldBeTrue();
+        CrossValidationRunner.SamePlan(none.Replace("\"Tta\":0,", ""), none).ShouldBeTrue("before the switch: no augmentation");
+        // Today's default is left-right: a plan that did none is not resumed with it, and the refusal says how to resume.
+        CrossValidationRunner.PlanDifference(off, leftRight).ShouldBe(
+            "whose held-out stacks were segmented otherwise (stored: --views stored --tta none --threshold 0.5; asked: --views stored --tta left-right --threshold 0.5)");
+        CrossValidationRunner.PlanSegmentation(on).ShouldNotBeNull().Tta.ShouldBe(GreenSeg.Inference.TestTimeAugmentation.LeftRight);
+        CrossValidationRunner.PlanSegmentation("folds 5\nfold1: test a").ShouldBeNull();
     }
 
     [Fact]

@@ -67,8 +67,8 @@ public sealed class OnnxSegmentTests(PhantomUNet model, ITestOutputHelper log) :
         Segment("default", "-m", model.RunFolder).ShouldBe(onnx, "on the CPU the default engine is ONNX Runtime");
         string file = Path.Combine(_root, "model.onnx");
         CliRunner.Run("export", model.RunFolder, "--out", file).ExitCode.ShouldBe(0);
-        byte[] fromFile = Segment("onnx-file", "-m", file, "--engine", "onnx", "--tta");
-        byte[] torchTta = Segment("torch-tta", "-m", model.RunFolder, "--engine", "torch", "--precision", "fp32", "--tta");
+        byte[] fromFile = Segment("onnx-file", "-m", file, "--engine", "onnx", "--tta", "flips");
+        byte[] torchTta = Segment("torch-tta", "-m", model.RunFolder, "--engine", "torch", "--precision", "fp32", "--tta", "flips");
 
         log.WriteLine($"Dice with the truth: torch {Dice(torch, Truth):F4}; voxels differing torch/onnx {torch.Zip(onnx).Count(p => p.First != p.Second)}, with TTA {torchTta.Zip(fromFile).Count(p => p.First != p.Second)}");
         Dice(torch, Truth).ShouldBeGreaterThan(0.5, "the model has learnt to find the brain");

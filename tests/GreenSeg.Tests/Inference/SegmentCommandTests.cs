@@ -140,7 +140,7 @@ public sealed class SegmentCommandTests(TinyModel model) : IClassFixture<TinyMod
     {
         string input = model.TestStacks[1];
 
-        var (exitCode, output) = CliRunner.Run("segment", "-m", model.RunFolder, input, "--out", Out, "--tta", "--no-postprocess",
+        var (exitCode, output) = CliRunner.Run("segment", "-m", model.RunFolder, input, "--out", Out, "--tta", "flips", "--no-postprocess",
             "--precision", "fp32", "--channels-last", "false", "--threshold", "0.3", "--batch-size", "3");
 
         exitCode.ShouldBe(0, output);
