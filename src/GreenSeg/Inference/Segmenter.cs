@@ -28,9 +28,9 @@ public sealed record SegmentOptions
     /// <summary>Probability above which a voxel is brain.</summary>
     public float Threshold { get; init; } = 0.5f;
     /// <summary>
-    /// Which mirrored copies of each slice are also segmented, their probabilities averaged. Left-right by default: on the
-    /// held-out stacks of five cross-validations it gained about 0.01 Dice for twice the network's work, and four flips
-    /// no more within the noise for twice that again (README).
+    /// Which mirrored copies of each slice are also segmented, their probabilities averaged. Left-right by default: over
+    /// 68 held-out stack scores of six sets of cross-validation fold models it gained about 0.01 Dice for twice the
+    /// network's work, and four flips no more within the noise for twice that again (docs/crossval/test-time-augmentation.md).
     /// </summary>
     public TestTimeAugmentation Tta { get; init; } = TestTimeAugmentation.LeftRight;
     /// <summary>The stored slices only, or all three planes averaged (for models trained with multi-planar slices).</summary>

@@ -5,6 +5,7 @@ namespace GreenSeg.Inference;
 /// <summary>
 /// Test-time augmentation: which mirrored copies of each slice the network also segments, their probabilities mapped
 /// back and averaged. Training flips slices both ways at random, so every mirror is a slice as the network learnt them.
+/// Cross-validation plans store it as its number: new members go last.
 /// </summary>
 public enum TestTimeAugmentation
 {
