@@ -13,7 +13,7 @@ public sealed class BenchRecipesSettings : CommandSettings
     [CommandOption("--scale <SCALE>")]
     [Description("techniques: the techniques preset's recipes at its reduced scale, the compute peak, data wait and inference (default); study: the study's baseline as it ran (unet 64, 256x256 at 1 mm, fp32 NCHW, no cache, no prefetch, Adam) against the default recipe, time and energy per slice and per epoch. --size, --batches, --repeats, --inference-models and --only apply to techniques only.")]
     [TypeConverter(typeof(ChoiceConverter<RecipeBenchmarkScale>))]
-    [DefaultValue(RecipeBenchmarkScale.Techniques)]
+    [ChoiceDefault<RecipeBenchmarkScale>(RecipeBenchmarkScale.Techniques)]
     public RecipeBenchmarkScale Scale { get; init; } = RecipeBenchmarkScale.Techniques;
 
     [CommandOption("--slices <N>")]

@@ -26,3 +26,10 @@ public sealed class ChoiceConverter<T> : TypeConverter where T : struct, Enum
 
 /// <summary>A choice flag's value that is none of its names; the message lists them.</summary>
 public sealed class UnknownChoiceException(string message) : FormatException(message);
+
+/// <summary>
+/// A choice option's default as the command line spells it (<c>left-right</c>, not <c>LeftRight</c>), so help shows a value
+/// the option accepts; Spectre turns it back into the choice through the option's <see cref="ChoiceConverter{T}"/>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ChoiceDefaultAttribute<T>(T value) : DefaultValueAttribute(ChoiceNames.Name(value)) where T : struct, Enum;

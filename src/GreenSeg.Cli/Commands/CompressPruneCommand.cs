@@ -19,7 +19,7 @@ public sealed class CompressPruneSettings : CommandSettings
     [CommandOption("--method <METHOD>")]
     [Description("magnitude: unstructured global magnitude pruning (zeros, same shapes); l1-channels: structured L1-norm pruning of the blocks' internal channels (a narrower model: fewer parameters, MACs and seconds).")]
     [TypeConverter(typeof(ChoiceConverter<PruningMethod>))]
-    [DefaultValue(PruningMethod.Magnitude)]
+    [ChoiceDefault<PruningMethod>(PruningMethod.Magnitude)]
     public PruningMethod Method { get; init; } = PruningMethod.Magnitude;
 
     [CommandOption("--iterations <K>")]

@@ -19,12 +19,12 @@ public sealed class CrossvalSettings : TrainingRecipeSettings
     [CommandOption("--no-preview")] [Description("Skip review.html (by default written once every fold is scored: each held-out stack's mosaic with prediction and reference outlined).")]
     public bool NoPreview { get; init; }
     [CommandOption("--tta <MIRRORS>")] [TypeConverter(typeof(ChoiceConverter<TestTimeAugmentation>))] [Description("Test-time augmentation of held-out stacks, as segment --tta: none | left-right | flips.")]
-    [DefaultValue(TestTimeAugmentation.LeftRight)]
+    [ChoiceDefault<TestTimeAugmentation>(TestTimeAugmentation.LeftRight)]
     public TestTimeAugmentation Tta { get; init; } = TestTimeAugmentation.LeftRight;
     [CommandOption("--models-from <DIR>")] [Description("Score the fold models of an earlier cross-validation (its data, folds and recipe; give no training options) instead of training: compares --views, --tta, --threshold and --components (which then replace the post-processing the models carry) without retraining.")]
     public string? ModelsFrom { get; init; }
     [CommandOption("--views <VIEWS>")] [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))] [Description("How held-out stacks are segmented, as segment --views: stored | three-planes.")]
-    [DefaultValue(SegmentationViews.Stored)]
+    [ChoiceDefault<SegmentationViews>(SegmentationViews.Stored)]
     public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
     [CommandOption("--threshold <P>")] [Description("Probability above which a voxel is brain, as segment --threshold.")]
     [DefaultValue(0.5f)]

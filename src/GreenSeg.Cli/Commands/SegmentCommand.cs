@@ -38,13 +38,13 @@ public sealed class SegmentSettings : EnergySettings
     [CommandOption("--tta <MIRRORS>")]
     [TypeConverter(typeof(ChoiceConverter<TestTimeAugmentation>))]
     [Description("Test-time augmentation: none | left-right (the default: also the left-right mirrored slice, probabilities averaged; twice the network's work, about 0.01 Dice gained on cross-validation) | flips (also the up-down and the both-ways mirror: four times the work, no better within the noise).")]
-    [DefaultValue(TestTimeAugmentation.LeftRight)]
+    [ChoiceDefault<TestTimeAugmentation>(TestTimeAugmentation.LeftRight)]
     public TestTimeAugmentation Tta { get; init; } = TestTimeAugmentation.LeftRight;
 
     [CommandOption("--views <VIEWS>")]
     [TypeConverter(typeof(ChoiceConverter<SegmentationViews>))]
     [Description("stored (the stored slices) | three-planes (also the planes cut across the stack's two other axes, probabilities averaged; for models trained with --multi-planar; 286 planes instead of 30 for a 128x128x30 stack).")]
-    [DefaultValue(SegmentationViews.Stored)]
+    [ChoiceDefault<SegmentationViews>(SegmentationViews.Stored)]
     public SegmentationViews Views { get; init; } = SegmentationViews.Stored;
 
     [CommandOption("--no-postprocess")]

@@ -22,6 +22,8 @@ public sealed class CrossvalCommandTests(SmallPhantom phantom) : IClassFixture<S
         output.ShouldContain("mean Dice keeping components largest ");
         File.Exists(Path.Combine(_out, CrossValidationStore.FileName)).ShouldBeTrue();
         File.ReadAllText(Path.Combine(_out, "crossval-report.md")).ShouldContain("| T2W | 1 |");
+        // The segmentation defaults reached the plan through their command-line spellings.
+        File.ReadAllText(Path.Combine(_out, "crossval-report.md")).ShouldContain("(`--views stored --tta left-right --threshold 0.5`)");
 
         var (reportExit, report) = CliRunner.Run("report", _out);
         reportExit.ShouldBe(0, report);

@@ -274,6 +274,28 @@ public sealed class ChoiceFlagTests
     }
 
     [Fact]
+    public void Every_choice_flags_default_is_spelt_as_the_flag_accepts_it_and_matches_its_initial_value()
+    {
+        // Help prints a DefaultValue as it is: an enum value would show its C# name (LeftRight), which is not what the
+        // flag's ChoiceConverter documents (left-right). Spectre reads the string back through the converter.
+        var checkedFlags = new List<string>();
+        foreach (var settings in typeof(GreenSeg.Cli.CliErrors).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(CommandSettings)) && !t.IsAbstract))
+            foreach (var property in settings.GetProperties())
+            {
+                var converterType = property.GetCustomAttribute<TypeConverterAttribute>()?.ConverterTypeName is { } name ? Type.GetType(name) : null;
+                var fallback = property.GetCustomAttribute<DefaultValueAttribute>();
+                if (converterType is null || !converterType.IsGenericType || converterType.GetGenericTypeDefinition() != typeof(ChoiceConverter<>) || fallback is null) continue;
+                var converter = (TypeConverter)Activator.CreateInstance(converterType)!;
+                fallback.Value.ShouldBeOfType<string>($"{settings.Name}.{property.Name}");
+                var initial = property.GetValue(Activator.CreateInstance(settings));
+                converter.ConvertFrom(fallback.Value!).ShouldBe(initial, $"{settings.Name}.{property.Name}");
+                checkedFlags.Add($"{settings.Name}.{property.Name}");
+            }
+        checkedFlags.ShouldContain("SegmentSettings.Tta");
+        checkedFlags.ShouldContain("CrossvalSettings.Views");
+    }
+
+    [Fact]
     public void A_bad_choice_on_the_command_line_lists_the_names()
     {
         var (exitCode, output) = CliRunner.Run("train", "--data", "d", "--lr-policy", "step");
