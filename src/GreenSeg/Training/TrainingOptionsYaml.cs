@@ -209,11 +209,16 @@ public static class TrainingOptionKeys
     /// <summary>Each single option's value as its config writes it (a list as <c>[a, b]</c>), by dotted path, in config order.</summary>
     public static IReadOnlyList<(string Path, string Value)> Values(TrainingOptions options) => [.. OptionValues(Mapping(options), "")];
 
-    /// <summary>The options whose values differ between two recipes: path, value in the first, value in the second.</summary>
+    /// <summary>
+    /// The options whose values differ between two recipes: path, value in the first, value in the second; an option a
+    /// recipe leaves unset (blank in its config) reads <c>unset</c>, so that a difference never shows an empty side.
+    /// </summary>
     public static IReadOnlyList<(string Path, string First, string Second)> Differences(TrainingOptions first, TrainingOptions second)
     {
         var secondValues = Values(second).ToDictionary(v => v.Path, v => v.Value, StringComparer.Ordinal);
-        return [.. Values(first).Where(v => secondValues[v.Path] != v.Value).Select(v => (v.Path, v.Value, secondValues[v.Path]))];
+        return [.. Values(first).Where(v => secondValues[v.Path] != v.Value).Select(v => (v.Path, Shown(v.Value), Shown(secondValues[v.Path])))];
+
+        static string Shown(string value) => value.Length == 0 ? "unset" : value;
     }
 
     private static IEnumerable<(string Path, string Value)> OptionValues(YamlMappingNode mapping, string prefix)

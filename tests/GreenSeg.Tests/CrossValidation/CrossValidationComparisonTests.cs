@@ -78,6 +78,19 @@ public sealed class CrossValidationComparisonTests : IDisposable
     }
 
     [Fact]
+    public void AnOptionOneRecipeLeavesUnsetReadsUnsetInItsDifference()
+    {
+        var recipe = new TrainingOptions();
+        string reference = Write("default", recipe, Dice(0.8, 0.5, 0.6, 0.1), ["DWI_vol0000", "T2W_vol0000"], ["DWI_vol0001", "FMRI_vol0000"]);
+        string unsetWidth = Write("unset-width", recipe with { ModelWidth = null }, Dice(0.7, 0.5, 0.6, 0.1), ["DWI_vol0000", "T2W_vol0000"], ["DWI_vol0001", "FMRI_vol0000"]);
+
+        var comparison = CrossValidationComparison.Load([reference, unsetWidth]);
+
+        comparison.Candidates[0].RecipeDifferences.ShouldBe([("model-width", "16", "unset")]);
+        comparison.ToMarkdown().ShouldContain("`model-width` 16 → unset");
+    }
+
+    [Fact]
     public void StacksOnlyOneOfThemTestedAreShownButNotPaired()
     {
         var recipe = new TrainingOptions();
